@@ -1,0 +1,93 @@
+# lua-aliyun build. `make help` lists the targets.
+#
+# Build switches (override on the command line, e.g. `make CC=clang`):
+#   CC          C compiler                                   (cc)
+#   OPT         optimisation and debug flags                 (-O2 -g)
+#   SANITIZE    extra compile/link flags, e.g. -fsanitize=address,undefined
+#   LUA         the Lua 5.4 interpreter used for tests/tools (lua5.4)
+#   LUAJIT      the LuaJIT interpreter                       (luajit)
+#   BUILD       output folder                                (build)
+
+CC       ?= cc
+OPT      ?= -O2 -g
+SANITIZE ?=
+LUA      ?= lua5.4
+LUAJIT   ?= luajit
+BUILD    ?= build
+BUSTED   ?= /usr/bin/busted
+
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASEFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(OPT) $(WARN) $(SANITIZE)
+DEPS_CFLAGS = $(shell pkg-config --cflags libcurl openssl)
+DEPS_LIBS   = $(shell pkg-config --libs libcurl openssl)
+
+SRCS = csrc/core.c csrc/sign.c csrc/http.c csrc/json.c
+HDRS = csrc/compat.h csrc/sign.h csrc/http.h csrc/json.h
+
+CORE54  = $(BUILD)/5.4/aliyun/core.so
+COREJIT = $(BUILD)/luajit/aliyun/core.so
+
+ROOT := $(abspath .)
+ENV54  = LUA_PATH="$(ROOT)/lua/?.lua;$(ROOT)/lua/?/init.lua;$(ROOT)/spec/?.lua;;" LUA_CPATH="$(ROOT)/$(BUILD)/5.4/?.so;;"
+ENVJIT = LUA_PATH="$(ROOT)/lua/?.lua;$(ROOT)/lua/?/init.lua;$(ROOT)/spec/?.lua;;" LUA_CPATH="$(ROOT)/$(BUILD)/luajit/?.so;;"
+
+.PHONY: all luajit env help deps test test-unit test-luajit test-integration lint demo valgrind gen clean install
+
+all: $(CORE54)                      ## build the C core for Lua 5.4 into build/5.4/aliyun/core.so
+
+$(CORE54): $(SRCS) $(HDRS) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(shell pkg-config --cflags lua5.4) $(DEPS_CFLAGS) -shared -o $@ $(SRCS) $(DEPS_LIBS)
+
+luajit: $(COREJIT)                  ## build the same sources for LuaJIT into build/luajit/aliyun/core.so
+
+$(COREJIT): $(SRCS) $(HDRS) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(shell pkg-config --cflags luajit) $(DEPS_CFLAGS) -shared -o $@ $(SRCS) $(DEPS_LIBS)
+
+env:                                ## print LUA_PATH/LUA_CPATH exports for using this checkout (eval "$(make -s env)")
+	@echo 'export LUA_PATH="$(ROOT)/lua/?.lua;$(ROOT)/lua/?/init.lua;;"'
+	@echo 'export LUA_CPATH="$(ROOT)/$(BUILD)/5.4/?.so;;"'
+
+deps:                               ## install missing Debian packages (apt-get)
+	@sh tools/install-deps.sh
+
+test: deps                          ## the whole test suite: lint, Lua 5.4 specs, LuaJIT core specs, integration
+	@$(MAKE) --no-print-directory all luajit
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-luajit
+	@$(MAKE) --no-print-directory test-integration
+
+test-unit: $(CORE54)                ## specs under Lua 5.4 (spec/*_spec.lua)
+	$(ENV54) $(LUA) $(BUSTED) --lpath="" --cpath="" spec
+
+test-luajit: $(COREJIT)             ## the C core's specs under LuaJIT
+	$(ENVJIT) $(LUAJIT) $(BUSTED) --lpath="" --cpath="" --tags=core spec
+
+test-integration: $(CORE54)         ## specs that start real nginx on 127.0.0.1 (spec/integration)
+	$(ENV54) $(LUA) $(BUSTED) --lpath="" --cpath="" spec/integration
+
+lint:                               ## luacheck over every Lua file
+	luacheck -q lua spec tools bin examples
+
+demo: deps                          ## the main job: a playbook against a local server
+	@$(MAKE) --no-print-directory all
+	$(ENV54) $(LUA) examples/demo.lua
+
+valgrind: $(CORE54)                 ## the C core's specs under valgrind (no leaks, no invalid access)
+	$(ENV54) valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	  --show-leak-kinds=definite --suppressions=tools/valgrind.supp \
+	  $(LUA) $(BUSTED) --lpath="" --cpath="" --tags=core spec
+
+gen:                                ## regenerate lua/aliyun/api/*.lua from ../shared/api-meta
+	$(LUA) tools/gen-api.lua ../shared/api-meta lua/aliyun/api
+
+install: $(CORE54)                  ## install with luarocks for Lua 5.4
+	luarocks --lua-version 5.4 make aliyun-scm-1.rockspec
+
+clean:                              ## remove build output
+	rm -rf $(BUILD)
+
+help:                               ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  \1\t\2/' | expand -t 20

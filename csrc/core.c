@@ -1,0 +1,41 @@
+/* core.c: luaopen_aliyun_core. Registers the C core's functions and nothing else;
+ * each lives in the file named beside it. */
+#include "compat.h"
+#include "sign.h"
+#include "http.h"
+#include "json.h"
+
+LUALIB_API int luaopen_aliyun_core(lua_State *L);
+
+LUALIB_API int luaopen_aliyun_core(lua_State *L) {
+    static const luaL_Reg funcs[] = {
+        /* sign.c */
+        {"percent_encode", aliyun_l_percent_encode},
+        {"form_encode", aliyun_l_form_encode},
+        {"v1_canonical_query", aliyun_l_v1_canonical_query},
+        {"v1_string_to_sign", aliyun_l_v1_string_to_sign},
+        {"v1_sign", aliyun_l_v1_sign},
+        {"v3_canonical_request", aliyun_l_v3_canonical_request},
+        {"v3_sign", aliyun_l_v3_sign},
+        {"hmac_sha1", aliyun_l_hmac_sha1},
+        {"hmac_sha256", aliyun_l_hmac_sha256},
+        {"sha256_hex", aliyun_l_sha256_hex},
+        {"hex", aliyun_l_hex},
+        {"base64", aliyun_l_base64},
+        {"base64_decode", aliyun_l_base64_decode},
+        {"nonce", aliyun_l_nonce},
+        {"timestamp", aliyun_l_timestamp},
+        /* json.c */
+        {"json_decode", aliyun_l_json_decode},
+        /* http.c */
+        {"session", aliyun_l_session},
+        {NULL, NULL}};
+    aliyun_http_register(L);
+    luaL_newlib(L, funcs);
+    /* The JSON null: a NULL light userdata, the same value as cjson.null and ngx.null. */
+    lua_pushlightuserdata(L, NULL);
+    lua_setfield(L, -2, "null");
+    lua_pushliteral(L, "0.1.0");
+    lua_setfield(L, -2, "version");
+    return 1;
+}

@@ -1,0 +1,417 @@
+/* http.c: HTTP over libcurl for the Lua layer.
+ *
+ * A session owns one easy handle. libcurl keeps the handle's connections open, so
+ * requests to the same host reuse them (keep-alive). Everything a request allocates
+ * (header list, response buffers) hangs off the session and is freed at the next
+ * request, at close() or by the GC, so a Lua error part-way never leaks. */
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+
+#include "http.h"
+
+#define SESSION_MT "aliyun.core.session"
+#define DEFAULT_MAX_BODY (64L * 1024 * 1024)
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} membuf_t;
+
+typedef struct {
+    CURL *curl;
+    struct curl_slist *req_headers;
+    membuf_t body, headers;
+    size_t max_body;
+    int body_too_large;
+    /* session options, applied to every request after curl_easy_reset */
+    long connect_timeout_ms, timeout_ms;
+    int verify_tls;
+    char *ca_file, *proxy, *no_proxy, *user_agent;
+    char errbuf[CURL_ERROR_SIZE];
+} session_t;
+
+/* ------------------------------------------------------------- buffers */
+
+static int membuf_add(membuf_t *m, const char *p, size_t n) {
+    if (n > (size_t)-1 - m->len - 1) return 0;
+    if (m->len + n + 1 > m->cap) {
+        size_t cap = m->cap ? m->cap : 16384;
+        char *d;
+        while (cap < m->len + n + 1) {
+            if (cap > ((size_t)-1) / 2) return 0;
+            cap *= 2;
+        }
+        d = (char *)realloc(m->data, cap);
+        if (d == NULL) return 0;
+        m->data = d;
+        m->cap = cap;
+    }
+    memcpy(m->data + m->len, p, n);
+    m->len += n;
+    m->data[m->len] = '\0';
+    return 1;
+}
+
+static void membuf_free(membuf_t *m) {
+    free(m->data);
+    m->data = NULL;
+    m->len = m->cap = 0;
+}
+
+static char *dup_string(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = (char *)malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* ----------------------------------------------------------- callbacks */
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
+    session_t *s = (session_t *)ud;
+    size_t n = size * nmemb;
+    if (s->body.len + n > s->max_body) {
+        s->body_too_large = 1;
+        return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
+    }
+    return membuf_add(&s->body, p, n) ? n : 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
+    session_t *s = (session_t *)ud;
+    size_t n = size * nmemb;
+    /* A new status line starts a new header block (after 100 Continue, a redirect or a
+     * proxy CONNECT): only the final response's headers are kept. */
+    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) s->headers.len = 0;
+    if (s->headers.len + n > 1024 * 1024) return 0; /* no sane response has 1 MiB of headers */
+    return membuf_add(&s->headers, p, n) ? n : 0;
+}
+
+/* ------------------------------------------------------------ session */
+
+static session_t *check_session(lua_State *L) {
+    session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
+    if (s->curl == NULL) luaL_error(L, "session is closed");
+    return s;
+}
+
+static void session_free(session_t *s) {
+    if (s->curl) curl_easy_cleanup(s->curl);
+    s->curl = NULL;
+    curl_slist_free_all(s->req_headers);
+    s->req_headers = NULL;
+    membuf_free(&s->body);
+    membuf_free(&s->headers);
+    free(s->ca_file);
+    free(s->proxy);
+    free(s->no_proxy);
+    free(s->user_agent);
+    s->ca_file = s->proxy = s->no_proxy = s->user_agent = NULL;
+}
+
+static int l_session_gc(lua_State *L) {
+    session_free((session_t *)luaL_checkudata(L, 1, SESSION_MT));
+    return 0;
+}
+
+static int l_session_close(lua_State *L) {
+    session_free((session_t *)luaL_checkudata(L, 1, SESSION_MT));
+    return 0;
+}
+
+static int l_session_tostring(lua_State *L) {
+    session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
+    lua_pushfstring(L, "aliyun.core.session (%s)", s->curl ? "open" : "closed");
+    return 1;
+}
+
+/* Seconds (possibly fractional) from opts[name] as milliseconds; dflt when absent. */
+static long opt_ms(lua_State *L, int idx, const char *name, long dflt) {
+    long ms = dflt;
+    lua_getfield(L, idx, name);
+    if (!lua_isnil(L, -1)) {
+        lua_Number v;
+        if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "%s must be a number of seconds", name);
+        v = lua_tonumber(L, -1);
+        if (!(v > 0 && v <= 86400)) luaL_error(L, "%s must be between 0 and 86400 seconds", name);
+        ms = (long)(v * 1000 + 0.5);
+        if (ms < 1) ms = 1;
+    }
+    lua_pop(L, 1);
+    return ms;
+}
+
+/* A copy of the string option opts[name], or NULL when absent. */
+static char *opt_strdup(lua_State *L, int idx, const char *name) {
+    char *d = NULL;
+    lua_getfield(L, idx, name);
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "%s must be a string", name);
+        d = dup_string(lua_tostring(L, -1));
+        if (d == NULL) luaL_error(L, "out of memory");
+    }
+    lua_pop(L, 1);
+    return d;
+}
+
+/* core.session{connect_timeout=, timeout=, verify_tls=, ca_file=, proxy=, no_proxy=,
+ *              user_agent=, max_body=} */
+int aliyun_l_session(lua_State *L) {
+    session_t *s;
+    int o;
+    if (lua_isnoneornil(L, 1)) {
+        lua_settop(L, 0);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, 1, LUA_TTABLE);
+    o = 1;
+    s = (session_t *)lua_newuserdata(L, sizeof(session_t));
+    memset(s, 0, sizeof *s);
+    luaL_setmetatable(L, SESSION_MT); /* from here on the GC frees whatever is set */
+    s->connect_timeout_ms = opt_ms(L, o, "connect_timeout", 10000);
+    s->timeout_ms = opt_ms(L, o, "timeout", 60000);
+    lua_getfield(L, o, "verify_tls");
+    s->verify_tls = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, o, "max_body");
+    if (lua_isnil(L, -1)) {
+        s->max_body = DEFAULT_MAX_BODY;
+    } else {
+        lua_Number v = lua_tonumber(L, -1);
+        if (!(v >= 1)) luaL_error(L, "max_body must be a positive number of bytes");
+        s->max_body = v > 1e15 ? (size_t)1e15 : (size_t)v;
+    }
+    lua_pop(L, 1);
+    s->ca_file = opt_strdup(L, o, "ca_file");
+    s->proxy = opt_strdup(L, o, "proxy");
+    s->no_proxy = opt_strdup(L, o, "no_proxy");
+    s->user_agent = opt_strdup(L, o, "user_agent");
+    s->curl = curl_easy_init();
+    if (s->curl == NULL) luaL_error(L, "curl_easy_init failed");
+    return 1;
+}
+
+/* Sets one libcurl option and raises on failure: a failing setopt means this libcurl
+ * lacks a feature we rely on, which the caller must hear about. */
+#define SETOPT(L, c, opt, val)                                                            \
+    do {                                                                                  \
+        CURLcode rc_ = curl_easy_setopt((c), (opt), (val));                               \
+        if (rc_ != CURLE_OK) luaL_error((L), "curl_easy_setopt(%s): %s", #opt, curl_easy_strerror(rc_)); \
+    } while (0)
+
+static int has_crlf(const char *p, size_t n) {
+    return memchr(p, '\r', n) != NULL || memchr(p, '\n', n) != NULL;
+}
+
+/* Builds s->req_headers from req.headers ({name = value}); returns an error message for
+ * a header that would let a value inject another header, NULL when all is well. */
+static const char *build_headers(lua_State *L, session_t *s, int req) {
+    int h;
+    lua_getfield(L, req, "headers");
+    h = lua_gettop(L);
+    /* Without this libcurl sends "Expect: 100-continue" for larger bodies, which costs a
+     * round trip per call. */
+    s->req_headers = curl_slist_append(s->req_headers, "Expect:");
+    if (s->req_headers == NULL) luaL_error(L, "out of memory");
+    if (lua_isnil(L, h)) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (!lua_istable(L, h)) luaL_error(L, "request.headers must be a table");
+    lua_pushnil(L);
+    while (lua_next(L, h)) {
+        size_t kl, vl;
+        const char *k, *v, *line;
+        struct curl_slist *next;
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "request header names and values must be strings");
+        k = lua_tolstring(L, -2, &kl);
+        v = lua_tolstring(L, -1, &vl);
+        if (kl == 0 || has_crlf(k, kl) || memchr(k, ':', kl) || memchr(k, '\0', kl)) {
+            lua_pop(L, 3);
+            return "invalid request header name";
+        }
+        if (has_crlf(v, vl) || memchr(v, '\0', vl)) {
+            lua_pop(L, 3);
+            return "request header value contains CR, LF or NUL";
+        }
+        /* "Name;" is libcurl's way of sending a header with an empty value */
+        if (vl == 0)
+            line = lua_pushfstring(L, "%s;", k);
+        else
+            line = lua_pushfstring(L, "%s: %s", k, v);
+        next = curl_slist_append(s->req_headers, line);
+        if (next == NULL) luaL_error(L, "out of memory");
+        s->req_headers = next;
+        lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+    return NULL;
+}
+
+/* Pushes the header block of the final response as {lower-case name = value}; repeated
+ * headers are joined with ", " as RFC 9110 allows. */
+static void push_headers(lua_State *L, const membuf_t *m) {
+    const char *p = m->data, *end = m->data + m->len;
+    lua_newtable(L);
+    if (p == NULL) return;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol ? eol : end;
+        const char *colon = memchr(p, ':', (size_t)(line_end - p));
+        if (colon && memcmp(p, "HTTP/", 5) != 0) {
+            const char *v = colon + 1, *ve = line_end;
+            size_t i, kl = (size_t)(colon - p);
+            luaL_Buffer b;
+            while (v < ve && (*v == ' ' || *v == '\t')) v++;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+            luaL_buffinit(L, &b);
+            for (i = 0; i < kl; i++) luaL_addchar(&b, (p[i] >= 'A' && p[i] <= 'Z') ? (char)(p[i] + 32) : p[i]);
+            luaL_pushresult(&b);
+            lua_pushvalue(L, -1);
+            lua_rawget(L, -3);
+            if (lua_isnil(L, -1)) {
+                lua_pop(L, 1);
+                lua_pushlstring(L, v, (size_t)(ve - v));
+            } else {
+                lua_pushliteral(L, ", ");
+                lua_pushlstring(L, v, (size_t)(ve - v));
+                lua_concat(L, 3);
+            }
+            lua_rawset(L, -3);
+        }
+        p = line_end + 1;
+    }
+}
+
+/* Maps a failed transfer to (nil, message, kind); kind is "timeout" or "network". */
+static int push_failure(lua_State *L, session_t *s, CURLcode rc) {
+    const char *kind = rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "network";
+    lua_pushnil(L);
+    if (s->body_too_large) {
+        lua_pushfstring(L, "response body larger than the limit of %d bytes", (int)(s->max_body > 0x7fffffff ? 0x7fffffff : s->max_body));
+        lua_pushliteral(L, "network");
+        return 3;
+    }
+    if (s->errbuf[0])
+        lua_pushfstring(L, "%s (%s)", s->errbuf, curl_easy_strerror(rc));
+    else
+        lua_pushstring(L, curl_easy_strerror(rc));
+    lua_pushstring(L, kind);
+    return 3;
+}
+
+/* session:request{method=, url=, headers=, body=, timeout=, connect_timeout=}
+ *   -> {status=, headers=, body=, elapsed=} | nil, message, kind */
+static int l_session_request(lua_State *L) {
+    session_t *s = check_session(L);
+    CURL *c = s->curl;
+    const char *method, *url, *body = NULL, *bad;
+    size_t body_len = 0;
+    long status = 0;
+    double elapsed = 0;
+    CURLcode rc;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+
+    /* drop what the previous request left */
+    curl_slist_free_all(s->req_headers);
+    s->req_headers = NULL;
+    s->body.len = s->headers.len = 0;
+    s->body_too_large = 0;
+    s->errbuf[0] = '\0';
+    curl_easy_reset(c); /* keeps open connections and the DNS cache */
+
+    lua_getfield(L, 2, "method");
+    method = lua_isnil(L, -1) ? "GET" : luaL_checkstring(L, -1);
+    lua_getfield(L, 2, "url");
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "request.url must be a string");
+    url = lua_tostring(L, -1);
+    lua_getfield(L, 2, "body");
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "request.body must be a string");
+        body = lua_tolstring(L, -1, &body_len);
+    }
+    /* method, url and body stay on the stack (3..5) for the whole transfer */
+
+    bad = build_headers(L, s, 2);
+    if (bad) {
+        lua_pushnil(L);
+        lua_pushstring(L, bad);
+        lua_pushliteral(L, "validation");
+        return 3;
+    }
+
+    SETOPT(L, c, CURLOPT_URL, url);
+    SETOPT(L, c, CURLOPT_NOSIGNAL, 1L);
+    SETOPT(L, c, CURLOPT_ERRORBUFFER, s->errbuf);
+    SETOPT(L, c, CURLOPT_WRITEFUNCTION, on_body);
+    SETOPT(L, c, CURLOPT_WRITEDATA, (void *)s);
+    SETOPT(L, c, CURLOPT_HEADERFUNCTION, on_header);
+    SETOPT(L, c, CURLOPT_HEADERDATA, (void *)s);
+    SETOPT(L, c, CURLOPT_HTTPHEADER, s->req_headers);
+    SETOPT(L, c, CURLOPT_CONNECTTIMEOUT_MS, opt_ms(L, 2, "connect_timeout", s->connect_timeout_ms));
+    SETOPT(L, c, CURLOPT_TIMEOUT_MS, opt_ms(L, 2, "timeout", s->timeout_ms));
+    SETOPT(L, c, CURLOPT_TCP_KEEPALIVE, 1L);
+    SETOPT(L, c, CURLOPT_PROTOCOLS_STR, "http,https");
+    SETOPT(L, c, CURLOPT_SSL_VERIFYPEER, s->verify_tls ? 1L : 0L);
+    SETOPT(L, c, CURLOPT_SSL_VERIFYHOST, s->verify_tls ? 2L : 0L);
+    if (s->ca_file) SETOPT(L, c, CURLOPT_CAINFO, s->ca_file);
+    /* Without an explicit proxy libcurl reads http_proxy, https_proxy, ALL_PROXY and
+     * NO_PROXY from the environment itself. */
+    if (s->proxy) SETOPT(L, c, CURLOPT_PROXY, s->proxy);
+    if (s->no_proxy) SETOPT(L, c, CURLOPT_NOPROXY, s->no_proxy);
+    if (s->user_agent) SETOPT(L, c, CURLOPT_USERAGENT, s->user_agent);
+
+    if (strcmp(method, "GET") == 0) {
+        SETOPT(L, c, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "HEAD") == 0) {
+        SETOPT(L, c, CURLOPT_NOBODY, 1L);
+    } else {
+        if (strcmp(method, "POST") != 0) SETOPT(L, c, CURLOPT_CUSTOMREQUEST, method);
+        SETOPT(L, c, CURLOPT_POST, 1L);
+        SETOPT(L, c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        SETOPT(L, c, CURLOPT_POSTFIELDS, body ? body : "");
+    }
+
+    rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) return push_failure(L, s, rc);
+    if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) status = 0;
+    if (curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &elapsed) != CURLE_OK) elapsed = 0;
+
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, (lua_Integer)status);
+    lua_setfield(L, -2, "status");
+    push_headers(L, &s->headers);
+    lua_setfield(L, -2, "headers");
+    lua_pushlstring(L, s->body.data ? s->body.data : "", s->body.len);
+    lua_setfield(L, -2, "body");
+    lua_pushnumber(L, (lua_Number)elapsed);
+    lua_setfield(L, -2, "elapsed");
+    /* big buffers are not kept between requests: a 60 MB answer once must not pin 60 MB */
+    if (s->body.cap > 1024 * 1024) membuf_free(&s->body);
+    return 1;
+}
+
+void aliyun_http_register(lua_State *L) {
+    static int curl_ready = 0;
+    static const luaL_Reg methods[] = {
+        {"request", l_session_request},
+        {"close", l_session_close},
+        {NULL, NULL}};
+    if (!curl_ready) {
+        CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+        if (rc != CURLE_OK) luaL_error(L, "curl_global_init: %s", curl_easy_strerror(rc));
+        curl_ready = 1;
+    }
+    if (luaL_newmetatable(L, SESSION_MT)) {
+        luaL_newlib(L, methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, l_session_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, l_session_tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_pop(L, 1);
+}

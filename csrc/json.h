@@ -1,0 +1,11 @@
+/* json.h: JSON text -> Lua values, straight onto the Lua stack. */
+#ifndef ALIYUN_JSON_H
+#define ALIYUN_JSON_H
+#include "compat.h"
+
+/* Deepest nesting of arrays/objects accepted; deeper input is an error, not a crash. */
+#define ALIYUN_JSON_MAX_DEPTH 512
+
+/* core.json_decode(text) -> value | nil, "message at byte N" */
+int aliyun_l_json_decode(lua_State *L);
+#endif

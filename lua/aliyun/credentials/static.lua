@@ -1,0 +1,25 @@
+-- Credentials given explicitly: client options or a per-call `credentials` table.
+local value = require "aliyun.credentials.value"
+
+local static = {}
+
+-- Returns a provider, or nil when the options hold no key pair at all.
+function static.new(opts, source)
+  if not (opts.access_key_id or opts.access_key_secret) then return nil end
+  local creds = value.new {
+    access_key_id = opts.access_key_id, access_key_secret = opts.access_key_secret,
+    security_token = opts.security_token, source = source or "client options",
+  }
+  return {
+    name = source or "client options",
+    get = function()
+      if not value.is_complete(creds) then
+        return nil, (source or "client options") .. " give only half of the key pair "
+          .. "(access_key_id and access_key_secret are both needed)"
+      end
+      return creds
+    end,
+  }
+end
+
+return static

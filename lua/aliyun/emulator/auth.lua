@@ -1,0 +1,243 @@
+-- The emulator's request authentication, done the way the service does it: parse the
+-- request as received, canonicalise it here (independently of the client's C signer, so
+-- that a bug in one is caught by the other), recompute the signature and compare.
+-- Only the MAC and digest primitives come from outside (opts.crypto).
+local auth = {}
+
+local SKEW = 15 * 60 -- the service refuses timestamps more than 15 minutes off
+
+-- RFC 3986 encoding, written out here rather than borrowed from the client.
+local function encode(s)
+  return (s:gsub("[^A-Za-z0-9%-_%.~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+local function decode(s)
+  s = s:gsub("+", " ")
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+-- Parses "a=1&b=2" into {a="1", b="2"}; a name given twice is refused, as the service does.
+function auth.parse_form(s, into)
+  local t = into or {}
+  if s == nil or s == "" then return t end
+  for pair in s:gmatch("[^&]+") do
+    local k, v = pair:match("^([^=]*)=?(.*)$")
+    k = decode(k)
+    if k ~= "" then
+      if t[k] ~= nil then return nil, k end
+      t[k] = decode(v)
+    end
+  end
+  return t
+end
+
+local function sorted_keys(t, skip)
+  local keys = {}
+  for k in pairs(t) do if k ~= skip then keys[#keys + 1] = k end end
+  table.sort(keys)
+  return keys
+end
+
+-- "2016-02-23T12:46:24Z" -> epoch seconds (UTC), or nil
+local function parse_timestamp(s)
+  local y, mo, d, h, mi, se = tostring(s):match("^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d):(%d%d):(%d%d)Z$")
+  if not y then return nil end
+  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+  -- days from civil (proleptic Gregorian), independent of the local time zone;
+  -- math.floor rather than // so that LuaJIT (inside nginx) parses this file too
+  local floor = math.floor
+  local yy = mo <= 2 and y - 1 or y
+  local era = floor(yy / 400)
+  local yoe = yy - era * 400
+  local doy = floor((153 * (mo + (mo > 2 and -3 or 9)) + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  local days = era * 146097 + doe - 719468
+  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(se)
+end
+auth.parse_timestamp = parse_timestamp
+
+local function fail(status, code, message, extra)
+  local e = { status = status, code = code, message = message }
+  if extra then for k, v in pairs(extra) do e[k] = v end end
+  return nil, e
+end
+
+local function missing(name)
+  return fail(400, "MissingParameter",
+    "The input parameter \"" .. name .. "\" that is mandatory for processing this request is not supplied.")
+end
+
+-- Compares two strings in time independent of where they first differ.
+local function same(a, b)
+  if #a ~= #b then return false end
+  local diff = 0
+  for i = 1, #a do
+    if a:byte(i) ~= b:byte(i) then diff = diff + 1 end
+  end
+  return diff == 0
+end
+
+local Verifier = {}
+Verifier.__index = Verifier
+
+-- opts.keys: {[access_key_id] = {secret = "...", security_token = "..." (for STS keys)}}
+-- opts.crypto: {hmac_sha1=, hmac_sha256=, sha256_hex=, base64=, hex=}
+-- opts.now: function returning epoch seconds (os.time by default)
+function auth.new(opts)
+  return setmetatable({
+    keys = opts.keys, crypto = assert(opts.crypto, "auth.new: crypto primitives needed"),
+    now = opts.now or os.time, nonces = {}, nonce_count = 0,
+  }, Verifier)
+end
+
+function Verifier:_check_time(ts)
+  local t = parse_timestamp(ts)
+  if not t then
+    return fail(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
+  end
+  if math.abs(self.now() - t) > SKEW then
+    return fail(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
+  end
+  return true
+end
+
+-- A nonce may be used once within the window in which its timestamp is accepted.
+function Verifier:_check_nonce(nonce)
+  local now = self.now()
+  if self.nonce_count > 100000 then
+    for k, at in pairs(self.nonces) do
+      if now - at > 2 * SKEW then self.nonces[k] = nil; self.nonce_count = self.nonce_count - 1 end
+    end
+  end
+  if self.nonces[nonce] then
+    return fail(400, "SignatureNonceUsed", "The request signature nonce has been used.")
+  end
+  self.nonces[nonce] = now
+  self.nonce_count = self.nonce_count + 1
+  return true
+end
+
+function Verifier:_key(id, token)
+  local key = self.keys[id]
+  if not key then
+    return fail(400, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+  end
+  if key.security_token and key.security_token ~= token then
+    return fail(400, "InvalidSecurityToken.Mismatch", "Specified SecurityToken does not match the access key.")
+  end
+  return key
+end
+
+-- The request's parameters: the query plus a form-encoded body.
+local function request_params(req)
+  local params, dup = auth.parse_form(req.query_string)
+  if not params then return fail(400, "InvalidParameter", "The parameter \"" .. dup .. "\" is given twice.") end
+  local ctype = req.headers["content-type"] or ""
+  if req.body and req.body ~= "" and ctype:find("application/x-www-form-urlencoded", 1, true) then
+    local _, dup2 = auth.parse_form(req.body, params)
+    if dup2 then return fail(400, "InvalidParameter", "The parameter \"" .. dup2 .. "\" is given twice.") end
+  end
+  return params
+end
+
+function Verifier:_v1(req)
+  local params, perr = request_params(req)
+  if not params then return nil, perr end
+  for _, name in ipairs { "Action", "Version", "AccessKeyId", "Signature", "Timestamp", "SignatureNonce" } do
+    if params[name] == nil or params[name] == "" then return missing(name) end
+  end
+  if params.SignatureMethod ~= "HMAC-SHA1" then
+    return fail(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards (SignatureMethod must be HMAC-SHA1).")
+  end
+  if params.SignatureVersion ~= "1.0" then
+    return fail(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards (SignatureVersion must be 1.0).")
+  end
+  local key, kerr = self:_key(params.AccessKeyId, params.SecurityToken)
+  if not key then return nil, kerr end
+  local parts = {}
+  for _, k in ipairs(sorted_keys(params, "Signature")) do
+    parts[#parts + 1] = encode(k) .. "=" .. encode(params[k])
+  end
+  local sts = req.method .. "&" .. encode("/") .. "&" .. encode(table.concat(parts, "&"))
+  local expected = self.crypto.base64(self.crypto.hmac_sha1(key.secret .. "&", sts))
+  if not same(expected, params.Signature) then
+    return fail(400, "SignatureDoesNotMatch",
+      "Specified signature is not matched with our calculation. server string to sign is:" .. sts,
+      { string_to_sign = sts })
+  end
+  local ok, terr = self:_check_time(params.Timestamp)
+  if not ok then return nil, terr end
+  ok, terr = self:_check_nonce(params.SignatureNonce)
+  if not ok then return nil, terr end
+  local result = { action = params.Action, version = params.Version, access_key_id = params.AccessKeyId,
+    signature_version = "v1", params = {} }
+  for k, v in pairs(params) do result.params[k] = v end
+  return result
+end
+
+function Verifier:_v3(req, authorization)
+  local h = req.headers
+  local id, signed, sig = authorization:match(
+    "^ACS3%-HMAC%-SHA256%s+Credential=([^,]+),%s*SignedHeaders=([^,]+),%s*Signature=(%x+)%s*$")
+  if not id then
+    return fail(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards (malformed Authorization header).")
+  end
+  for _, name in ipairs { "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256" } do
+    if not h[name] or h[name] == "" then return missing(name) end
+  end
+  local signed_set, names = {}, {}
+  for name in signed:gmatch("[^;]+") do signed_set[name] = true; names[#names + 1] = name end
+  for name in pairs(h) do
+    if (name == "host" or name:sub(1, 6) == "x-acs-") and not signed_set[name] then
+      return fail(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards (header " .. name .. " is not signed).")
+    end
+  end
+  local key, kerr = self:_key(id, h["x-acs-security-token"])
+  if not key then return nil, kerr end
+  local body_hash = self.crypto.sha256_hex(req.body or "")
+  if body_hash ~= h["x-acs-content-sha256"] then
+    return fail(400, "SignatureDoesNotMatch", "The x-acs-content-sha256 header does not match the request body.")
+  end
+  local query, dup = auth.parse_form(req.query_string)
+  if not query then return fail(400, "InvalidParameter", "The parameter \"" .. dup .. "\" is given twice.") end
+  local qparts = {}
+  local enc = {}
+  for k, v in pairs(query) do enc[#enc + 1] = { encode(k), encode(v) } end
+  table.sort(enc, function(a, b) return a[1] < b[1] end)
+  for _, kv in ipairs(enc) do qparts[#qparts + 1] = kv[1] .. "=" .. kv[2] end
+  local lines = { req.method, req.path or "/", table.concat(qparts, "&") }
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local v = h[name]
+    if v == nil then
+      return fail(400, "IncompleteSignature", "Signed header " .. name .. " is missing from the request.")
+    end
+    lines[#lines + 1] = name .. ":" .. tostring(v):match("^%s*(.-)%s*$")
+  end
+  local canonical = table.concat(lines, "\n") .. "\n\n" .. table.concat(names, ";") .. "\n" .. body_hash
+  local sts = "ACS3-HMAC-SHA256\n" .. self.crypto.sha256_hex(canonical)
+  local expected = self.crypto.hex(self.crypto.hmac_sha256(key.secret, sts))
+  if not same(expected, sig:lower()) then
+    return fail(400, "SignatureDoesNotMatch",
+      "The request signature does not match. server string to sign is:" .. sts,
+      { string_to_sign = sts, canonical_request = canonical })
+  end
+  local ok, terr = self:_check_time(h["x-acs-date"])
+  if not ok then return nil, terr end
+  ok, terr = self:_check_nonce(h["x-acs-signature-nonce"])
+  if not ok then return nil, terr end
+  local params, perr = request_params(req)
+  if not params then return nil, perr end
+  return { action = h["x-acs-action"], version = h["x-acs-version"], access_key_id = id,
+    signature_version = "v3", params = params }
+end
+
+-- req: {method, path, query_string, headers (lower-case names), body}
+-- -> {action, version, access_key_id, signature_version, params} | nil, {status, code, message}
+function Verifier:verify(req)
+  local authorization = req.headers.authorization
+  if authorization then return self:_v3(req, authorization) end
+  return self:_v1(req)
+end
+
+return auth

@@ -1,0 +1,68 @@
+-- The one error shape of the library. Every failure a caller sees is one of these:
+-- a table with fields, and tostring() gives one readable line with no secrets in it.
+local errors = {}
+
+local Error = {}
+Error.__index = Error
+Error.__name = "aliyun.error"
+
+-- The kinds, so a typo in a kind name is caught where the error is made.
+local KINDS = {
+  validation = true, credentials = true, network = true,
+  timeout = true, service = true, decode = true,
+}
+
+-- Service codes that a retry may cure: overload and transient server trouble.
+local RETRYABLE_CODES = {
+  Throttling = true, ["Throttling.User"] = true, ["Throttling.Api"] = true,
+  ["Throttling.Concurrent"] = true, ServiceUnavailable = true,
+  InternalError = true, UnknownError = true,
+}
+
+function Error.__tostring(e)
+  local parts = { "aliyun" }
+  if e.action then parts[#parts + 1] = " " .. e.action end
+  parts[#parts + 1] = ": " .. e.kind
+  if e.status then parts[#parts + 1] = " (HTTP " .. tostring(e.status) .. ")" end
+  if e.code then parts[#parts + 1] = " " .. e.code end
+  if e.message and e.message ~= "" then
+    -- one line: the service sometimes puts newlines in messages
+    parts[#parts + 1] = ": " .. (tostring(e.message):gsub("[\r\n]+", " "))
+  end
+  if e.request_id then parts[#parts + 1] = " [RequestId " .. e.request_id .. "]" end
+  return table.concat(parts)
+end
+
+-- Build an error. fields.kind is required; retryable is derived when not given.
+function errors.new(fields)
+  assert(type(fields) == "table" and KINDS[fields.kind], "errors.new: unknown kind")
+  local e = {
+    kind = fields.kind, code = fields.code, message = fields.message or "",
+    status = fields.status, request_id = fields.request_id, host_id = fields.host_id,
+    recommend = fields.recommend, action = fields.action, retryable = fields.retryable,
+    details = fields.details,
+  }
+  if e.retryable == nil then e.retryable = errors.is_retryable(e) end
+  return setmetatable(e, Error)
+end
+
+-- Whether a retry may succeed where this attempt failed.
+function errors.is_retryable(e)
+  if e.kind == "network" or e.kind == "timeout" then return true end
+  if e.kind == "service" then
+    if e.code and RETRYABLE_CODES[e.code] then return true end
+    if e.status and e.status >= 500 then return true end
+  end
+  return false
+end
+
+function errors.is_error(v)
+  return getmetatable(v) == Error
+end
+
+-- Shorthands for the common kinds.
+function errors.validation(action, message, details)
+  return errors.new { kind = "validation", action = action, message = message, details = details }
+end
+
+return errors

@@ -1,0 +1,35 @@
+-- lua-aliyun: Alibaba Cloud ECS and ENS for Lua.
+--   local aliyun = require "aliyun"
+--   local ecs = aliyun.ecs { region = "cn-hangzhou" }
+--   local disks, err = ecs:DescribeDisks { RegionId = "cn-hangzhou" }
+local core = require "aliyun.core"
+
+local aliyun = {
+  VERSION = "0.1.0",
+  -- JSON null in results; the same value as cjson.null and ngx.null
+  null = core.null,
+  errors = require "aliyun.errors",
+}
+
+function aliyun.client(product, opts)
+  return require("aliyun.client").new(product, opts)
+end
+
+function aliyun.ecs(opts)
+  return aliyun.client("ecs", opts)
+end
+
+function aliyun.ens(opts)
+  return aliyun.client("ens", opts)
+end
+
+-- aliyun.api (introspection) is loaded on first use, with the tables it reads.
+return setmetatable(aliyun, {
+  __index = function(t, k)
+    if k == "api" then
+      local api = require "aliyun.api"
+      rawset(t, k, api)
+      return api
+    end
+  end,
+})

@@ -1,0 +1,99 @@
+-- Turns an action call into a signed HTTP request {method, url, headers, body}.
+-- V1: common parameters + HMAC-SHA1 Signature in the query (ECS API reference 4.4).
+-- V3: x-acs-* headers + ACS3-HMAC-SHA256 Authorization header.
+-- The canonical strings and MACs are computed by the C core.
+local core = require "aliyun.core"
+
+local signer = {}
+
+local FORM = "application/x-www-form-urlencoded"
+
+local function copy(t)
+  local r = {}
+  if t then for k, v in pairs(t) do r[k] = v end end
+  return r
+end
+
+local function has_any(t)
+  return t ~= nil and next(t) ~= nil
+end
+
+-- args: method, base_url ("https://host[:port]"), host, action, version, query, body,
+--       credentials {access_key_id, access_key_secret, security_token},
+--       timestamp (epoch seconds, optional), nonce (optional), user_agent
+function signer.v1(args)
+  local creds = args.credentials
+  local q = copy(args.query)
+  q.Action = args.action
+  q.Version = args.version
+  q.Format = "JSON"
+  q.AccessKeyId = creds.access_key_id
+  q.SignatureMethod = "HMAC-SHA1"
+  q.SignatureVersion = "1.0"
+  q.SignatureNonce = args.nonce or core.nonce()
+  q.Timestamp = core.timestamp(args.timestamp)
+  q.SecurityToken = creds.security_token
+
+  -- Body parameters are part of the signature too: sign the union, send them apart.
+  local signed = q
+  if has_any(args.body) then
+    signed = copy(q)
+    for k, v in pairs(args.body) do
+      if signed[k] ~= nil then
+        return nil, "parameter '" .. k .. "' given both in the query and in the body"
+      end
+      signed[k] = v
+    end
+  end
+  local signature, _, canonical = core.v1_sign(args.method, signed, creds.access_key_secret)
+
+  local headers = { Accept = "application/json", ["User-Agent"] = args.user_agent }
+  local body
+  local query_string = canonical
+  if has_any(args.body) then
+    query_string = core.form_encode(q)
+    body = core.form_encode(args.body)
+    headers["Content-Type"] = FORM
+  elseif args.method == "POST" then
+    body = ""
+    headers["Content-Type"] = FORM
+  end
+  return {
+    method = args.method,
+    url = args.base_url .. "/?" .. query_string .. "&Signature=" .. core.percent_encode(signature),
+    headers = headers,
+    body = body,
+  }
+end
+
+function signer.v3(args)
+  local creds = args.credentials
+  local body = has_any(args.body) and core.form_encode(args.body) or ""
+  local headers = {
+    host = args.host,
+    ["x-acs-action"] = args.action,
+    ["x-acs-version"] = args.version,
+    ["x-acs-date"] = core.timestamp(args.timestamp),
+    ["x-acs-signature-nonce"] = args.nonce or core.nonce(),
+    ["x-acs-content-sha256"] = core.sha256_hex(body),
+    ["x-acs-security-token"] = creds.security_token,
+    accept = "application/json",
+    ["user-agent"] = args.user_agent,
+  }
+  if body ~= "" or args.method == "POST" then headers["content-type"] = FORM end
+  local query = args.query or {}
+  headers.authorization = core.v3_sign {
+    method = args.method, path = "/", query = query, headers = headers,
+    payload_hash = headers["x-acs-content-sha256"],
+    access_key_id = creds.access_key_id, access_key_secret = creds.access_key_secret,
+  }
+  local qs = core.form_encode(query)
+  return {
+    method = args.method,
+    url = args.base_url .. "/" .. (qs ~= "" and ("?" .. qs) or ""),
+    headers = headers,
+    body = (args.method ~= "GET") and body or nil,
+  }
+end
+
+return signer

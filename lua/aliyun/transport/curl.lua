@@ -1,0 +1,37 @@
+-- The libcurl transport: send(request) over a keep-alive session of the C core.
+local core = require "aliyun.core"
+local errors = require "aliyun.errors"
+
+local curl = {}
+
+-- opts: connect_timeout, timeout (seconds), verify_tls (default true), ca_file, proxy,
+--       no_proxy, user_agent, max_body. Returns a transport {send = function(request)}.
+function curl.new(opts)
+  opts = opts or {}
+  local session -- created on first use, so building a client never touches the network stack
+  local transport = {}
+
+  function transport.send(request)
+    if not session then
+      session = core.session {
+        connect_timeout = opts.connect_timeout, timeout = opts.timeout,
+        verify_tls = opts.verify_tls, ca_file = opts.ca_file, proxy = opts.proxy,
+        no_proxy = opts.no_proxy, user_agent = opts.user_agent, max_body = opts.max_body,
+      }
+    end
+    local response, message, kind = session:request(request)
+    if not response then
+      return nil, errors.new { kind = kind, message = message }
+    end
+    return response
+  end
+
+  function transport.close()
+    if session then session:close() end
+    session = nil
+  end
+
+  return transport
+end
+
+return curl
