@@ -7,6 +7,8 @@
 #   LUA         the Lua 5.4 interpreter used for tests/tools (lua5.4)
 #   LUAJIT      the LuaJIT interpreter                       (luajit)
 #   BUILD       output folder                                (build)
+#   LUA_INCDIR  Lua 5.4 headers; found with pkg-config when empty
+#   INST_LIBDIR, INST_LUADIR  where `make install` puts core.so and the Lua files
 
 CC       ?= cc
 OPT      ?= -O2 -g
@@ -15,6 +17,10 @@ LUA      ?= lua5.4
 LUAJIT   ?= luajit
 BUILD    ?= build
 BUSTED   ?= /usr/bin/busted
+LUA_INCDIR ?=
+INST_LIBDIR ?= /usr/local/lib/lua/5.4
+INST_LUADIR ?= /usr/local/share/lua/5.4
+LUA54_CFLAGS = $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell pkg-config --cflags lua5.4))
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASEFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(OPT) $(WARN) $(SANITIZE)
@@ -31,13 +37,13 @@ ROOT := $(abspath .)
 ENV54  = LUA_PATH="$(ROOT)/lua/?.lua;$(ROOT)/lua/?/init.lua;$(ROOT)/spec/?.lua;;" LUA_CPATH="$(ROOT)/$(BUILD)/5.4/?.so;;"
 ENVJIT = LUA_PATH="$(ROOT)/lua/?.lua;$(ROOT)/lua/?/init.lua;$(ROOT)/spec/?.lua;;" LUA_CPATH="$(ROOT)/$(BUILD)/luajit/?.so;;"
 
-.PHONY: all luajit env help deps test test-unit test-luajit test-integration lint demo valgrind gen clean install
+.PHONY: all luajit env help deps test test-unit test-luajit test-integration lint demo valgrind gen clean install rock
 
 all: $(CORE54)                      ## build the C core for Lua 5.4 into build/5.4/aliyun/core.so
 
 $(CORE54): $(SRCS) $(HDRS) Makefile
 	@mkdir -p $(@D)
-	$(CC) $(BASEFLAGS) $(shell pkg-config --cflags lua5.4) $(DEPS_CFLAGS) -shared -o $@ $(SRCS) $(DEPS_LIBS)
+	$(CC) $(BASEFLAGS) $(LUA54_CFLAGS) $(DEPS_CFLAGS) -shared -o $@ $(SRCS) $(DEPS_LIBS)
 
 luajit: $(COREJIT)                  ## build the same sources for LuaJIT into build/luajit/aliyun/core.so
 
@@ -83,7 +89,12 @@ valgrind: $(CORE54)                 ## the C core's specs under valgrind (no lea
 gen:                                ## regenerate lua/aliyun/api/*.lua from ../shared/api-meta
 	$(LUA) tools/gen-api.lua ../shared/api-meta lua/aliyun/api
 
-install: $(CORE54)                  ## install with luarocks for Lua 5.4
+install: $(CORE54)                  ## install core.so and the Lua files under INST_LIBDIR / INST_LUADIR
+	install -d $(INST_LIBDIR)/aliyun
+	install -m 0755 $(CORE54) $(INST_LIBDIR)/aliyun/core.so
+	cd lua && find aliyun -name '*.lua' -exec install -D -m 0644 {} $(INST_LUADIR)/{} \;
+
+rock:                               ## build and install with luarocks for Lua 5.4 (aliyun-scm-1.rockspec)
 	luarocks --lua-version 5.4 make aliyun-scm-1.rockspec
 
 clean:                              ## remove build output

@@ -107,10 +107,11 @@ end
 function Client:_credentials(call_opts)
   if call_opts.credentials then
     local p = require("aliyun.credentials.static").new(call_opts.credentials, "the call's credentials")
-    local creds, why = p and p.get()
-    if not creds then
-      return nil, errors.new { kind = "credentials", message = why or "the call's credentials are empty" }
+    if not p then
+      return nil, errors.new { kind = "credentials", message = "the call's credentials hold no key pair" }
     end
+    local creds, why = p.get()
+    if not creds then return nil, errors.new { kind = "credentials", message = why } end
     return creds
   end
   if not self._provider then

@@ -32,7 +32,8 @@ local function seed()
   return n
 end
 
--- opts.http: text placed inside the http{} block, with ${PORT} and ${ROOT} replaced.
+-- opts.http: text placed inside the http{} block, with ${PORT}, ${TLSPORT} (PORT + 1)
+-- and ${ROOT} (the checkout) replaced.
 -- opts.main: text placed at the top level (env directives and the like).
 -- Returns {port=, prefix=, url=, stop=function, log=function}.
 function nginx.start(opts)
@@ -46,7 +47,8 @@ function nginx.start(opts)
   local last_err
   for _ = 1, 20 do
     local port = math.random(20000, 59999)
-    local http = opts.http:gsub("%${PORT}", tostring(port)):gsub("%${ROOT}", ROOT)
+    local http = opts.http:gsub("%${PORT}", tostring(port)):gsub("%${TLSPORT}", tostring(port + 1))
+      :gsub("%${ROOT}", ROOT)
     local conf = table.concat {
       "load_module /usr/lib/nginx/modules/ndk_http_module.so;\n",
       "load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;\n",
@@ -67,7 +69,7 @@ function nginx.start(opts)
     write(prefix .. "/nginx.conf", conf)
     local ok = sh("nginx -p " .. prefix .. " -c " .. prefix .. "/nginx.conf 2>" .. prefix .. "/logs/start.log")
     if ok then
-      local server = { port = port, prefix = prefix, url = "http://127.0.0.1:" .. port }
+      local server = { port = port, tls_port = port + 1, prefix = prefix, url = "http://127.0.0.1:" .. port }
       function server.log() return read(prefix .. "/logs/error.log") or "" end
       function server.stop()
         local pid = read(prefix .. "/nginx.pid")

@@ -147,10 +147,12 @@ function Verifier:_v1(req)
     if params[name] == nil or params[name] == "" then return missing(name) end
   end
   if params.SignatureMethod ~= "HMAC-SHA1" then
-    return fail(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards (SignatureMethod must be HMAC-SHA1).")
+    return fail(400, "IncompleteSignature",
+      "The request signature does not conform to Aliyun standards (SignatureMethod must be HMAC-SHA1).")
   end
   if params.SignatureVersion ~= "1.0" then
-    return fail(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards (SignatureVersion must be 1.0).")
+    return fail(400, "IncompleteSignature",
+      "The request signature does not conform to Aliyun standards (SignatureVersion must be 1.0).")
   end
   local key, kerr = self:_key(params.AccessKeyId, params.SecurityToken)
   if not key then return nil, kerr end
@@ -180,7 +182,8 @@ function Verifier:_v3(req, authorization)
   local id, signed, sig = authorization:match(
     "^ACS3%-HMAC%-SHA256%s+Credential=([^,]+),%s*SignedHeaders=([^,]+),%s*Signature=(%x+)%s*$")
   if not id then
-    return fail(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards (malformed Authorization header).")
+    return fail(400, "IncompleteSignature",
+      "The request signature does not conform to Aliyun standards (malformed Authorization header).")
   end
   for _, name in ipairs { "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256" } do
     if not h[name] or h[name] == "" then return missing(name) end
@@ -189,7 +192,8 @@ function Verifier:_v3(req, authorization)
   for name in signed:gmatch("[^;]+") do signed_set[name] = true; names[#names + 1] = name end
   for name in pairs(h) do
     if (name == "host" or name:sub(1, 6) == "x-acs-") and not signed_set[name] then
-      return fail(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards (header " .. name .. " is not signed).")
+      return fail(400, "IncompleteSignature",
+        "The request signature does not conform to Aliyun standards (header " .. name .. " is not signed).")
     end
   end
   local key, kerr = self:_key(id, h["x-acs-security-token"])

@@ -1,0 +1,25 @@
+rockspec_format = "3.0"
+package = "aliyun"
+version = "scm-1"
+source = { url = "git+file:///dev/null" }
+description = {
+  summary = "Alibaba Cloud ECS and ENS for Lua: a C core (signing, libcurl, JSON) under a thin Lua layer",
+  detailed = [[
+    Every ECS (2014-05-26) and ENS (2017-11-10) API action as a Lua method returning a plain
+    table, with parameters validated and serialised from the API metadata, V1 and V3
+    signatures, a keep-alive libcurl transport and a local emulator for tests.
+  ]],
+  license = "Apache-2.0",
+}
+dependencies = { "lua >= 5.4, < 5.5" }
+external_dependencies = {
+  CURL = { header = "curl/curl.h" },
+  OPENSSL = { header = "openssl/evp.h" },
+}
+build = {
+  type = "make",
+  build_target = "all",
+  build_variables = { LUA_INCDIR = "$(LUA_INCDIR)", CC = "$(CC)" },
+  install_target = "install",
+  install_variables = { INST_LIBDIR = "$(LIBDIR)", INST_LUADIR = "$(LUADIR)" },
+}

@@ -1,0 +1,190 @@
+-- The C core's libcurl session against real nginx servers on 127.0.0.1: plain HTTP, TLS
+-- with verification, proxies (option and environment), limits and failures.
+local core = require "aliyun.core"
+local nginx = require "support.nginx"
+
+local function sh(cmd)
+  local ok = os.execute(cmd)
+  return ok == true or ok == 0
+end
+
+-- A self-signed certificate for 127.0.0.1 in dir/name.{crt,key}.
+local function make_cert(dir, name)
+  assert(sh(string.format(
+    "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+      .. "-addext subjectAltName=IP:127.0.0.1 -keyout %s/%s.key -out %s/%s.crt 2>/dev/null",
+    dir, name, dir, name)))
+  return dir .. "/" .. name .. ".crt", dir .. "/" .. name .. ".key"
+end
+
+describe("core.session #integration", function()
+  local server, proxy, certdir, cert, other_cert
+
+  setup(function()
+    certdir = io.popen("mktemp -d /tmp/aliyun-certs.XXXXXX"):read("l")
+    local key
+    cert, key = make_cert(certdir, "server")
+    other_cert = make_cert(certdir, "other")
+    server = nginx.start {
+      http = [[
+        server {
+          listen 127.0.0.1:${PORT};
+          listen 127.0.0.1:${TLSPORT} ssl;
+          ssl_certificate ]] .. cert .. [[;
+          ssl_certificate_key ]] .. key .. [[;
+          location /hello {
+            content_by_lua_block {
+              ngx.header["X-Multi"] = { "a", "b" }
+              ngx.header["X-Conn"] = ngx.var.connection
+              ngx.req.read_body()
+              ngx.print(ngx.req.get_method(), " ", ngx.var.scheme, " ", ngx.var.http_x_custom or "-", " ",
+                ngx.req.get_body_data() or "")
+            }
+          }
+          location /big { content_by_lua_block { ngx.print(string.rep("x", 100000)) } }
+          location /chunked {
+            content_by_lua_block { for i = 1, 5 do ngx.print("part", i, ";"); ngx.flush(true) end }
+          }
+          location /nul { content_by_lua_block { ngx.print("a\0b") } }
+          location /status { return 503 "busy"; }
+          location /slow { content_by_lua_block { ngx.sleep(0.6); ngx.print("slow") } }
+        }
+      ]],
+    }
+    proxy = nginx.start {
+      http = [[
+        server {
+          listen 127.0.0.1:${PORT};
+          location / {
+            content_by_lua_block {
+              -- a forward proxy receives the absolute URL as the request target; nginx takes
+              -- the host from it (nothing listens on 127.0.0.2:9, so only the proxy answers)
+              ngx.print("proxied ", ngx.var.host, ngx.var.request_uri)
+            }
+          }
+        }
+      ]],
+    }
+  end)
+
+  teardown(function()
+    if server then server.stop() end
+    if proxy then proxy.stop() end
+    if certdir then sh("rm -rf " .. certdir) end
+  end)
+
+  it("returns status, lower-case headers and body", function()
+    local s = core.session()
+    local r = assert(s:request { method = "POST", url = server.url .. "/hello", body = "k=v",
+      headers = { ["X-Custom"] = "yes" } })
+    assert.are.equal(200, r.status)
+    assert.are.equal("POST http yes k=v", r.body)
+    assert.are.equal("a, b", r.headers["x-multi"])
+    assert.is_string(r.headers["content-type"])
+    assert.is_number(r.elapsed)
+  end)
+
+  it("keeps the connection alive across requests", function()
+    local s = core.session()
+    local c1 = assert(s:request { url = server.url .. "/hello" }).headers["x-conn"]
+    for _ = 1, 5 do
+      assert.are.equal(c1, assert(s:request { url = server.url .. "/hello" }).headers["x-conn"])
+    end
+  end)
+
+  it("reads chunked bodies and bodies with NUL bytes", function()
+    local s = core.session()
+    assert.are.equal("part1;part2;part3;part4;part5;", assert(s:request { url = server.url .. "/chunked" }).body)
+    assert.are.equal("a\0b", assert(s:request { url = server.url .. "/nul" }).body)
+  end)
+
+  it("returns error statuses as responses, not failures", function()
+    local r = assert(core.session():request { url = server.url .. "/status" })
+    assert.are.equal(503, r.status)
+    assert.are.equal("busy", r.body)
+  end)
+
+  it("refuses a response body over max_body", function()
+    local s = core.session { max_body = 1000 }
+    local r, msg, kind = s:request { url = server.url .. "/big" }
+    assert.is_nil(r)
+    assert.are.equal("network", kind)
+    assert.matches("larger than the limit of 1000 bytes", msg)
+    -- the session is still usable afterwards
+    assert.are.equal(200, assert(s:request { url = server.url .. "/hello" }).status)
+  end)
+
+  it("refuses header values with CR or LF", function()
+    local r, msg, kind = core.session():request { url = server.url .. "/hello",
+      headers = { ["X-Custom"] = "a\r\nX-Injected: 1" } }
+    assert.is_nil(r)
+    assert.are.equal("validation", kind)
+    assert.matches("CR, LF", msg)
+  end)
+
+  it("maps a refused connection to kind network", function()
+    local r, msg, kind = core.session():request { url = "http://127.0.0.1:1/" }
+    assert.is_nil(r)
+    assert.are.equal("network", kind)
+    assert.matches("onnect", msg)
+  end)
+
+  it("verifies TLS by default: a self-signed server fails without its CA", function()
+    local tls = server.url:gsub("http://", "https://"):gsub(":%d+$", ":" .. server.tls_port)
+    local r, msg, kind = core.session():request { url = tls .. "/hello" }
+    assert.is_nil(r)
+    assert.are.equal("network", kind)
+    assert.matches("certificate", msg:lower())
+    -- the wrong CA fails too
+    r, msg = core.session({ ca_file = other_cert }):request { url = tls .. "/hello" }
+    assert.is_nil(r)
+    assert.matches("certificate", msg:lower())
+    -- the right CA succeeds
+    r = assert(core.session({ ca_file = cert }):request { url = tls .. "/hello" })
+    assert.are.equal("GET https - ", r.body)
+    -- and verification can be turned off explicitly
+    r = assert(core.session({ verify_tls = false }):request { url = tls .. "/hello" })
+    assert.are.equal(200, r.status)
+  end)
+
+  it("goes through a proxy given as an option", function()
+    local s = core.session { proxy = proxy.url }
+    local r = assert(s:request { url = "http://127.0.0.2:9/some/path?x=1" })
+    assert.are.equal("proxied 127.0.0.2/some/path?x=1", r.body)
+  end)
+
+  it("goes through a proxy from the http_proxy environment variable", function()
+    local script = [[
+      local core = require "aliyun.core"
+      local r, msg = core.session():request { url = "http://127.0.0.2:9/env" }
+      io.write(r and r.body or ("failed: " .. msg))
+    ]]
+    local f = io.popen(string.format("http_proxy=%s NO_PROXY= no_proxy= lua5.4 -e %q", proxy.url, script))
+    local out = f:read("a")
+    f:close()
+    assert.are.equal("proxied 127.0.0.2/env", out)
+  end)
+
+  it("times out on a slow answer, per session and per request", function()
+    local r, msg, kind = core.session({ timeout = 0.2 }):request { url = server.url .. "/slow" }
+    assert.is_nil(r)
+    assert.are.equal("timeout", kind)
+    assert.matches("imeout", msg)
+    r = assert(core.session({ timeout = 0.2 }):request { url = server.url .. "/slow", timeout = 5 })
+    assert.are.equal("slow", r.body)
+  end)
+
+  it("is closed by close() and refuses use afterwards", function()
+    local s = core.session()
+    s:close()
+    assert.has_error(function() s:request { url = server.url } end, "session is closed")
+    assert.matches("closed", tostring(s))
+  end)
+
+  it("checks its arguments", function()
+    assert.has_error(function() core.session { timeout = -1 } end)
+    assert.has_error(function() core.session { timeout = "x" } end)
+    assert.has_error(function() core.session():request { url = 42 } end)
+    assert.has_error(function() core.session():request { url = server.url, body = {} } end)
+  end)
+end)
