@@ -128,20 +128,18 @@ end
 function Client:_endpoint(wire)
   local endpoint = self.opts.endpoint
   if not endpoint then
-    local ok, endpoints = pcall(require, "aliyun.endpoints")
-    if ok then
-      endpoint = endpoints.resolve(self.product, {
-        region = self.opts.region or (wire and wire.query and wire.query.RegionId),
-        endpoint_type = self.opts.endpoint_type,
-      })
-    end
+    local why
+    endpoint, why = lazy.endpoints.resolve(self.product, {
+      region = self.opts.region or (wire and (wire.query.RegionId or wire.body.RegionId)),
+      endpoint_type = self.opts.endpoint_type,
+    })
+    if not endpoint then return nil, errors.new { kind = "validation", message = why } end
   end
   local scheme, authority = parse_endpoint(endpoint)
   if not scheme then
     return nil, errors.new {
       kind = "validation",
-      message = endpoint and ("endpoint " .. tostring(endpoint) .. " is not a http(s) URL or host name")
-        or ("no endpoint for " .. self.product .. ": pass endpoint = \"https://host\" or a region"),
+      message = "endpoint " .. tostring(endpoint) .. " is not a http(s) URL or host name",
     }
   end
   return scheme .. "://" .. authority, authority

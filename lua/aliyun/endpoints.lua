@@ -1,0 +1,63 @@
+-- Where a product's API lives. The hosts come from the generated endpoint data; the rules:
+-- an explicit endpoint always wins (the client checks that first); a VPC endpoint when
+-- asked for; the regional map; then the product's pattern for regions the map does not
+-- know yet (new regions open before SDKs learn of them). HTTPS always.
+local endpoints = {}
+
+-- Hosts of regions missing from the maps. ENS has one public endpoint for all regions.
+local FALLBACK = {
+  ecs = function(region) return region and ("ecs." .. region .. ".aliyuncs.com") end,
+  ens = function() return "ens.aliyuncs.com" end,
+}
+
+local data
+
+local function load_data()
+  if not data then data = require "aliyun.api.endpoints" end
+  return data
+end
+
+local function valid_region(region)
+  return type(region) == "string" and region:match("^[a-z][a-z0-9-]*[a-z0-9]$") ~= nil
+end
+
+-- endpoints.resolve(product, {region = , endpoint_type = "public"|"vpc"})
+--   -> "https://host" | nil, message
+function endpoints.resolve(product, opts)
+  opts = opts or {}
+  product = type(product) == "string" and product:lower() or product
+  local region = opts.region
+  if region ~= nil and not valid_region(region) then
+    return nil, "region '" .. tostring(region) .. "' is not a region id such as cn-hangzhou"
+  end
+  local info = load_data()[product]
+  local fallback = FALLBACK[product]
+  if not info or not fallback then
+    return nil, "no endpoint data for product '" .. tostring(product) .. "': pass endpoint = \"https://host\""
+  end
+  local kind = opts.endpoint_type or "public"
+  local host
+  if kind == "vpc" then
+    host = region and info.vpc[region]
+    if not host then
+      if product == "ecs" and region then
+        host = "ecs-vpc." .. region .. ".aliyuncs.com"
+      else
+        return nil, "no VPC endpoint for " .. product .. (region and (" in " .. region) or "")
+          .. ": pass endpoint = \"https://host\""
+      end
+    end
+  elseif kind == "public" then
+    host = region and info.regional[region]
+    if not host and info.global ~= "" then host = info.global end
+    host = host or fallback(region)
+  else
+    return nil, "endpoint_type must be \"public\" or \"vpc\", got '" .. tostring(kind) .. "'"
+  end
+  if not host then
+    return nil, "no endpoint for " .. product .. ": pass region = \"cn-hangzhou\" (or RegionId) or endpoint"
+  end
+  return "https://" .. host
+end
+
+return endpoints
