@@ -66,7 +66,7 @@ test: deps                          ## the whole test suite: lint, Lua 5.4 specs
 	@$(MAKE) --no-print-directory test-integration
 
 test-unit: $(CORE54)                ## specs under Lua 5.4 (spec/*_spec.lua)
-	$(ENV54) $(LUA) $(BUSTED) --lpath="" --cpath="" spec
+	$(ENV54) $(LUA) $(BUSTED) --lpath="" --cpath="" --exclude-tags=integration spec
 
 test-luajit: $(COREJIT)             ## the C core's specs under LuaJIT
 	$(ENVJIT) $(LUAJIT) $(BUSTED) --lpath="" --cpath="" --tags=core spec

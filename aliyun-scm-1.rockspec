@@ -12,10 +12,8 @@ description = {
   license = "Apache-2.0",
 }
 dependencies = { "lua >= 5.4, < 5.5" }
-external_dependencies = {
-  CURL = { header = "curl/curl.h" },
-  OPENSSL = { header = "openssl/evp.h" },
-}
+-- libcurl and OpenSSL are found by the Makefile with pkg-config (on Debian, curl.h lives in
+-- a multiarch folder that luarocks' header search does not look in).
 build = {
   type = "make",
   build_target = "all",

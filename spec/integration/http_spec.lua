@@ -17,7 +17,7 @@ local function make_cert(dir, name)
   return dir .. "/" .. name .. ".crt", dir .. "/" .. name .. ".key"
 end
 
-describe("core.session #integration", function()
+describe("core.session #core #integration", function()
   local server, proxy, certdir, cert, other_cert
 
   setup(function()
