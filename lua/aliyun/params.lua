@@ -1,0 +1,522 @@
+-- Parameters: from the natural Lua table a caller writes to the flat wire form the
+-- service expects, checked against the action's entry in the generated API tables.
+--
+--   params.prepare(product, action, entry, values, {validate = bool})
+--     -> {query = {[wire name] = string}, body = {[wire name] = string}} | nil, err
+--
+-- Everything here is driven by the entry (no action is named in this file). With no entry
+-- (an action the tables do not know) every value is flattened generically into the query.
+--
+-- Serialisation by type:
+--   String          string as is; number, boolean as text; a table -> its JSON text
+--   Integer, Long   integers and integral floats as digits (never "20.0"); strings of digits as is
+--   Float, Double   the shortest text that reads back as the same number; numeric strings as is
+--   Boolean         true/false -> "true"/"false"; the strings "true" and "false" are accepted too
+--   RepeatList      a Lua sequence: Name.1, Name.2, ...; items of a list of objects as
+--                   Name.N.Field, and a field that is itself a list as Name.N.Field.M
+--   Struct          a table -> Name.Field (deeper tables Name.Field.Sub, arrays Name.Field.1)
+--   Json, Array     a table -> one JSON string; a string is taken as JSON text already
+-- Names with a dot in the metadata (SystemDisk.Category) are taken flat
+-- (["SystemDisk.Category"] = ...) or nested (SystemDisk = {Category = ...}).
+-- Body-position parameters go to `body`, the rest to `query`.
+--
+-- Validation (on unless validate = false): unknown names (with the nearest names offered),
+-- missing required parameters and required fields of list items, values of the wrong type,
+-- NaN and infinities, fractional numbers and floats beyond 2^53 for Integer/Long, lists
+-- that are not sequences. With validation off values are still serialised by their type,
+-- and what does not fit is flattened generically. A value that cannot be put on the wire
+-- at all (a function, a table that contains itself, the same wire name given twice, a
+-- parameter name that is not a string) is an error either way.
+local errors = require "aliyun.errors"
+
+local params = {}
+
+local floor, huge = math.floor, math.huge
+local math_type = math.type -- nil on LuaJIT
+local tointeger = math.tointeger -- nil on LuaJIT
+local format = string.format
+
+local TWO53 = 2 ^ 53
+
+local lazy = setmetatable({}, {
+  __index = function(t, name)
+    local m = require("aliyun." .. name)
+    rawset(t, name, m)
+    return m
+  end,
+})
+
+-- A failure while preparing; raised with error() inside and turned into (nil, err) by
+-- prepare, so that the recursive walkers stay simple.
+local Failure = {}
+Failure.__index = Failure
+
+-- fail_raw: the message as given; fail: "parameter <path>: <problem>".
+local function fail_raw(path, message, expected)
+  error(setmetatable({ path = path, message = message, expected = expected }, Failure), 0)
+end
+
+local function fail(path, problem, expected)
+  fail_raw(path, "parameter " .. tostring(path) .. ": " .. problem, expected)
+end
+
+-- How a value is shown in a message: short, one line.
+local function show(v)
+  local tv = type(v)
+  if tv == "string" then
+    local s = v
+    if #s > 40 then s = s:sub(1, 37) .. "..." end
+    return format("%q", s):gsub("\\\n", "\\n")
+  elseif tv == "number" or tv == "boolean" then
+    return tostring(v)
+  elseif tv == "table" then
+    return "a table"
+  end
+  return "a " .. tv
+end
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b)
+    local ta, tb = type(a), type(b)
+    if ta ~= tb then return ta < tb end
+    if ta == "number" or ta == "string" then return a < b end
+    return tostring(a) < tostring(b)
+  end)
+  return keys
+end
+
+-- Numbers --------------------------------------------------------------------------------
+
+local function is_finite(n)
+  return n == n and n ~= huge and n ~= -huge
+end
+
+local function is_int_subtype(n)
+  return math_type ~= nil and math_type(n) == "integer"
+end
+
+-- Digits of an integral number, never with ".0".
+local function integer_text(n)
+  if is_int_subtype(n) then return format("%d", n) end
+  if tointeger then
+    local i = tointeger(n)
+    if i then return format("%d", i) end
+  end
+  return format("%.0f", n)
+end
+
+-- The shortest of %.15g, %.16g, %.17g that reads back as the same number; integral
+-- values within 2^53 as plain digits.
+local function number_text(n)
+  if is_int_subtype(n) then return format("%d", n) end
+  if n == floor(n) and n >= -TWO53 and n <= TWO53 then return integer_text(n) end
+  for _, f in ipairs { "%.15g", "%.16g" } do
+    local s = format(f, n)
+    if tonumber(s) == n then return s end
+  end
+  return format("%.17g", n)
+end
+
+-- A string that is a whole number in decimal.
+local function is_integer_string(s)
+  return s:match("^[+-]?%d+$") ~= nil
+end
+
+-- A string that is a decimal number (no hex, no inf, no nan).
+local function is_decimal_string(s)
+  local mantissa, exponent = s:match("^[+-]?([%d.]+)(.*)$")
+  if not mantissa then return false end
+  if not (mantissa:match("^%d+%.?%d*$") or mantissa:match("^%.%d+$")) then return false end
+  return exponent == "" or exponent:match("^[eE][+-]?%d+$") ~= nil
+end
+
+-- Scalars ---------------------------------------------------------------------------------
+
+-- Text for a scalar with no type to go by (generic flattening and lists of scalars).
+local function scalar_text(v, path)
+  local tv = type(v)
+  if tv == "string" then return v end
+  if tv == "boolean" then return v and "true" or "false" end
+  if tv == "number" then
+    if not is_finite(v) then
+      fail(path, "cannot send " .. tostring(v) .. " (NaN and infinities have no wire form)", "a finite number")
+    end
+    return number_text(v)
+  end
+  return nil
+end
+
+local function json_text(v, path)
+  local text, err = lazy.json.encode(v)
+  if not text then fail(path, "cannot be encoded as JSON: " .. tostring(err), "a table JSON can encode") end
+  return text
+end
+
+local EXPECT = {
+  Integer = "an Integer (a whole number, or a string of digits)",
+  Long = "a Long (a whole number, or a string of digits)",
+  Float = "a Float (a number, or a numeric string)",
+  Double = "a Double (a number, or a numeric string)",
+  Boolean = "a Boolean (true or false)",
+  String = "a String (a string, number or boolean; a table is sent as its JSON text)",
+  RepeatList = "a RepeatList (a Lua array: {v1, v2, ...})",
+  Struct = "a Struct (a table of fields)",
+  Json = "JSON (a Lua table, sent as one JSON string, or the JSON text)",
+  Array = "a JSON array (a Lua table, sent as one JSON string, or the JSON text)",
+}
+
+local function expected(ptype)
+  return EXPECT[ptype] or ("a " .. tostring(ptype))
+end
+
+local function wrong_type(path, ptype, v, why)
+  fail(path, "expected " .. expected(ptype) .. ", got " .. show(v) .. (why and ("; " .. why) or ""), expected(ptype))
+end
+
+-- The walk --------------------------------------------------------------------------------
+
+-- state: {action, validate, query, body, seen = {[table] = true}, count}
+
+local function emit(state, target, path, text)
+  if target[path] ~= nil then
+    fail(path, "given twice (once flat and once nested?)", "each wire name once")
+  end
+  target[path] = text
+  state.count = state.count + 1
+end
+
+local generic
+
+-- Generic flattening: scalars as text, sequences as Name.1 ..., other tables as Name.Key.
+generic = function(state, target, path, v)
+  local text = scalar_text(v, path)
+  if text then return emit(state, target, path, text) end
+  if type(v) ~= "table" then
+    fail(path, "cannot send " .. show(v), "a string, number, boolean or table")
+  end
+  if state.seen[v] then fail(path, "the table contains itself", "a tree of tables") end
+  state.seen[v] = true
+  for _, k in ipairs(sorted_keys(v)) do
+    local tk = type(k)
+    local key
+    if tk == "string" then
+      key = k
+    elseif tk == "number" and is_finite(k) and k == floor(k) then
+      key = integer_text(k)
+    else
+      fail(path, "has a key that is not a name or an index: " .. show(k), "string keys or array indexes")
+    end
+    generic(state, target, path .. "." .. key, v[k])
+  end
+  state.seen[v] = nil
+end
+
+-- n when t is a sequence t[1..n] with no other keys, else nil and the offending key.
+local function sequence_length(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  for i = 1, n do
+    if t[i] == nil then
+      -- find a key outside 1..n to name
+      for k in pairs(t) do
+        if type(k) ~= "number" or k < 1 or k > n or k ~= floor(k) then return nil, k end
+      end
+      return nil, i
+    end
+  end
+  return n
+end
+
+local serialise
+
+-- An item of a RepeatList of objects, or the value of a Struct with known fields.
+local function fields(state, target, path, v, subs, ptype)
+  if type(v) ~= "table" then
+    if state.validate then
+      local names = {}
+      for i, s in ipairs(subs) do names[i] = s.name end
+      fail(path, "expected a table with the fields " .. table.concat(names, ", ") .. ", got " .. show(v),
+        "a table of fields")
+    end
+    return generic(state, target, path, v)
+  end
+  local by_name = {}
+  for _, s in ipairs(subs) do by_name[s.name] = s end
+  for _, k in ipairs(sorted_keys(v)) do
+    local sub = type(k) == "string" and by_name[k]
+    if sub then
+      serialise(state, target, path .. "." .. k, sub, v[k])
+    elseif state.validate then
+      if type(k) ~= "string" then
+        fail(path, "has " .. show(k) .. " as a key; expected field names of " .. ptype, "field names")
+      end
+      local names = {}
+      for i, s in ipairs(subs) do names[i] = s.name end
+      local near = lazy.api.suggest(names, k, 3)
+      fail_raw(path .. "." .. k, "unknown parameter " .. path .. "." .. k .. (#near > 0
+        and ("; did you mean " .. path .. "." .. table.concat(near, ", " .. path .. ".") .. "?")
+        or ("; the fields of " .. path .. " are " .. table.concat(names, ", "))), "one of " .. table.concat(names, ", "))
+    else
+      generic(state, target, path .. "." .. (type(k) == "string" and k or integer_text(k)), v[k])
+    end
+  end
+  if state.validate then
+    for _, s in ipairs(subs) do
+      if s.required and v[s.name] == nil then
+        fail_raw(path .. "." .. s.name, "missing required parameter " .. path .. "." .. s.name .. " ("
+          .. s.type .. ")", expected(s.type))
+      end
+    end
+  end
+end
+
+local function repeat_list(state, target, path, p, v)
+  if type(v) ~= "table" then
+    if state.validate then wrong_type(path, "RepeatList", v) end
+    -- validation off: a single value is a list of one
+    return serialise(state, target, path .. ".1", { name = p.name, type = p.sub and "Struct" or "String", sub = p.sub }, v)
+  end
+  local n, bad = sequence_length(v)
+  if not n then
+    if state.validate then
+      fail(path, "expected a Lua array with items at 1.." .. "n and no other keys, got a table with key "
+        .. show(bad), expected("RepeatList"))
+    end
+    return generic(state, target, path, v)
+  end
+  if state.seen[v] then fail(path, "the table contains itself", "a tree of tables") end
+  state.seen[v] = true
+  for i = 1, n do
+    local item_path = path .. "." .. i
+    local item = v[i]
+    if p.sub then
+      fields(state, target, item_path, item, p.sub, "RepeatList")
+    elseif type(item) == "table" then
+      -- a list whose items the metadata does not describe: flatten what was given
+      generic(state, target, item_path, item)
+    else
+      local text = scalar_text(item, item_path)
+      if not text then fail(item_path, "cannot send " .. show(item), "a string, number or boolean") end
+      emit(state, target, item_path, text)
+    end
+  end
+  state.seen[v] = nil
+end
+
+-- One value of a known parameter (or sub-parameter) p at wire name path.
+serialise = function(state, target, path, p, v)
+  local ptype = p.type
+  local tv = type(v)
+  local validate = state.validate
+  if ptype == "RepeatList" then
+    return repeat_list(state, target, path, p, v)
+  elseif ptype == "Struct" then
+    if tv ~= "table" then
+      if validate then wrong_type(path, ptype, v) end
+      return generic(state, target, path, v)
+    end
+    if p.sub then return fields(state, target, path, v, p.sub, ptype) end
+    return generic(state, target, path, v)
+  elseif ptype == "Json" or ptype == "Array" then
+    if tv == "table" then return emit(state, target, path, json_text(v, path)) end
+    if tv == "string" then return emit(state, target, path, v) end
+    if validate then wrong_type(path, ptype, v) end
+    return generic(state, target, path, v)
+  elseif ptype == "Integer" or ptype == "Long" then
+    if tv == "number" then
+      if validate then
+        if not is_finite(v) then wrong_type(path, ptype, v, "NaN and infinities are not numbers the service takes") end
+        if not is_int_subtype(v) then
+          if v ~= floor(v) then wrong_type(path, ptype, v, "it has a fractional part") end
+          if v > TWO53 or v < -TWO53 then
+            wrong_type(path, ptype, v, "a float beyond 2^53 has lost its exact value; pass an integer or a string of digits")
+          end
+        end
+      end
+      return emit(state, target, path, scalar_text(v, path))
+    elseif tv == "string" then
+      if validate and not is_integer_string(v) then wrong_type(path, ptype, v) end
+      return emit(state, target, path, v)
+    end
+    if validate then wrong_type(path, ptype, v) end
+    return generic(state, target, path, v)
+  elseif ptype == "Float" or ptype == "Double" then
+    if tv == "number" then
+      if validate and not is_finite(v) then
+        wrong_type(path, ptype, v, "NaN and infinities are not numbers the service takes")
+      end
+      return emit(state, target, path, scalar_text(v, path))
+    elseif tv == "string" then
+      if validate and not is_decimal_string(v) then wrong_type(path, ptype, v) end
+      return emit(state, target, path, v)
+    end
+    if validate then wrong_type(path, ptype, v) end
+    return generic(state, target, path, v)
+  elseif ptype == "Boolean" then
+    if tv == "boolean" then return emit(state, target, path, v and "true" or "false") end
+    if tv == "string" and (v == "true" or v == "false") then return emit(state, target, path, v) end
+    if validate then wrong_type(path, ptype, v) end
+    return generic(state, target, path, v)
+  else
+    -- String, and any type the metadata may grow: text as given, tables as JSON text
+    if tv == "table" then return emit(state, target, path, json_text(v, path)) end
+    local text = scalar_text(v, path)
+    if not text then
+      if validate then wrong_type(path, "String", v) end
+      fail(path, "cannot send " .. show(v), "a string, number, boolean or table")
+    end
+    return emit(state, target, path, text)
+  end
+end
+
+-- Dotted metadata names: every proper prefix ("LaunchConfiguration", "A.B" of "A.B.C")
+-- with the fields under it, so nested tables can be matched at any depth.
+local prefix_cache = setmetatable({}, { __mode = "k" })
+
+local function prefixes(entry)
+  local pre = prefix_cache[entry]
+  if pre then return pre end
+  pre = {}
+  for _, p in ipairs(entry.params or {}) do
+    local start = 1
+    while true do
+      local dot = p.name:find(".", start, true)
+      if not dot then break end
+      local prefix = p.name:sub(1, dot - 1)
+      local rest = p.name:sub(dot + 1)
+      local field = rest:match("^[^.]+")
+      local set = pre[prefix]
+      if not set then
+        set = { fields = {}, list = {} }
+        pre[prefix] = set
+      end
+      if not set.fields[field] then
+        set.fields[field] = true
+        set.list[#set.list + 1] = field
+      end
+      start = dot + 1
+    end
+  end
+  for _, set in pairs(pre) do table.sort(set.list) end
+  prefix_cache[entry] = pre
+  return pre
+end
+
+local function target_of(state, p)
+  return p.position == "Body" and state.body or state.query
+end
+
+-- A value under a name of the action: a parameter, or a prefix of dotted parameters
+-- given as a nested table.
+local function top(state, idx, pre, name, v, given)
+  local p = idx.by_name[name]
+  if p then
+    given[p] = true
+    local before = state.count
+    serialise(state, target_of(state, p), name, p, v)
+    if p.required and state.count == before and state.validate then
+      fail(name, "required, and an empty list sends nothing", expected(p.type))
+    end
+    return
+  end
+  local group = pre[name]
+  if group and type(v) == "table" then
+    if state.seen[v] then fail(name, "the table contains itself", "a tree of tables") end
+    state.seen[v] = true
+    for _, k in ipairs(sorted_keys(v)) do
+      if type(k) ~= "string" then
+        if state.validate then
+          fail(name, "has " .. show(k) .. " as a key; expected the fields " .. table.concat(group.list, ", "),
+            "field names")
+        end
+        generic(state, state.query, name .. "." .. integer_text(k), v[k])
+      else
+        top(state, idx, pre, name .. "." .. k, v[k], given)
+      end
+    end
+    state.seen[v] = nil
+    return
+  end
+  if state.validate then
+    local parent, field = name:match("^(.*)%.([^.]+)$")
+    local candidates = parent and pre[parent] and pre[parent].list or idx.names
+    local near = lazy.api.suggest(candidates, field or name, 3)
+    if parent and pre[parent] then
+      for i, f in ipairs(near) do near[i] = parent .. "." .. f end
+    end
+    if group then
+      fail(name, "expected a table with the fields " .. table.concat(group.list, ", ") .. ", got " .. show(v),
+        "a table of fields")
+    end
+    local hint = ""
+    if #near > 0 then
+      hint = "; did you mean " .. table.concat(near, ", ") .. "?"
+    elseif #candidates <= 12 then
+      if #candidates == 0 then
+        hint = "; the action takes no parameters"
+      elseif parent and pre[parent] then
+        hint = "; the fields of " .. parent .. " are " .. table.concat(candidates, ", ")
+      else
+        hint = "; the parameters are " .. table.concat(candidates, ", ")
+      end
+    end
+    fail_raw(name, "unknown parameter " .. name .. hint, "a parameter of the action")
+  end
+  generic(state, state.query, name, v)
+end
+
+-- Whether a required parameter is present: given under its own name or nested.
+local function present(given, p)
+  return given[p] == true
+end
+
+function params.prepare(product, action, entry, values, opts)
+  local _ = product
+  opts = opts or {}
+  local state = {
+    action = action,
+    validate = opts.validate ~= false,
+    query = {}, body = {},
+    seen = {},
+    count = 0,
+  }
+  if type(values) ~= "table" then
+    return nil, errors.validation(action, "parameters must be a table, got " .. type(values))
+  end
+  local ok, err = pcall(function()
+    local keys = sorted_keys(values)
+    for _, k in ipairs(keys) do
+      if type(k) ~= "string" then
+        fail_raw(nil, "parameter names must be strings; got the key " .. show(k)
+          .. " (a list given as the whole parameter table?)", "string keys")
+      end
+    end
+    if not entry then
+      for _, k in ipairs(keys) do generic(state, state.query, k, values[k]) end
+      return
+    end
+    local idx = lazy.api.index(entry)
+    local pre = prefixes(entry)
+    local given = {}
+    for _, k in ipairs(keys) do top(state, idx, pre, k, values[k], given) end
+    if state.validate then
+      for _, p in ipairs(entry.params or {}) do
+        if p.required and not present(given, p) then
+          fail_raw(p.name, "missing required parameter " .. p.name .. " (" .. p.type .. ")", expected(p.type))
+        end
+      end
+    end
+  end)
+  if not ok then
+    if getmetatable(err) ~= Failure then error(err, 0) end
+    return nil, errors.validation(action, err.message, { parameter = err.path, expected = err.expected })
+  end
+  return { query = state.query, body = state.body }
+end
+
+-- Exposed for the specs and for tools that format values the same way.
+params.number_text = number_text
+
+return params
