@@ -219,8 +219,8 @@ local function sequence_length(t)
   for _ in pairs(t) do n = n + 1 end
   for i = 1, n do
     if t[i] == nil then
-      -- find a key outside 1..n to name
-      for k in pairs(t) do
+      -- name the first key (in sorted order) outside 1..n
+      for _, k in ipairs(sorted_keys(t)) do
         if type(k) ~= "number" or k < 1 or k > n or k ~= floor(k) then return nil, k end
       end
       return nil, i
@@ -281,7 +281,7 @@ local function repeat_list(state, target, path, p, v)
   local n, bad = sequence_length(v)
   if not n then
     if state.validate then
-      fail(path, "expected a Lua array with items at 1.." .. "n and no other keys, got a table with key "
+      fail(path, "expected a Lua array (items at 1..n and no other keys), got a table with the key "
         .. show(bad), expected("RepeatList"))
     end
     return generic(state, target, path, v)
@@ -426,15 +426,15 @@ local function top(state, idx, pre, name, v, given)
     if state.seen[v] then fail(name, "the table contains itself", "a tree of tables") end
     state.seen[v] = true
     for _, k in ipairs(sorted_keys(v)) do
-      if type(k) ~= "string" then
-        if state.validate then
-          fail(name, "has " .. show(k) .. " as a key; expected the fields " .. table.concat(group.list, ", "),
-            "field names")
-        end
-        generic(state, state.query, name .. "." .. integer_text(k), v[k])
-      else
-        top(state, idx, pre, name .. "." .. k, v[k], given)
+      -- string keys are fields; array indexes too, for names like Filter.1.Key
+      local field = k
+      if type(k) == "number" and is_finite(k) and k == floor(k) and k >= 1 then
+        field = integer_text(k)
+      elseif type(k) ~= "string" then
+        fail(name, "has " .. show(k) .. " as a key; expected the fields " .. table.concat(group.list, ", "),
+          "field names")
       end
+      top(state, idx, pre, name .. "." .. field, v[k], given)
     end
     state.seen[v] = nil
     return
