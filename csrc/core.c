@@ -4,6 +4,7 @@
 #include "sign.h"
 #include "http.h"
 #include "json.h"
+#include "clock.h"
 
 LUALIB_API int luaopen_aliyun_core(lua_State *L);
 
@@ -27,6 +28,11 @@ LUALIB_API int luaopen_aliyun_core(lua_State *L) {
         {"timestamp", aliyun_l_timestamp},
         /* json.c */
         {"json_decode", aliyun_l_json_decode},
+        /* clock.c */
+        {"monotonic", aliyun_l_monotonic},
+        {"time", aliyun_l_time},
+        {"sleep", aliyun_l_sleep},
+        {"parse_http_date", aliyun_l_parse_http_date},
         /* http.c */
         {"session", aliyun_l_session},
         {NULL, NULL}};

@@ -4,6 +4,7 @@
 local core = require "aliyun.core"
 local errors = require "aliyun.errors"
 local signer = require "aliyun.signer"
+local timeouts = require "aliyun.timeouts"
 
 local client = {}
 
@@ -13,8 +14,6 @@ local USER_AGENT = string.format("lua-aliyun/%s (%s)", VERSION, _VERSION)
 local DEFAULTS = {
   signature_version = "v1",
   method = "POST",
-  timeout = 60,
-  connect_timeout = 10,
 }
 
 local Client = {}
@@ -125,6 +124,23 @@ function Client:_credentials(call_opts)
   return creds
 end
 
+-- Plain HTTP sends the AccessKeyId, the STS token and the request in clear text; fine on
+-- loopback (the emulator), worth one warning per host anywhere else.
+local warned_hosts = {}
+
+local function is_loopback(authority)
+  local host = authority:match("^%[([^%]]+)%]") or authority:match("^([^:]+)")
+  return host == "localhost" or host == "::1" or (host and host:match("^127%.%d+%.%d+%.%d+$") ~= nil)
+end
+
+local function warn_plain_http(authority, warn)
+  if warned_hosts[authority] or is_loopback(authority) then return end
+  warned_hosts[authority] = true
+  local line = "aliyun: warning: plain HTTP endpoint http://" .. authority
+    .. " is not on loopback; requests and tokens travel unencrypted (use https://)"
+  if type(warn) == "function" then warn(line) else io.stderr:write(line, "\n") end
+end
+
 function Client:_endpoint(wire)
   local endpoint = self.opts.endpoint
   if not endpoint then
@@ -142,6 +158,7 @@ function Client:_endpoint(wire)
       message = "endpoint " .. tostring(endpoint) .. " is not a http(s) URL or host name",
     }
   end
+  if scheme == "http" then warn_plain_http(authority, self.opts.warn) end
   return scheme .. "://" .. authority, authority
 end
 
@@ -188,9 +205,9 @@ local function decode_response(action, response)
   }
 end
 
--- Builds the signed request for an action; returns request, or nil and an error.
-function Client:_build(action, params, call_opts)
-  local tables = api_tables(self.product)
+-- Builds the signed request for an action; returns request, meta (string_to_sign), or nil
+-- and an error. Called once per attempt: every retry is signed afresh (nonce, timestamp).
+function Client:_build(action, params, call_opts, tables)
   local entry = tables and tables.actions[action]
   local validate = pick(call_opts.validate, self.opts.validate) ~= false
   local wire, err = lazy.params.prepare(self.product, action, entry, params or {}, { validate = validate })
@@ -226,18 +243,87 @@ function Client:_build(action, params, call_opts)
   end
 
   local sign = pick(call_opts.signature_version, self.opts.signature_version) == "v3" and signer.v3 or signer.v1
-  local request, serr = sign {
+  -- a clock offset learnt from the server (InvalidTimeStamp.Expired) corrects the timestamp
+  local timestamp = self._clock_offset and math.floor(core.time() + self._clock_offset) or nil
+  local request, meta = sign {
     method = method, base_url = base_url, host = authority, action = action, version = version,
-    query = query, body = body, credentials = creds, user_agent = USER_AGENT,
+    query = query, body = body, credentials = creds, user_agent = USER_AGENT, timestamp = timestamp,
   }
-  if not request then return nil, errors.validation(action, serr) end
-  request.timeout = pick(call_opts.timeout, self.opts.timeout)
-  request.connect_timeout = pick(call_opts.connect_timeout, self.opts.connect_timeout)
-  return request
+  if not request then return nil, errors.validation(action, meta) end
+  request.timeout = pick(call_opts.timeout, self.opts.timeout, timeouts.read_for(action))
+  request.connect_timeout = pick(call_opts.connect_timeout, self.opts.connect_timeout, timeouts.connect)
+  meta = meta or {}
+  meta.access_key_id = creds.access_key_id
+  return request, meta
+end
+
+-- A copy of params with a ClientToken when the action takes one and none was given, so
+-- that a retried create is not a second create. The same token is kept across retries.
+local function with_client_token(entry, params)
+  if not entry or (params and params.ClientToken ~= nil) then return params end
+  local idx = lazy.api.index(entry)
+  if not idx.by_name.ClientToken then return params end
+  local copy = {}
+  for k, v in pairs(params or {}) do copy[k] = v end
+  local h = core.nonce()
+  copy.ClientToken = string.format("%s-%s-%s-%s-%s", h:sub(1, 8), h:sub(9, 12), h:sub(13, 16),
+    h:sub(17, 20), h:sub(21, 32))
+  return copy
+end
+
+function Client:_retry_policy(call_opts)
+  local given = pick(call_opts.retry, self.opts.retry)
+  local max = pick(call_opts.max_retries, self.opts.max_retries)
+  if given == nil and max == nil then
+    self._default_policy = self._default_policy or lazy.retry.new()
+    return self._default_policy
+  end
+  local o = {}
+  if type(given) == "table" then for k, v in pairs(given) do o[k] = v end end
+  if max ~= nil then o.max_retries = max end
+  return lazy.retry.new(o)
+end
+
+-- Waits without blocking an nginx worker when inside one.
+function Client:_sleep(seconds)
+  local s = self.opts.sleep
+  if s then return s(seconds) end
+  local ngx = rawget(_G, "ngx")
+  if ngx and type(ngx.sleep) == "function" and ngx.get_phase and ngx.get_phase() ~= "init" then
+    return ngx.sleep(seconds)
+  end
+  return core.sleep(seconds)
+end
+
+-- The service's string-to-sign from a SignatureDoesNotMatch message, if it carries one.
+local function server_string_to_sign(message)
+  return type(message) == "string" and message:match("string to sign is:%s*(.*)$") or nil
+end
+
+-- A string-to-sign may hold the STS token (V1 signs the SecurityToken parameter).
+local function mask_sts(sts)
+  return (sts:gsub("(SecurityToken%%3D).-%%26", "%1****%%26"):gsub("(SecurityToken%%3D)[^%%]*$", "%1****"))
+end
+
+-- Turns the service's terse errors into ones that say what to do.
+local function explain(err, meta, access_key_id)
+  if err.code == "SignatureDoesNotMatch" and meta and meta.string_to_sign then
+    local theirs = server_string_to_sign(err.message)
+    if theirs and theirs == meta.string_to_sign then
+      err.message = "the AccessKeySecret is wrong for AccessKeyId " .. lazy.trace.short_id(access_key_id or "")
+        .. ": the server computed the same string to sign, so only the key can differ"
+    elseif theirs then
+      err.message = "the request was canonicalised differently (a proxy may have changed it): "
+        .. "client string to sign: " .. mask_sts(meta.string_to_sign)
+        .. " | server string to sign: " .. mask_sts(theirs)
+    end
+  end
+  return err
 end
 
 -- client:call(action, params, call_opts) -> result | nil, err
--- call_opts: timeout, connect_timeout, method, signature_version, validate, credentials, version
+-- call_opts: timeout, connect_timeout, method, signature_version, validate, credentials,
+-- version, max_retries, retry, debug, dry_run
 function Client:call(action, params, call_opts)
   if type(action) ~= "string" or not action:match("^%a[%w_]*$") then
     error("aliyun: call: action name expected, got " .. (type(action) == "string" and ("'" .. action .. "'") or type(action)), 2)
@@ -249,15 +335,59 @@ function Client:call(action, params, call_opts)
     error("aliyun: " .. action .. ": call options must be a table, got " .. type(call_opts), 2)
   end
   call_opts = call_opts or {}
-  local request, err = self:_build(action, params, call_opts)
-  if not request then return nil, err end
-  local response, terr = self:_transport()(request)
-  if not response then
-    if not errors.is_error(terr) then terr = errors.new { kind = "network", message = tostring(terr) } end
-    terr.action = action
-    return nil, terr
+  local tables = api_tables(self.product)
+  params = with_client_token(tables and tables.actions[action], params)
+  local policy = self:_retry_policy(call_opts)
+  local sink = lazy.trace.sink(pick(call_opts.debug, self.opts.debug))
+  local dry_run = pick(call_opts.dry_run, self.opts.dry_run)
+  local send = self:_transport()
+  local attempt, skew_corrected = 0, false
+  while true do
+    attempt = attempt + 1
+    local request, meta = self:_build(action, params, call_opts, tables)
+    if not request then return nil, meta end
+    if dry_run then
+      return { method = request.method, url = request.url, headers = request.headers, body = request.body }
+    end
+    if sink then lazy.trace.request(sink, action, request, attempt) end
+    local started = core.monotonic()
+    local response, err = send(request)
+    local result, headers
+    if response then
+      headers = response.headers
+      if sink then lazy.trace.response(sink, action, response, core.monotonic() - started) end
+      result, err = decode_response(action, response)
+      if result then return result end
+    else
+      if not errors.is_error(err) then err = errors.new { kind = "network", message = tostring(err) } end
+      err.action = action
+      if sink then lazy.trace.failure(sink, action, err, core.monotonic() - started) end
+    end
+
+    local again = false
+    if err.code == "InvalidTimeStamp.Expired" then
+      local server = headers and headers.date and core.parse_http_date(headers.date)
+      if server then
+        local offset = server - core.time()
+        if not skew_corrected then
+          -- re-sign once with the server's clock; this does not count as a retry
+          skew_corrected, again = true, true
+          self._clock_offset = offset
+        else
+          err.message = string.format("%s (the local clock is off by %d seconds from the server's; "
+            .. "fix the system time)", err.message, math.floor(-offset + 0.5))
+        end
+      end
+    end
+    if not again then
+      explain(err, meta, meta and meta.access_key_id)
+      local wait = policy:delay(attempt, err, headers)
+      if not wait then return nil, err end
+      if wait > 0 then self:_sleep(wait) end
+    else
+      attempt = attempt - 1
+    end
   end
-  return decode_response(action, response)
 end
 
 function Client:close()

@@ -21,6 +21,8 @@ end
 -- args: method, base_url ("https://host[:port]"), host, action, version, query, body,
 --       credentials {access_key_id, access_key_secret, security_token},
 --       timestamp (epoch seconds, optional), nonce (optional), user_agent
+-- Both return request, meta: meta.string_to_sign (and for V3 meta.canonical_request) let the
+-- client explain a SignatureDoesNotMatch; they are never sent.
 function signer.v1(args)
   local creds = args.credentials
   local q = copy(args.query)
@@ -45,7 +47,7 @@ function signer.v1(args)
       signed[k] = v
     end
   end
-  local signature, _, canonical = core.v1_sign(args.method, signed, creds.access_key_secret)
+  local signature, string_to_sign, canonical = core.v1_sign(args.method, signed, creds.access_key_secret)
 
   local headers = { Accept = "application/json", ["User-Agent"] = args.user_agent }
   local body
@@ -63,7 +65,7 @@ function signer.v1(args)
     url = args.base_url .. "/?" .. query_string .. "&Signature=" .. core.percent_encode(signature),
     headers = headers,
     body = body,
-  }
+  }, { string_to_sign = string_to_sign }
 end
 
 function signer.v3(args)
@@ -82,18 +84,19 @@ function signer.v3(args)
   }
   if body ~= "" or args.method == "POST" then headers["content-type"] = FORM end
   local query = args.query or {}
-  headers.authorization = core.v3_sign {
+  local authorization, _, canonical_request, string_to_sign = core.v3_sign {
     method = args.method, path = "/", query = query, headers = headers,
     payload_hash = headers["x-acs-content-sha256"],
     access_key_id = creds.access_key_id, access_key_secret = creds.access_key_secret,
   }
+  headers.authorization = authorization
   local qs = core.form_encode(query)
   return {
     method = args.method,
     url = args.base_url .. "/" .. (qs ~= "" and ("?" .. qs) or ""),
     headers = headers,
     body = (args.method ~= "GET") and body or nil,
-  }
+  }, { string_to_sign = string_to_sign, canonical_request = canonical_request }
 end
 
 return signer
