@@ -18,17 +18,35 @@ typedef struct {
     size_t len, cap;
 } membuf_t;
 
+/* One transfer: an easy handle and what it sends and receives. A session owns one for
+ * session:request; session:batch makes one per concurrent request. */
 typedef struct {
     CURL *curl;
     struct curl_slist *req_headers;
     membuf_t body, headers;
     size_t max_body;
     int body_too_large;
+    char errbuf[CURL_ERROR_SIZE];
+} transfer_t;
+
+/* The transfers of the batch in progress. They hang off the session, not the stack, so
+ * a Lua error part-way (out of memory, a bad request table) leaves nothing unowned: the
+ * next batch, close() or the GC frees them, always before the multi handle. */
+typedef struct {
+    transfer_t *t;   /* one per concurrent slot */
+    int *slot_index; /* which request each slot carries (0 = idle) */
+    int slots;
+} batch_t;
+
+typedef struct {
+    transfer_t t;
+    CURLM *multi; /* for batches; created on first use, keeps its own connection pool */
+    batch_t batch;
     /* session options, applied to every request after curl_easy_reset */
     long connect_timeout_ms, timeout_ms;
+    size_t max_body;
     int verify_tls;
     char *ca_file, *proxy, *no_proxy, *user_agent;
-    char errbuf[CURL_ERROR_SIZE];
 } session_t;
 
 /* ------------------------------------------------------------- buffers */
@@ -69,7 +87,7 @@ static char *dup_string(const char *s) {
 /* ----------------------------------------------------------- callbacks */
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
-    session_t *s = (session_t *)ud;
+    transfer_t *s = (transfer_t *)ud;
     size_t n = size * nmemb;
     if (s->body.len + n > s->max_body) {
         s->body_too_large = 1;
@@ -79,7 +97,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
 }
 
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
-    session_t *s = (session_t *)ud;
+    transfer_t *s = (transfer_t *)ud;
     size_t n = size * nmemb;
     /* A new status line starts a new header block (after 100 Continue, a redirect or a
      * proxy CONNECT): only the final response's headers are kept. */
@@ -92,17 +110,26 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
 
 static session_t *check_session(lua_State *L) {
     session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
-    if (s->curl == NULL) luaL_error(L, "session is closed");
+    if (s->t.curl == NULL) luaL_error(L, "session is closed");
     return s;
 }
 
+static void transfer_free(transfer_t *t) {
+    if (t->curl) curl_easy_cleanup(t->curl);
+    t->curl = NULL;
+    curl_slist_free_all(t->req_headers);
+    t->req_headers = NULL;
+    membuf_free(&t->body);
+    membuf_free(&t->headers);
+}
+
+static void batch_free(CURLM *multi, batch_t *b);
+
 static void session_free(session_t *s) {
-    if (s->curl) curl_easy_cleanup(s->curl);
-    s->curl = NULL;
-    curl_slist_free_all(s->req_headers);
-    s->req_headers = NULL;
-    membuf_free(&s->body);
-    membuf_free(&s->headers);
+    transfer_free(&s->t);
+    batch_free(s->multi, &s->batch);
+    if (s->multi) curl_multi_cleanup(s->multi);
+    s->multi = NULL;
     free(s->ca_file);
     free(s->proxy);
     free(s->no_proxy);
@@ -122,7 +149,7 @@ static int l_session_close(lua_State *L) {
 
 static int l_session_tostring(lua_State *L) {
     session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
-    lua_pushfstring(L, "aliyun.core.session (%s)", s->curl ? "open" : "closed");
+    lua_pushfstring(L, "aliyun.core.session (%s)", s->t.curl ? "open" : "closed");
     return 1;
 }
 
@@ -187,8 +214,9 @@ int aliyun_l_session(lua_State *L) {
     s->proxy = opt_strdup(L, o, "proxy");
     s->no_proxy = opt_strdup(L, o, "no_proxy");
     s->user_agent = opt_strdup(L, o, "user_agent");
-    s->curl = curl_easy_init();
-    if (s->curl == NULL) luaL_error(L, "curl_easy_init failed");
+    s->t.max_body = s->max_body;
+    s->t.curl = curl_easy_init();
+    if (s->t.curl == NULL) luaL_error(L, "curl_easy_init failed");
     return 1;
 }
 
@@ -206,7 +234,7 @@ static int has_crlf(const char *p, size_t n) {
 
 /* Builds s->req_headers from req.headers ({name = value}); returns an error message for
  * a header that would let a value inject another header, NULL when all is well. */
-static const char *build_headers(lua_State *L, session_t *s, int req) {
+static const char *build_headers(lua_State *L, transfer_t *s, int req) {
     int h;
     lua_getfield(L, req, "headers");
     h = lua_gettop(L);
@@ -286,7 +314,7 @@ static void push_headers(lua_State *L, const membuf_t *m) {
 }
 
 /* Maps a failed transfer to (nil, message, kind); kind is "timeout" or "network". */
-static int push_failure(lua_State *L, session_t *s, CURLcode rc) {
+static int push_failure(lua_State *L, transfer_t *s, CURLcode rc) {
     const char *kind = rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "network";
     lua_pushnil(L);
     if (s->body_too_large) {
@@ -302,57 +330,51 @@ static int push_failure(lua_State *L, session_t *s, CURLcode rc) {
     return 3;
 }
 
-/* session:request{method=, url=, headers=, body=, timeout=, connect_timeout=}
- *   -> {status=, headers=, body=, elapsed=} | nil, message, kind */
-static int l_session_request(lua_State *L) {
-    session_t *s = check_session(L);
-    CURL *c = s->curl;
+/* Resets transfer t and sets it up for the request table at stack index req, with the
+ * session's options. Returns NULL, or a message for a request that must not be sent
+ * (a header value that would inject another header). Raises for wrong argument types. */
+static const char *prepare_transfer(lua_State *L, session_t *s, transfer_t *t, int req) {
+    CURL *c = t->curl;
     const char *method, *url, *body = NULL, *bad;
     size_t body_len = 0;
-    long status = 0;
-    double elapsed = 0;
-    CURLcode rc;
-    luaL_checktype(L, 2, LUA_TTABLE);
-    lua_settop(L, 2);
+    int top = lua_gettop(L);
 
-    /* drop what the previous request left */
-    curl_slist_free_all(s->req_headers);
-    s->req_headers = NULL;
-    s->body.len = s->headers.len = 0;
-    s->body_too_large = 0;
-    s->errbuf[0] = '\0';
+    curl_slist_free_all(t->req_headers);
+    t->req_headers = NULL;
+    t->body.len = t->headers.len = 0;
+    t->body_too_large = 0;
+    t->errbuf[0] = '\0';
+    t->max_body = s->max_body;
     curl_easy_reset(c); /* keeps open connections and the DNS cache */
 
-    lua_getfield(L, 2, "method");
+    lua_getfield(L, req, "method");
     method = lua_isnil(L, -1) ? "GET" : luaL_checkstring(L, -1);
-    lua_getfield(L, 2, "url");
+    lua_getfield(L, req, "url");
     if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "request.url must be a string");
     url = lua_tostring(L, -1);
-    lua_getfield(L, 2, "body");
+    lua_getfield(L, req, "body");
     if (!lua_isnil(L, -1)) {
         if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "request.body must be a string");
         body = lua_tolstring(L, -1, &body_len);
     }
-    /* method, url and body stay on the stack (3..5) for the whole transfer */
 
-    bad = build_headers(L, s, 2);
+    bad = build_headers(L, t, req);
     if (bad) {
-        lua_pushnil(L);
-        lua_pushstring(L, bad);
-        lua_pushliteral(L, "validation");
-        return 3;
+        lua_settop(L, top);
+        return bad;
     }
 
-    SETOPT(L, c, CURLOPT_URL, url);
+    SETOPT(L, c, CURLOPT_URL, url); /* libcurl copies strings it is given */
     SETOPT(L, c, CURLOPT_NOSIGNAL, 1L);
-    SETOPT(L, c, CURLOPT_ERRORBUFFER, s->errbuf);
+    SETOPT(L, c, CURLOPT_ERRORBUFFER, t->errbuf);
     SETOPT(L, c, CURLOPT_WRITEFUNCTION, on_body);
-    SETOPT(L, c, CURLOPT_WRITEDATA, (void *)s);
+    SETOPT(L, c, CURLOPT_WRITEDATA, (void *)t);
     SETOPT(L, c, CURLOPT_HEADERFUNCTION, on_header);
-    SETOPT(L, c, CURLOPT_HEADERDATA, (void *)s);
-    SETOPT(L, c, CURLOPT_HTTPHEADER, s->req_headers);
-    SETOPT(L, c, CURLOPT_CONNECTTIMEOUT_MS, opt_ms(L, 2, "connect_timeout", s->connect_timeout_ms));
-    SETOPT(L, c, CURLOPT_TIMEOUT_MS, opt_ms(L, 2, "timeout", s->timeout_ms));
+    SETOPT(L, c, CURLOPT_HEADERDATA, (void *)t);
+    SETOPT(L, c, CURLOPT_PRIVATE, (void *)t);
+    SETOPT(L, c, CURLOPT_HTTPHEADER, t->req_headers);
+    SETOPT(L, c, CURLOPT_CONNECTTIMEOUT_MS, opt_ms(L, req, "connect_timeout", s->connect_timeout_ms));
+    SETOPT(L, c, CURLOPT_TIMEOUT_MS, opt_ms(L, req, "timeout", s->timeout_ms));
     SETOPT(L, c, CURLOPT_TCP_KEEPALIVE, 1L);
     SETOPT(L, c, CURLOPT_PROTOCOLS_STR, "http,https");
     SETOPT(L, c, CURLOPT_SSL_VERIFYPEER, s->verify_tls ? 1L : 0L);
@@ -372,25 +394,176 @@ static int l_session_request(lua_State *L) {
         if (strcmp(method, "POST") != 0) SETOPT(L, c, CURLOPT_CUSTOMREQUEST, method);
         SETOPT(L, c, CURLOPT_POST, 1L);
         SETOPT(L, c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-        SETOPT(L, c, CURLOPT_POSTFIELDS, body ? body : "");
+        /* copied: in a batch the request table may be gone before the body is sent */
+        SETOPT(L, c, CURLOPT_COPYPOSTFIELDS, body ? body : "");
     }
+    lua_settop(L, top);
+    return NULL;
+}
 
-    rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) return push_failure(L, s, rc);
-    if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) status = 0;
-    if (curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &elapsed) != CURLE_OK) elapsed = 0;
-
+/* Pushes the response of a finished transfer: {status, headers, body, elapsed}. */
+static void push_response(lua_State *L, transfer_t *t) {
+    long status = 0;
+    double elapsed = 0;
+    if (curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) status = 0;
+    if (curl_easy_getinfo(t->curl, CURLINFO_TOTAL_TIME, &elapsed) != CURLE_OK) elapsed = 0;
     lua_createtable(L, 0, 4);
     lua_pushinteger(L, (lua_Integer)status);
     lua_setfield(L, -2, "status");
-    push_headers(L, &s->headers);
+    push_headers(L, &t->headers);
     lua_setfield(L, -2, "headers");
-    lua_pushlstring(L, s->body.data ? s->body.data : "", s->body.len);
+    lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
     lua_setfield(L, -2, "body");
     lua_pushnumber(L, (lua_Number)elapsed);
     lua_setfield(L, -2, "elapsed");
     /* big buffers are not kept between requests: a 60 MB answer once must not pin 60 MB */
-    if (s->body.cap > 1024 * 1024) membuf_free(&s->body);
+    if (t->body.cap > 1024 * 1024) membuf_free(&t->body);
+}
+
+/* session:request{method=, url=, headers=, body=, timeout=, connect_timeout=}
+ *   -> {status=, headers=, body=, elapsed=} | nil, message, kind */
+static int l_session_request(lua_State *L) {
+    session_t *s = check_session(L);
+    const char *bad;
+    CURLcode rc;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    bad = prepare_transfer(L, s, &s->t, 2);
+    if (bad) {
+        lua_pushnil(L);
+        lua_pushstring(L, bad);
+        lua_pushliteral(L, "validation");
+        return 3;
+    }
+    rc = curl_easy_perform(s->t.curl);
+    if (rc != CURLE_OK) return push_failure(L, &s->t, rc);
+    push_response(L, &s->t);
+    return 1;
+}
+
+/* ------------------------------------------------------------- batches */
+
+static void batch_free(CURLM *multi, batch_t *b) {
+    int i;
+    if (b->t) {
+        for (i = 0; i < b->slots; i++) {
+            if (b->t[i].curl && b->slot_index[i] && multi) curl_multi_remove_handle(multi, b->t[i].curl);
+            transfer_free(&b->t[i]);
+        }
+    }
+    free(b->t);
+    free(b->slot_index);
+    b->t = NULL;
+    b->slot_index = NULL;
+    b->slots = 0;
+}
+
+/* Stores results[i] = (nil-free) failure table {error = message, kind = kind}. */
+static void set_failure(lua_State *L, int results, int i, const char *msg, const char *kind) {
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "error");
+    lua_pushstring(L, kind);
+    lua_setfield(L, -2, "kind");
+    lua_rawseti(L, results, i);
+}
+
+/* Starts request i (1-based) of the list at index reqs on slot k; a request that must not
+ * be sent gets its failure stored at once and the slot stays idle. */
+static void start_slot(lua_State *L, session_t *s, int k, int reqs, int results, int i) {
+    batch_t *b = &s->batch;
+    const char *bad;
+    CURLMcode mc;
+    lua_rawgeti(L, reqs, i);
+    if (!lua_istable(L, -1)) luaL_error(L, "batch: request %d is not a table", i);
+    bad = prepare_transfer(L, s, &b->t[k], lua_gettop(L));
+    lua_pop(L, 1);
+    if (bad) {
+        set_failure(L, results, i, bad, "validation");
+        return;
+    }
+    mc = curl_multi_add_handle(s->multi, b->t[k].curl);
+    if (mc != CURLM_OK) luaL_error(L, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+    b->slot_index[k] = i;
+}
+
+/* session:batch(requests, concurrency) -> results
+ * Sends every request, at most `concurrency` at a time, over the session's multi handle
+ * (its connections are reused across batches). results[i] is the response of requests[i]
+ * or {error = message, kind = "network"|"timeout"|"validation"}. */
+static int l_session_batch(lua_State *L) {
+    session_t *s = check_session(L);
+    int n, conc, next = 1, running = 0, k;
+    batch_t *b = &s->batch;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    conc = (int)luaL_optinteger(L, 3, 16);
+    if (conc < 1 || conc > 1024) return luaL_argerror(L, 3, "concurrency between 1 and 1024 expected");
+    lua_settop(L, 3);
+    n = (int)lua_rawlen(L, 2);
+    lua_createtable(L, n, 0); /* 4: results */
+    if (n == 0) return 1;
+    if (conc > n) conc = n;
+    if (s->multi == NULL) {
+        s->multi = curl_multi_init();
+        if (s->multi == NULL) return luaL_error(L, "curl_multi_init failed");
+    }
+    batch_free(s->multi, b); /* what a batch that raised left behind */
+    b->t = (transfer_t *)calloc((size_t)conc, sizeof(transfer_t));
+    b->slot_index = (int *)calloc((size_t)conc, sizeof(int));
+    if (b->t == NULL || b->slot_index == NULL) return luaL_error(L, "out of memory");
+    b->slots = conc;
+    for (k = 0; k < conc; k++) {
+        b->t[k].curl = curl_easy_init();
+        if (b->t[k].curl == NULL) return luaL_error(L, "curl_easy_init failed");
+    }
+
+    for (;;) {
+        CURLMsg *msg;
+        CURLMcode mc;
+        int still, left;
+        /* fill idle slots */
+        for (k = 0; k < conc && next <= n; k++) {
+            if (b->slot_index[k] == 0) start_slot(L, s, k, 2, 4, next++);
+        }
+        running = 0;
+        for (k = 0; k < conc; k++) running += b->slot_index[k] != 0;
+        if (running == 0 && next > n) break;
+        if (running == 0) continue;
+        mc = curl_multi_perform(s->multi, &still);
+        if (mc != CURLM_OK) return luaL_error(L, "curl_multi_perform: %s", curl_multi_strerror(mc));
+        while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
+            transfer_t *t = NULL;
+            if (msg->msg != CURLMSG_DONE) continue;
+            for (k = 0; k < conc; k++) {
+                if (b->t[k].curl == msg->easy_handle) {
+                    t = &b->t[k];
+                    break;
+                }
+            }
+            if (t == NULL) continue;
+            {
+                CURLcode rc = msg->data.result;
+                int i = b->slot_index[k];
+                curl_multi_remove_handle(s->multi, t->curl); /* msg is invalid after this */
+                b->slot_index[k] = 0;
+                if (rc == CURLE_OK) {
+                    push_response(L, t);
+                    lua_rawseti(L, 4, i);
+                } else {
+                    int nret = push_failure(L, t, rc); /* nil, message, kind */
+                    (void)nret;
+                    set_failure(L, 4, i, lua_tostring(L, -2), lua_tostring(L, -1));
+                    lua_pop(L, 3);
+                }
+            }
+        }
+        if (still > 0) {
+            mc = curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
+            if (mc != CURLM_OK) return luaL_error(L, "curl_multi_poll: %s", curl_multi_strerror(mc));
+        }
+    }
+    batch_free(s->multi, b);
+    lua_settop(L, 4);
     return 1;
 }
 
@@ -398,6 +571,7 @@ void aliyun_http_register(lua_State *L) {
     static int curl_ready = 0;
     static const luaL_Reg methods[] = {
         {"request", l_session_request},
+        {"batch", l_session_batch},
         {"close", l_session_close},
         {NULL, NULL}};
     if (!curl_ready) {

@@ -48,6 +48,14 @@ describe("core.session #core #integration", function()
           location /nul { content_by_lua_block { ngx.print("a\0b") } }
           location /status { return 503 "busy"; }
           location /slow { content_by_lua_block { ngx.sleep(0.6); ngx.print("slow") } }
+          location /delay {
+            content_by_lua_block {
+              ngx.req.read_body()
+              ngx.sleep(tonumber(ngx.var.arg_ms) / 1000)
+              ngx.header["X-Conn"] = ngx.var.connection
+              ngx.print(ngx.var.arg_i, ":", ngx.req.get_body_data() or "")
+            }
+          }
         }
       ]],
     }
@@ -186,5 +194,69 @@ describe("core.session #core #integration", function()
     assert.has_error(function() core.session { timeout = "x" } end)
     assert.has_error(function() core.session():request { url = 42 } end)
     assert.has_error(function() core.session():request { url = server.url, body = {} } end)
+  end)
+
+  describe("batch", function()
+    local function url(path) return "http://127.0.0.1:" .. server.port .. path end
+
+    it("returns every response in input order, whatever order they finish in", function()
+      local s = core.session { timeout = 5 }
+      local reqs = {}
+      for i = 1, 40 do
+        -- later requests finish first: order must come from the input, not completion
+        reqs[i] = { method = "POST", url = url("/delay?i=" .. i .. "&ms=" .. (40 - i)), body = "b" .. i }
+      end
+      local results = s:batch(reqs, 8)
+      assert.equal(40, #results)
+      for i = 1, 40 do
+        assert.equal(200, results[i].status)
+        assert.equal(i .. ":b" .. i, results[i].body)
+      end
+      s:close()
+    end)
+
+    it("runs requests concurrently up to the limit and reuses connections", function()
+      local s = core.session { timeout = 5 }
+      local reqs = {}
+      for i = 1, 16 do reqs[i] = { url = url("/delay?i=" .. i .. "&ms=200") } end
+      local results = s:batch(reqs, 8)
+      local conns = {}
+      for i = 1, 16 do conns[results[i].headers["x-conn"]] = true end
+      local n = 0
+      for _ in pairs(conns) do n = n + 1 end
+      -- 8 at a time: the second wave rides on the first wave's connections
+      assert.equal(8, n)
+      local again = s:batch(reqs, 8)
+      for i = 1, 16 do assert.is_true(conns[again[i].headers["x-conn"]]) end
+      s:close()
+    end)
+
+    it("keeps failures apart from successes", function()
+      local s = core.session { timeout = 0.3 }
+      local results = s:batch({
+        { url = url("/hello") },
+        { url = "http://127.0.0.1:1/refused" },
+        { url = url("/slow") },
+        { url = url("/hello"), headers = { ["X-Bad"] = "a\r\nInjected: 1" } },
+        { url = url("/status") },
+      }, 3)
+      assert.equal(200, results[1].status)
+      assert.equal("network", results[2].kind)
+      assert.is_string(results[2].error)
+      assert.equal("timeout", results[3].kind)
+      assert.equal("validation", results[4].kind)
+      assert.equal(503, results[5].status)
+      s:close()
+    end)
+
+    it("accepts an empty list and rejects bad arguments", function()
+      local s = core.session()
+      assert.same({}, s:batch({}, 4))
+      assert.has_error(function() s:batch({ { url = url("/hello") } }, 0) end)
+      assert.has_error(function() s:batch({ "not a table" }, 2) end)
+      -- the session still works after a batch that raised
+      assert.equal(200, s:batch({ { url = url("/hello") } }, 2)[1].status)
+      s:close()
+    end)
   end)
 end)
