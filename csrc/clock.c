@@ -1,9 +1,11 @@
 /* clock.c: monotonic time and sleeping for retries and waiters; epoch time with
- * fractions for debug timing; RFC 7231 Date header parsing for clock-skew correction. */
+ * fractions for debug timing; RFC 7231 Date header parsing for clock-skew correction;
+ * and whether stderr is a terminal, which decides if waiters draw a progress line. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 
@@ -75,5 +77,12 @@ int aliyun_l_parse_http_date(lua_State *L) {
     }
     long long t = days_from_civil(y, m + 1, d) * 86400LL + hh * 3600LL + mm * 60LL + ss;
     aliyun_pushint64(L, t);
+    return 1;
+}
+
+/* core.isatty(fd) -> boolean (0 stdin, 1 stdout, 2 stderr) */
+int aliyun_l_isatty(lua_State *L) {
+    lua_Integer fd = luaL_checkinteger(L, 1);
+    lua_pushboolean(L, fd >= 0 && fd <= 1024 && isatty((int)fd) == 1);
     return 1;
 }

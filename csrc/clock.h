@@ -9,5 +9,6 @@ int aliyun_l_monotonic(lua_State *L);
 int aliyun_l_sleep(lua_State *L);
 int aliyun_l_time(lua_State *L);
 int aliyun_l_parse_http_date(lua_State *L);
+int aliyun_l_isatty(lua_State *L);
 
 #endif

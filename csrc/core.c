@@ -33,6 +33,7 @@ LUALIB_API int luaopen_aliyun_core(lua_State *L) {
         {"time", aliyun_l_time},
         {"sleep", aliyun_l_sleep},
         {"parse_http_date", aliyun_l_parse_http_date},
+        {"isatty", aliyun_l_isatty},
         /* http.c */
         {"session", aliyun_l_session},
         {NULL, NULL}};

@@ -80,27 +80,30 @@ function client.new(product, opts)
   return setmetatable(self, client.mt)
 end
 
--- The transport: the `transport` option (a function or a table with send), else libcurl.
+-- The transport: the `transport` option (a function or a table with send, and optionally
+-- batch), else libcurl. Returns the send function and the batch function or nil.
 function Client:_transport()
   local t = self._send
-  if t then return t end
+  if t then return t, self._batch end
   local given = self.opts.transport
+  local batch
   if type(given) == "function" then
     t = given
   elseif type(given) == "table" and type(given.send) == "function" then
-    t = given.send
+    t, batch = given.send, given.batch
   elseif given ~= nil then
     error("aliyun.client: transport must be a function or a table with a send function", 3)
   else
     local o = self.opts
-    t = require("aliyun.transport.curl").new {
+    local tr = require("aliyun.transport.curl").new {
       connect_timeout = o.connect_timeout, timeout = o.timeout, verify_tls = o.verify_tls,
       ca_file = o.ca_file, proxy = o.proxy, no_proxy = o.no_proxy, user_agent = USER_AGENT,
       max_body = o.max_body,
-    }.send
+    }
+    t, batch = tr.send, tr.batch
   end
-  self._send = t
-  return t
+  self._send, self._batch = t, batch
+  return t, batch
 end
 
 function Client:_credentials(call_opts)
@@ -390,10 +393,118 @@ function Client:call(action, params, call_opts)
   end
 end
 
+-- client:batch(calls, {concurrency = 16, ...call options}) -> results
+-- calls: a list of {action, params[, call_opts]} (or {action = , params = , opts = }).
+-- results[i] is the result table of calls[i] or its error object (errors.is_error), so one
+-- failure hides nothing else. Each call is signed on its own; retryable failures are
+-- retried in rounds under the retry policy. Over libcurl the calls go out concurrently on
+-- curl multi; other transports without a batch function send them one by one.
+function Client:batch(calls, opts)
+  if type(calls) ~= "table" then error("aliyun: batch: a list of {action, params} expected", 2) end
+  opts = opts or {}
+  local conc = opts.concurrency or 16
+  if type(conc) ~= "number" or conc < 1 or conc > 1024 or conc ~= math.floor(conc) then
+    error("aliyun: batch: concurrency must be an integer between 1 and 1024", 2)
+  end
+  local tables = api_tables(self.product)
+  local jobs = {}
+  for i, c in ipairs(calls) do
+    if type(c) ~= "table" then error("aliyun: batch: call " .. i .. " is not a table", 2) end
+    local action, params, copts = c[1] or c.action, c[2] or c.params, c[3] or c.opts
+    if type(action) ~= "string" or not action:match("^%a[%w_]*$") then
+      error("aliyun: batch: call " .. i .. " has no action name", 2)
+    end
+    if params ~= nil and type(params) ~= "table" then
+      error("aliyun: batch: call " .. i .. " (" .. action .. "): parameters must be a table", 2)
+    end
+    local merged = {}
+    for k, v in pairs(opts) do if k ~= "concurrency" then merged[k] = v end end
+    for k, v in pairs(copts or {}) do merged[k] = v end
+    jobs[i] = { action = action, params = with_client_token(tables and tables.actions[action], params),
+      opts = merged }
+  end
+
+  local results = {}
+  local send, send_batch = self:_transport()
+  local policy = self:_retry_policy(opts)
+  local pending, attempt = {}, 0
+  for i = 1, #jobs do pending[i] = i end
+  while #pending > 0 do
+    attempt = attempt + 1
+    local requests, metas, idx = {}, {}, {}
+    for _, i in ipairs(pending) do
+      local job = jobs[i]
+      local request, meta = self:_build(job.action, job.params, job.opts, tables)
+      if not request then
+        results[i] = meta
+      elseif pick(job.opts.dry_run, self.opts.dry_run) then
+        results[i] = { method = request.method, url = request.url, headers = request.headers, body = request.body }
+      else
+        requests[#requests + 1] = request
+        metas[#requests] = meta
+        idx[#requests] = i
+      end
+    end
+    local responses
+    if send_batch then
+      responses = #requests > 0 and send_batch(requests, conc) or {}
+    else
+      responses = {}
+      for k, r in ipairs(requests) do
+        local resp, err = send(r)
+        responses[k] = resp or (errors.is_error(err) and err or errors.new { kind = "network", message = tostring(err) })
+      end
+    end
+    local retry_list, longest = {}, 0
+    for k, resp in ipairs(responses) do
+      local i = idx[k]
+      local action = jobs[i].action
+      local result, err
+      if errors.is_error(resp) then
+        err = resp
+        err.action = action
+      else
+        result, err = decode_response(action, resp)
+      end
+      if result then
+        results[i] = result
+      else
+        explain(err, metas[k], metas[k] and metas[k].access_key_id)
+        local wait = policy:delay(attempt, err, not errors.is_error(resp) and resp.headers or nil)
+        results[i] = err
+        if wait then
+          retry_list[#retry_list + 1] = i
+          if wait > longest then longest = wait end
+        end
+      end
+    end
+    pending = retry_list
+    if #pending > 0 and longest > 0 then self:_sleep(longest) end
+  end
+  return results
+end
+
+-- Playbook helpers, each in its own module.
+function Client:pages(action, params, opts)
+  return lazy.paginate.pages(self, action, params, opts)
+end
+
+function Client:each(action, params, opts)
+  return lazy.paginate.each(self, action, params, opts)
+end
+
+function Client:wait(action, params, predicate, opts)
+  return lazy.wait.wait(self, action, params, predicate, opts)
+end
+
+function Client:wait_for(name, params, opts)
+  return lazy.wait.wait_for(self, name, params, opts)
+end
+
 function Client:close()
   if self.opts.transport == nil and self._send then
     -- only the transport the client made itself is the client's to close
-    self._send = nil
+    self._send, self._batch = nil, nil
     collectgarbage()
   end
 end

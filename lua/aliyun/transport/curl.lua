@@ -11,7 +11,7 @@ function curl.new(opts)
   local session -- created on first use, so building a client never touches the network stack
   local transport = {}
 
-  function transport.send(request)
+  local function get_session()
     if not session then
       session = core.session {
         connect_timeout = opts.connect_timeout, timeout = opts.timeout,
@@ -19,11 +19,26 @@ function curl.new(opts)
         no_proxy = opts.no_proxy, user_agent = opts.user_agent, max_body = opts.max_body,
       }
     end
-    local response, message, kind = session:request(request)
+    return session
+  end
+
+  function transport.send(request)
+    local response, message, kind = get_session():request(request)
     if not response then
       return nil, errors.new { kind = kind, message = message }
     end
     return response
+  end
+
+  -- transport.batch(requests, concurrency) -> list where entry i is the response to
+  -- requests[i] or an error object; sent concurrently over curl multi in the C core.
+  function transport.batch(requests, concurrency)
+    local raw = get_session():batch(requests, concurrency)
+    for i = 1, #requests do
+      local r = raw[i]
+      if r.error then raw[i] = errors.new { kind = r.kind, message = r.error } end
+    end
+    return raw
   end
 
   function transport.close()
