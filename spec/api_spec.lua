@@ -31,7 +31,8 @@ end
 -- Runs a Lua chunk in a fresh interpreter with this process's module paths; returns its output.
 local function fresh_lua(code)
   local prelude = string.format("package.path = %q; package.cpath = %q; ", package.path, package.cpath)
-  local p = assert(io.popen("lua5.4 -e " .. shell_quote(prelude .. code) .. " 2>&1"))
+  local interpreter = rawget(_G, "jit") and "luajit" or "lua5.4"
+  local p = assert(io.popen(interpreter .. " -e " .. shell_quote(prelude .. code) .. " 2>&1"))
   local out = p:read("a")
   p:close()
   return out
