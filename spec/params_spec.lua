@@ -116,6 +116,16 @@ describe("params serialisation", function()
     assert.are.same({ RegionId = "r", ["Filter.1.Key"] = "a", ["Filter.1.Value"] = "b", ["Filter.2.Key"] = "c" }, q)
   end)
 
+  it("types the dotted parameters under a Struct of the same name", function()
+    -- CreateInstance has both SystemDisk (Struct) and SystemDisk.Category, SystemDisk.Size, ...
+    local q = ok("ecs", "CreateInstance", { RegionId = "r", InstanceType = "t", ImageId = "m",
+      SystemDisk = { Category = "cloud_essd", Size = 40.0, FutureField = true } })
+    assert.are.same({ RegionId = "r", InstanceType = "t", ImageId = "m", ["SystemDisk.Category"] = "cloud_essd",
+      ["SystemDisk.Size"] = "40", ["SystemDisk.FutureField"] = "true" }, q)
+    local err = bad("ecs", "CreateInstance", { RegionId = "r", InstanceType = "t", SystemDisk = { Size = 40.5 } })
+    assert_message(err, "parameter SystemDisk.Size", "fractional")
+  end)
+
   it("flattens a Struct the metadata lists no fields for", function()
     assert.are.same({
       ["ImageOptions.LoginAsNonRoot"] = "true",

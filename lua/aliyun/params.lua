@@ -412,6 +412,28 @@ end
 -- given as a nested table.
 local function top(state, idx, pre, name, v, given)
   local p = idx.by_name[name]
+  local group = pre[name]
+  if p and group and p.type == "Struct" and type(v) == "table" then
+    -- a Struct that also has dotted parameters under it (CreateInstance SystemDisk and
+    -- SystemDisk.Category): the fields the metadata names are typed as those parameters,
+    -- the others go out as Struct fields
+    given[p] = true
+    if state.seen[v] then fail(name, "the table contains itself", "a tree of tables") end
+    state.seen[v] = true
+    for _, k in ipairs(sorted_keys(v)) do
+      local field = type(k) == "string" and k or nil
+      if not field and not (type(k) == "number" and is_finite(k) and k == floor(k)) then
+        fail(name, "has a key that is not a name or an index: " .. show(k), "string keys or array indexes")
+      end
+      if field and group.fields[field] then
+        top(state, idx, pre, name .. "." .. field, v[k], given)
+      else
+        generic(state, target_of(state, p), name .. "." .. (field or integer_text(k)), v[k])
+      end
+    end
+    state.seen[v] = nil
+    return
+  end
   if p then
     given[p] = true
     local before = state.count
@@ -421,7 +443,6 @@ local function top(state, idx, pre, name, v, given)
     end
     return
   end
-  local group = pre[name]
   if group and type(v) == "table" then
     if state.seen[v] then fail(name, "the table contains itself", "a tree of tables") end
     state.seen[v] = true
