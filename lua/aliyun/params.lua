@@ -187,6 +187,13 @@ local function emit(state, target, path, text)
   state.count = state.count + 1
 end
 
+-- The wire text of a table key: a name, or an array index.
+local function key_text(path, k)
+  if type(k) == "string" then return k end
+  if type(k) == "number" and is_finite(k) and k == floor(k) then return integer_text(k) end
+  fail(path, "has a key that is not a name or an index: " .. show(k), "string keys or array indexes")
+end
+
 local generic
 
 -- Generic flattening: scalars as text, sequences as Name.1 ..., other tables as Name.Key.
@@ -199,16 +206,7 @@ generic = function(state, target, path, v)
   if state.seen[v] then fail(path, "the table contains itself", "a tree of tables") end
   state.seen[v] = true
   for _, k in ipairs(sorted_keys(v)) do
-    local tk = type(k)
-    local key
-    if tk == "string" then
-      key = k
-    elseif tk == "number" and is_finite(k) and k == floor(k) then
-      key = integer_text(k)
-    else
-      fail(path, "has a key that is not a name or an index: " .. show(k), "string keys or array indexes")
-    end
-    generic(state, target, path .. "." .. key, v[k])
+    generic(state, target, path .. "." .. key_text(path, k), v[k])
   end
   state.seen[v] = nil
 end
@@ -259,7 +257,7 @@ local function fields(state, target, path, v, subs, ptype)
         and ("; did you mean " .. path .. "." .. table.concat(near, ", " .. path .. ".") .. "?")
         or ("; the fields of " .. path .. " are " .. table.concat(names, ", "))), "one of " .. table.concat(names, ", "))
     else
-      generic(state, target, path .. "." .. (type(k) == "string" and k or integer_text(k)), v[k])
+      generic(state, target, path .. "." .. key_text(path, k), v[k])
     end
   end
   if state.validate then
@@ -421,14 +419,11 @@ local function top(state, idx, pre, name, v, given)
     if state.seen[v] then fail(name, "the table contains itself", "a tree of tables") end
     state.seen[v] = true
     for _, k in ipairs(sorted_keys(v)) do
-      local field = type(k) == "string" and k or nil
-      if not field and not (type(k) == "number" and is_finite(k) and k == floor(k)) then
-        fail(name, "has a key that is not a name or an index: " .. show(k), "string keys or array indexes")
-      end
-      if field and group.fields[field] then
+      local field = key_text(name, k)
+      if type(k) == "string" and group.fields[field] then
         top(state, idx, pre, name .. "." .. field, v[k], given)
       else
-        generic(state, target_of(state, p), name .. "." .. (field or integer_text(k)), v[k])
+        generic(state, target_of(state, p), name .. "." .. field, v[k])
       end
     end
     state.seen[v] = nil
