@@ -538,6 +538,10 @@ client.mt = {
     local v = Client[k]
     if v ~= nil then return v end
     if type(k) == "string" and k:match("^%u%w*$") then return action_method(self, k) end
+    -- describeDisks: an action name with its case wrong gets the same error as a misspelt one
+    if type(k) == "string" and k:match("^%l+%u%w*$") and api_tables(self.product) then
+      return action_method(self, k)
+    end
     return nil
   end,
   __tostring = function(self)
