@@ -69,7 +69,7 @@ test-unit: $(CORE54)                ## specs under Lua 5.4 (spec/*_spec.lua)
 	$(ENV54) $(LUA) $(BUSTED) --lpath="" --cpath="" --exclude-tags=integration spec
 
 test-luajit: $(COREJIT)             ## the C core's specs under LuaJIT
-	$(ENVJIT) $(LUAJIT) $(BUSTED) --lpath="" --cpath="" --tags=core spec
+	$(ENVJIT) $(LUAJIT) $(BUSTED) --lpath="" --cpath="" --tags=core --exclude-tags=integration spec
 
 test-integration: $(CORE54)         ## specs that start real nginx on 127.0.0.1 (spec/integration)
 	$(ENV54) $(LUA) $(BUSTED) --lpath="" --cpath="" spec/integration

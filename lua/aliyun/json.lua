@@ -47,6 +47,11 @@ local function encode_number(n, path)
     -- integral floats are written as integers: 20.0 -> 20 (the service rejects "20.0")
     return string.format("%.0f", n)
   end
+  -- the shortest form that reads back as the same number: 0.1, not 0.10000000000000001
+  for _, fmt in ipairs { "%.15g", "%.16g" } do
+    local t = string.format(fmt, n)
+    if tonumber(t) == n then return t end
+  end
   return string.format("%.17g", n)
 end
 
