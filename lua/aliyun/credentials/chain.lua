@@ -4,14 +4,30 @@ local errors = require "aliyun.errors"
 
 local chain = {}
 
-function chain.new(providers)
+-- chain.new(providers, opts) -> provider. opts.reuse_last: once a provider has given
+-- credentials, later calls go to it alone (its errors are then the chain's), so that the
+-- files and variables before it are not read again at every call and the identity does not
+-- silently change.
+function chain.new(providers, opts)
+  local reuse = opts and opts.reuse_last
+  local winner
   return {
     name = "default chain",
     get = function()
+      if winner then
+        local creds, why = winner.get()
+        if creds then return creds end
+        if errors.is_error(why) then return nil, why end
+        return nil, errors.new { kind = "credentials", message = winner.name .. ": " .. tostring(why) }
+      end
       local looked = {}
       for _, p in ipairs(providers) do
         local creds, why = p.get()
-        if creds then return creds end
+        if creds then
+          if reuse then winner = p end
+          return creds
+        end
+        if errors.is_error(why) then why = why.message end
         looked[#looked + 1] = p.name .. ": " .. tostring(why)
       end
       return nil, errors.new {
@@ -19,16 +35,68 @@ function chain.new(providers)
         message = "no credentials found; looked in " .. table.concat(looked, "; "),
       }
     end,
+    -- the provider that gave the last credentials (reuse_last), or nil
+    winner = function() return winner end,
   }
 end
 
--- The chain for a client's options.
+-- The client options that the providers take, under the providers' own names.
+local PASSED = {
+  "getenv", "home", "sts_endpoint", "metadata_endpoint", "credentials_uri", "config_file",
+  "credentials_file", "profile", "ini_section", "ecs_ram_role", "imdsv1_disabled",
+  "oidc_provider_arn", "oidc_token_file", "role_session_name", "verify_tls", "ca_file", "proxy", "no_proxy",
+}
+local RENAMED = {
+  credentials_transport = "transport", credentials_margin = "margin", credentials_now = "now",
+  credentials_wait = "wait", credentials_on_refresh = "on_refresh", credentials_retry_after = "retry_after",
+}
+
+function chain.provider_options(opts)
+  local o = {}
+  for _, k in ipairs(PASSED) do o[k] = opts[k] end
+  for from, to in pairs(RENAMED) do o[to] = opts[from] end
+  return o
+end
+
+-- The chain for a client's options, in this order: explicit options (access_key_id,
+-- access_key_secret, security_token; with role_arn, a role assumed with that key); the
+-- environment; OIDC; the CLI profile file; the INI file; the ECS instance RAM role (only
+-- when indicated); the credentials URI.
+-- Options naming addresses and paths: sts_endpoint, metadata_endpoint, credentials_uri,
+-- config_file, credentials_file, home; getenv replaces os.getenv. credentials_transport,
+-- credentials_margin, credentials_now, credentials_wait, credentials_on_refresh go to the
+-- providers that fetch (as transport, margin, now, wait, on_refresh).
+-- The result also has region(): the profile file's region_id, or nil.
 function chain.default(opts)
+  opts = opts or {}
+  local po = chain.provider_options(opts)
   local providers = {}
   local explicit = require("aliyun.credentials.static").new(opts)
+  if explicit and opts.role_arn and not (opts.oidc_provider_arn or opts.oidc_token_file) then
+    local o = {}
+    for k, v in pairs(po) do o[k] = v end
+    o.source_provider = explicit
+    o.role_arn = opts.role_arn
+    o.duration_seconds = opts.duration_seconds
+    o.policy = opts.policy
+    o.external_id = opts.external_id
+    local role, why = require("aliyun.credentials.ram_role_arn").new(o)
+    explicit = role or { name = "client options", get = function() return nil, why end }
+  end
   if explicit then providers[#providers + 1] = explicit end
   providers[#providers + 1] = require("aliyun.credentials.env").new(opts.getenv)
-  return chain.new(providers)
+  local oo = {}
+  for k, v in pairs(po) do oo[k] = v end
+  if opts.oidc_provider_arn or opts.oidc_token_file then oo.role_arn = opts.role_arn end
+  providers[#providers + 1] = require("aliyun.credentials.oidc").from_env(oo)
+  local profile = require("aliyun.credentials.profile").new(po)
+  providers[#providers + 1] = profile
+  providers[#providers + 1] = require("aliyun.credentials.ini").new(po)
+  providers[#providers + 1] = require("aliyun.credentials.ecs_ram_role").from_env(po)
+  providers[#providers + 1] = require("aliyun.credentials.uri").from_env(po)
+  local c = chain.new(providers, { reuse_last = true })
+  c.region = profile.region
+  return c
 end
 
 return chain

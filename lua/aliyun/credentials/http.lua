@@ -1,0 +1,108 @@
+-- What the credential providers share: sending a request through a transport (the one given
+-- in the options, or a libcurl session made on first use), reading files, the home
+-- directory, and keeping secrets out of messages.
+local http = {}
+
+local USER_AGENT = "lua-aliyun-credentials"
+
+-- A send(request) function from opts.transport (a function or a table with send), or a
+-- libcurl transport made on first use with the given timeouts.
+function http.sender(opts, connect_timeout, timeout)
+  local given = opts and opts.transport
+  if type(given) == "function" then return given end
+  if type(given) == "table" and type(given.send) == "function" then
+    return function(request) return given.send(request) end
+  end
+  if given ~= nil then error("aliyun.credentials: transport must be a function or a table with send", 3) end
+  local t
+  return function(request)
+    if not t then
+      t = require("aliyun.transport.curl").new {
+        connect_timeout = connect_timeout, timeout = timeout, user_agent = USER_AGENT,
+        verify_tls = opts and opts.verify_tls, ca_file = opts and opts.ca_file,
+        proxy = opts and opts.proxy, no_proxy = opts and opts.no_proxy,
+      }
+    end
+    return t.send(request)
+  end
+end
+
+-- A URL as it may appear in a message: scheme, host and path, never the query (which may
+-- carry a token) nor user information.
+function http.show_url(url)
+  url = tostring(url)
+  local scheme, rest = url:match("^(%a[%w+.-]*://)(.*)$")
+  if not scheme then scheme, rest = "", url end
+  rest = rest:gsub("^[^/@]*@", "")
+  return scheme .. (rest:match("^[^?#]*") or "")
+end
+
+-- Sends; returns response | nil, message (a string without secrets).
+function http.send(send, request)
+  local ok, response, err = pcall(send, request)
+  if not ok then return nil, "request to " .. http.show_url(request.url) .. " failed: " .. tostring(response) end
+  if not response then
+    local msg = type(err) == "table" and err.message or tostring(err or "no response")
+    return nil, "request to " .. http.show_url(request.url) .. " failed: " .. tostring(msg)
+  end
+  return response
+end
+
+-- Replaces every occurrence of each secret in s by ****.
+function http.scrub(s, ...)
+  s = tostring(s)
+  for i = 1, select("#", ...) do
+    local secret = select(i, ...)
+    if type(secret) == "string" and #secret >= 4 then
+      local from = 1
+      while true do
+        local a, b = s:find(secret, from, true)
+        if not a then break end
+        s = s:sub(1, a - 1) .. "****" .. s:sub(b + 1)
+        from = a + 4
+      end
+    end
+  end
+  return s
+end
+
+-- The whole file, or nil and a message that names it.
+function http.read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then
+    local missing = tostring(err):find("No such file", 1, true)
+    return nil, missing and ("no file " .. path) or ("cannot read " .. tostring(err)), missing
+  end
+  local s = f:read("*a")
+  f:close()
+  if not s then return nil, "cannot read " .. path end
+  return s
+end
+
+function http.getenv(opts)
+  return (opts and opts.getenv) or os.getenv
+end
+
+-- A non-empty environment value, or nil.
+function http.env(getenv, name)
+  local v = getenv(name)
+  if v == nil or v == "" then return nil end
+  return v
+end
+
+-- The home directory: opts.home, else HOME (or USERPROFILE) from the environment.
+function http.home(opts)
+  if opts and opts.home then return opts.home end
+  local getenv = http.getenv(opts)
+  return http.env(getenv, "HOME") or http.env(getenv, "USERPROFILE")
+end
+
+-- "true", "1", "yes" (any case) -> true
+function http.truthy(v)
+  if v == true then return true end
+  if type(v) ~= "string" then return false end
+  v = v:lower()
+  return v == "true" or v == "1" or v == "yes" or v == "on"
+end
+
+return http

@@ -1,0 +1,151 @@
+-- Temporary credentials: a provider that caches what a fetch function returns and fetches
+-- again ahead of expiry. When many callers want fresh credentials at the same moment, one
+-- fetch is made: while it is in flight (inside a transport that yields, an nginx cosocket
+-- or a coroutine scheduler of the caller's), the others either keep using the old
+-- credentials, if these are still valid, or wait for the fetch's result.
+local refresh = {}
+
+local floor = math.floor
+
+-- Days since 1970-01-01 of a proleptic Gregorian date, computed here so that no local time
+-- zone (os.time's) gets in the way.
+local function days_from_civil(y, m, d)
+  local yy = m <= 2 and y - 1 or y
+  local era = floor(yy / 400)
+  local yoe = yy - era * 400
+  local doy = floor((153 * (m + (m > 2 and -3 or 9)) + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+-- refresh.parse_time("2026-11-22T10:00:00Z") -> epoch seconds (UTC), or nil.
+-- Also takes fractional seconds and a numeric offset ("+08:00"), which some services send.
+function refresh.parse_time(s)
+  if type(s) ~= "string" then return nil end
+  local y, mo, d, h, mi, se, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
+  if not y then return nil end
+  y, mo, d, h, mi, se = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(se)
+  if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or se > 60 then return nil end
+  rest = rest:gsub("^%.%d+", "")
+  local offset
+  if rest == "Z" or rest == "z" then
+    offset = 0
+  else
+    local sign, oh, om = rest:match("^([+-])(%d%d):?(%d%d)$")
+    if not sign then return nil end
+    offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "+" and 1 or -1)
+  end
+  return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset
+end
+
+local function default_now()
+  return require("aliyun.core").time()
+end
+
+-- Lets other coroutines run while this one waits for a fetch in flight. Returns false when
+-- the caller cannot wait (the main thread, or an nginx phase where sleeping is not allowed).
+function refresh.default_wait()
+  local ngx = rawget(_G, "ngx")
+  if type(ngx) == "table" and type(ngx.sleep) == "function" then
+    if pcall(ngx.sleep, 0.001) then return true end
+  end
+  if coroutine.isyieldable() then
+    coroutine.yield()
+    return true
+  end
+  return false
+end
+
+local DEFAULT_MARGIN = 180       -- seconds before expiry at which a new fetch is made
+local DEFAULT_RETRY_AFTER = 10   -- after a failed fetch, seconds before the next try while old ones are valid
+
+-- refresh.new{
+--   name = "...",            -- for messages
+--   fetch = function() -> credentials (with .expiration, epoch seconds, or none) | nil, why
+--   margin = 180,            -- refresh this many seconds before expiry
+--   retry_after = 10,        -- after a failed refresh, keep the old credentials this long before trying again
+--   now = function,          -- clock (epoch seconds), for tests
+--   wait = function,         -- lets others run while a fetch is in flight; false when it cannot
+--   on_refresh = function(count, creds | nil, why), -- called after every fetch
+-- } -> provider {name, get, count, invalidate}
+function refresh.new(opts)
+  assert(type(opts) == "table" and type(opts.fetch) == "function", "refresh.new: fetch function expected")
+  local now = opts.now or default_now
+  local wait = opts.wait or refresh.default_wait
+  local margin = opts.margin or DEFAULT_MARGIN
+  local retry_after = opts.retry_after or DEFAULT_RETRY_AFTER
+  local provider = { name = opts.name or "temporary credentials", count = 0 }
+
+  local cached        -- the last credentials fetched
+  local refresh_at    -- when to fetch again (epoch seconds); nil: never (no expiration)
+  local in_flight = false -- true while one caller is inside fetch
+  local last_why      -- why the last fetch failed, for callers that waited on it
+
+  local function valid(c, t)
+    return c ~= nil and (c.expiration == nil or t < c.expiration)
+  end
+
+  local function fresh(t)
+    return cached ~= nil and (refresh_at == nil or t < refresh_at)
+  end
+
+  -- Makes the one fetch; every other caller sees in_flight and does not start another.
+  local function do_fetch()
+    in_flight = true
+    local ok, creds, why = pcall(opts.fetch)
+    in_flight = false
+    if not ok then creds, why = nil, "failed: " .. tostring(creds) end
+    provider.count = provider.count + 1
+    local t = now()
+    if creds then
+      cached, last_why = creds, nil
+      if creds.expiration then
+        -- a lifetime shorter than twice the margin would be refreshed on every call: use
+        -- half of it then
+        local life = creds.expiration - t
+        local m = margin
+        if life < 2 * margin then m = life / 2 end
+        refresh_at = creds.expiration - m
+      else
+        refresh_at = nil
+      end
+    else
+      last_why = why or "no credentials"
+      if valid(cached, t) then
+        -- keep using what still works; try again a little later, not on every call
+        refresh_at = math.min(t + retry_after, cached.expiration)
+      end
+    end
+    if opts.on_refresh then opts.on_refresh(provider.count, creds, why) end
+    if creds then return creds end
+    if valid(cached, t) then return cached end
+    return nil, last_why
+  end
+
+  function provider.get()
+    local t = now()
+    if fresh(t) then return cached end
+    if not in_flight then return do_fetch() end
+    -- another caller is fetching: what still works is good enough meanwhile
+    if valid(cached, t) then return cached end
+    while in_flight do
+      if not wait() then
+        return nil, provider.name .. ": a refresh is in flight in another coroutine and this caller cannot wait for it"
+      end
+    end
+    t = now()
+    if valid(cached, t) then return cached end
+    return nil, last_why or "no credentials"
+  end
+
+  -- Forgets the cached credentials (the next get fetches).
+  function provider.invalidate()
+    cached, refresh_at = nil, nil
+  end
+
+  function provider.in_flight() return in_flight end
+
+  return provider
+end
+
+return refresh
