@@ -37,7 +37,7 @@ ROOT := $(abspath .)
 ENV54  = LUA_PATH="$(ROOT)/lua/?.lua;$(ROOT)/lua/?/init.lua;$(ROOT)/spec/?.lua;;" LUA_CPATH="$(ROOT)/$(BUILD)/5.4/?.so;;"
 ENVJIT = LUA_PATH="$(ROOT)/lua/?.lua;$(ROOT)/lua/?/init.lua;$(ROOT)/spec/?.lua;;" LUA_CPATH="$(ROOT)/$(BUILD)/luajit/?.so;;"
 
-.PHONY: all luajit env help deps test test-unit test-luajit test-integration test-asan lint demo valgrind gen clean install rock
+.PHONY: all luajit env help deps test test-unit test-luajit test-integration test-asan fuzz lint demo valgrind gen clean install rock
 
 all: $(CORE54)                      ## build the C core for Lua 5.4 into build/5.4/aliyun/core.so
 
@@ -97,6 +97,32 @@ $(COREASAN): $(SRCS) $(HDRS) Makefile
 # (make valgrind), since ASan's leak report cannot tell Lua's own allocations apart.
 test-asan: $(COREASAN)              ## the whole spec suite with the core built with ASan and UBSan
 	$(ENVASAN) $(LUA) $(BUSTED) --lpath="" --cpath="" spec
+
+# libFuzzer targets (clang). Each runs FUZZ_SECONDS; new inputs go to build/fuzz, the
+# seed corpus in fuzz/corpus stays as committed. A crash leaves its input in build/fuzz.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined \
+  -fno-sanitize-recover=all $(LUA54_CFLAGS) $(DEPS_CFLAGS)
+
+$(BUILD)/fuzz/json_fuzz: fuzz/json_fuzz.c csrc/json.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/json_fuzz.c csrc/json.c $(shell pkg-config --libs lua5.4) -lm
+
+$(BUILD)/fuzz/sign_fuzz: fuzz/sign_fuzz.c csrc/sign.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/sign_fuzz.c csrc/sign.c $(shell pkg-config --libs lua5.4) $(DEPS_LIBS) -lm
+
+fuzz: deps $(BUILD)/fuzz/json_fuzz $(BUILD)/fuzz/sign_fuzz  ## run the libFuzzer targets for FUZZ_SECONDS each
+	@for t in json sign; do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$t $(BUILD)/fuzz/crashes-$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz/$${t}_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)/fuzz/crashes-$$t/ -print_final_stats=1 \
+	    $(BUILD)/fuzz/corpus-$$t fuzz/corpus/$$t 2>&1 | grep -E "^(#|stat::number_of_executed_units|==|SUMMARY|INFO: Running)" | tail -4 \
+	    || exit 1; \
+	  if ls $(BUILD)/fuzz/crashes-$$t/* >/dev/null 2>&1; then echo "fuzz: $$t found a crash:"; ls $(BUILD)/fuzz/crashes-$$t; exit 1; fi; \
+	done
 
 valgrind: $(CORE54)                 ## the C core's specs under valgrind (no leaks, no invalid access)
 	$(ENV54) valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
