@@ -93,6 +93,14 @@ function Client:_transport()
     t, batch = given.send, given.batch
   elseif given ~= nil then
     error("aliyun.client: transport must be a function or a table with a send function", 3)
+  elseif require("aliyun.transport.ngx").inside_nginx() then
+    -- inside nginx: cosockets, never a blocking libcurl call in a worker
+    local o = self.opts
+    local tr = require("aliyun.transport.ngx").new {
+      connect_timeout = o.connect_timeout, timeout = o.timeout, verify_tls = o.verify_tls,
+      max_body = o.max_body, pool_size = o.pool_size,
+    }
+    t, batch = tr.send, tr.batch
   else
     local o = self.opts
     local tr = require("aliyun.transport.curl").new {

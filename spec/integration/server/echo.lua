@@ -60,6 +60,7 @@ return function()
   end
   reply(200, {
     RequestId = rid, Action = ctx.action, Version = ctx.version, Method = req.method,
+    AccessKeyId = ctx.access_key_id,
     SignatureVersion = ctx.signature_version, Params = params,
     InBody = req.body ~= nil and req.body ~= "" and req.body:find("=", 1, true) ~= nil,
     Connection = tonumber(ngx.var.connection), ViaProxy = headers["x-via-proxy"] == "1",
