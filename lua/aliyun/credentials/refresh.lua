@@ -47,7 +47,8 @@ end
 function refresh.default_wait()
   local ngx = rawget(_G, "ngx")
   if type(ngx) == "table" and type(ngx.sleep) == "function" then
-    if pcall(ngx.sleep, 0.001) then return true end
+    -- inside nginx a bare coroutine.yield would go to ngx_lua itself: sleep, or give up
+    return (pcall(ngx.sleep, 0.001))
   end
   if coroutine.isyieldable() then
     coroutine.yield()
