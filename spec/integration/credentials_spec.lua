@@ -133,6 +133,18 @@ describe("#integration credentials against local services", function()
       assert.are.equal(2, control().creds)
     end)
 
+    it("inside nginx, many light threads wanting credentials at once cause one fetch", function()
+      local r = assert(control_session:request { method = "GET", url = server.url .. "/concurrency?n=20" })
+      assert.are.equal(200, r.status)
+      local res = json.decode(r.body)
+      assert.are.equal(1, res.fetches)
+      assert.are.equal(20, #res.ids)
+      for i = 1, 20 do assert.are.equal("STS.md.1", res.ids[i]) end
+      local n = control()
+      assert.are.equal(1, n.token)
+      assert.are.equal(1, n.creds)
+    end)
+
     it("a client calls an API with the instance role's credentials and STS token", function()
       local c = aliyun.client("sts", { endpoint = server.url, version = "2015-04-01",
         getenv = env { ALIBABA_CLOUD_ECS_METADATA = "testrole" }, home = tmpdir(),
