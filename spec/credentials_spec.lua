@@ -240,6 +240,20 @@ describe("credentials", function()
       assert.are.same({ 2, false, "STS is down" }, hooks[2])
     end)
 
+    it("credentials already expired by the local clock are used, without a fetch on every call", function()
+      local clock = { t = 5000 }
+      local n = 0
+      local p = refresh.new { now = function() return clock.t end, retry_after = 10, fetch = function()
+        n = n + 1
+        return value.new { access_key_id = "skewed" .. n, access_key_secret = "s", expiration = 4000 }
+      end }
+      assert.are.equal("skewed1", p.get().access_key_id)
+      clock.t = 5005
+      assert.are.equal("skewed1", p.get().access_key_id)
+      clock.t = 5011
+      assert.are.equal("skewed2", p.get().access_key_id)
+    end)
+
     it("a fetch that raises becomes a failure, not an exception", function()
       local p = refresh.new { fetch = function() error("boom") end }
       local c, why = p.get()
@@ -444,6 +458,15 @@ describe("credentials", function()
       p = ecs_ram_role.from_env { getenv = env { ALIBABA_CLOUD_ECS_METADATA = "named-role",
         ALIBABA_CLOUD_ECS_METADATA_DISABLED = "true" }, transport = md.send }
       assert.is_nil(p.get())
+    end)
+
+    it("refuses a role name that would change the request path", function()
+      local md = fake(metadata_routes())
+      local p = ecs_ram_role.from_env { getenv = env { ALIBABA_CLOUD_ECS_METADATA = "../../user-data" }, transport = md.send }
+      local c, why = p.get()
+      assert.is_nil(c)
+      assert.matches("not a RAM role name", why)
+      assert.are.equal(0, #md.calls)
     end)
 
     it("reports an unknown role without the answer's body", function()

@@ -34,6 +34,10 @@ function ecs_ram_role.new(opts)
   local role = opts.role_name
   if role == "" or role == "auto" then role = nil end
   local ttl = opts.token_ttl or 21600
+  if role and not role:match("^[%w_.@-]+$") then
+    local bad = "the role name given is not a RAM role name (letters, digits and _.@- only)"
+    return { name = ecs_ram_role.NAME, get = function() return nil, bad end, count = 0 }
+  end
 
   local function request(method, path, headers)
     return http.send(send, {
@@ -76,6 +80,7 @@ function ecs_ram_role.new(opts)
       if not list then return nil, "cannot discover the instance's RAM role: " .. lerr end
       local first = list:match("^%s*([^%s]+)")
       if not first then return nil, "the instance has no RAM role attached" end
+      if not first:match("^[%w_.@-]+$") then return nil, "the metadata service named no valid RAM role" end
       role = first
     end
     local body, err = get(CREDENTIALS_PATH .. role, token)

@@ -104,9 +104,15 @@ function refresh.new(opts)
         -- a lifetime shorter than twice the margin would be refreshed on every call: use
         -- half of it then
         local life = creds.expiration - t
-        local m = margin
-        if life < 2 * margin then m = life / 2 end
-        refresh_at = creds.expiration - m
+        if life <= 0 then
+          -- already expired by our clock (a skewed local clock?): use them, the service
+          -- decides; do not fetch again on every call meanwhile
+          refresh_at = t + retry_after
+        else
+          local m = margin
+          if life < 2 * margin then m = life / 2 end
+          refresh_at = creds.expiration - m
+        end
       else
         refresh_at = nil
       end
