@@ -5,8 +5,8 @@ local http = {}
 
 local USER_AGENT = "lua-aliyun-credentials"
 
--- A send(request) function from opts.transport (a function or a table with send), or a
--- libcurl transport made on first use with the given timeouts.
+-- A send(request) function from opts.transport (a function or a table with send), or one
+-- made on first use with the given timeouts: cosockets inside nginx, libcurl elsewhere.
 function http.sender(opts, connect_timeout, timeout)
   local given = opts and opts.transport
   if type(given) == "function" then return given end
@@ -16,7 +16,12 @@ function http.sender(opts, connect_timeout, timeout)
   if given ~= nil then error("aliyun.credentials: transport must be a function or a table with send", 3) end
   local t
   return function(request)
-    if not t then
+    if not t and require("aliyun.transport.ngx").inside_nginx() then
+      -- inside nginx: cosockets, never a blocking libcurl call in a worker
+      t = require("aliyun.transport.ngx").new {
+        connect_timeout = connect_timeout, timeout = timeout, verify_tls = opts and opts.verify_tls,
+      }
+    elseif not t then
       t = require("aliyun.transport.curl").new {
         connect_timeout = connect_timeout, timeout = timeout, user_agent = USER_AGENT,
         verify_tls = opts and opts.verify_tls, ca_file = opts and opts.ca_file,

@@ -109,34 +109,14 @@ local function sts(req, headers)
   return reply(400, { RequestId = "r", Code = "InvalidAction.NotFound", Message = "no such action" })
 end
 
--- A minimal cosocket transport (HTTP/1.0, one connection per request), enough for the
--- concurrency check below: it yields to nginx while waiting, as a real one does.
-local function cosocket_send(request)
-  local host, port, path = request.url:match("^http://([^:/]+):(%d+)(/.*)$")
-  local sock = ngx.socket.tcp()
-  sock:settimeouts(1000, 1000, 1000)
-  local ok, err = sock:connect(host, tonumber(port))
-  if not ok then return nil, "connect: " .. tostring(err) end
-  local lines = { request.method .. " " .. path .. " HTTP/1.0", "Host: " .. host .. ":" .. port }
-  for k, v in pairs(request.headers or {}) do lines[#lines + 1] = k .. ": " .. v end
-  lines[#lines + 1] = "Content-Length: " .. #(request.body or "")
-  sock:send(table.concat(lines, "\r\n") .. "\r\n\r\n" .. (request.body or ""))
-  local raw, rerr = sock:receive("*a")
-  sock:close()
-  if not raw then return nil, "receive: " .. tostring(rerr) end
-  local head, body = raw:match("^(.-)\r\n\r\n(.*)$")
-  local status = tonumber(head and head:match("^HTTP/%d%.%d (%d%d%d)"))
-  if not status then return nil, "bad response" end
-  return { status = status, headers = {}, body = body }
-end
-
 -- GET /concurrency?n=N: N light threads want the instance role's credentials at the same
--- moment through one provider; answers what each got and how many fetches were made.
+-- moment through one provider (its default transport inside nginx: cosockets, which yield);
+-- answers what each got and how many fetches were made.
 local function concurrency()
   local n = tonumber(ngx.req.get_uri_args().n) or 10
   local p = require("aliyun.credentials.ecs_ram_role").new {
     role_name = "testrole", metadata_endpoint = "http://127.0.0.1:" .. ngx.var.server_port,
-    transport = cosocket_send, getenv = function() return nil end,
+    getenv = function() return nil end,
   }
   local threads = {}
   for i = 1, n do
