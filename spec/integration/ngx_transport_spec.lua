@@ -245,6 +245,6 @@ describe("the nginx transport with the wrong CA #integration", function()
 
   it("fails the TLS handshake with kind network", function()
     local _, body = get(gateway.url .. "/call")
-    assert.matches("^error network TLS handshake with 127.0.0.1:%d+ failed", body)
+    assert.matches("^error network TLS handshake with 127.0.0.1:%d+ failed", body, nil, nil, gateway.log())
   end)
 end)
