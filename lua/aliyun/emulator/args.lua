@@ -1,0 +1,142 @@
+-- Reading an action's wire parameters the way the service does: strings in, typed values
+-- out, and the documented error for a missing or malformed value. Handlers never touch the
+-- raw parameter table.
+local errors = require "aliyun.emulator.errors"
+local json = require "aliyun.json"
+
+local args = {}
+
+local Args = {}
+Args.__index = Args
+
+function args.new(params)
+  return setmetatable({ p = params }, Args)
+end
+
+-- The value, with "" counted as absent (the service ignores empty parameters).
+function Args:str(name)
+  local v = self.p[name]
+  if v == nil or v == "" then return nil end
+  return v
+end
+
+function Args:has(name)
+  return self:str(name) ~= nil
+end
+
+function Args:need(name, code)
+  local v = self:str(name)
+  if v == nil then errors.missing(name, code) end
+  return v
+end
+
+function Args:int(name, default, lo, hi, code, status)
+  local v = self:str(name)
+  if v == nil then return default end
+  if not v:match("^%-?%d+$") then errors.invalid(name, code, status) end
+  local n = tonumber(v)
+  if (lo and n < lo) or (hi and n > hi) then errors.invalid(name, code, status) end
+  return n
+end
+
+function Args:bool(name, default)
+  local v = self:str(name)
+  if v == nil then return default end
+  local l = v:lower()
+  if l == "true" then return true end
+  if l == "false" then return false end
+  errors.invalid(name)
+end
+
+-- One of the allowed values (exact spelling), or the action's documented error.
+function Args:enum(name, allowed, default, code, status)
+  local v = self:str(name)
+  if v == nil then return default end
+  for _, a in ipairs(allowed) do
+    if a == v then return v end
+  end
+  errors.invalid(name, code, status, "Valid values: " .. table.concat(allowed, ", ") .. ".")
+end
+
+-- A RepeatList of scalars: Name.1, Name.2, ... (stops at the first gap, as the service does).
+function Args:list(name)
+  local out = {}
+  for i = 1, 1000 do
+    local v = self:str(name .. "." .. i)
+    if v == nil then break end
+    out[i] = v
+  end
+  return out
+end
+
+-- A RepeatList of objects: Name.1.Field ... -> {{Field = ...}, ...}.
+function Args:objects(name, fields)
+  local out = {}
+  for i = 1, 1000 do
+    local item, any = {}, false
+    for _, f in ipairs(fields) do
+      local v = self:str(name .. "." .. i .. "." .. f)
+      if v ~= nil then item[f] = v; any = true end
+    end
+    if not any then break end
+    out[i] = item
+  end
+  return out
+end
+
+-- A parameter carrying JSON text; malformed JSON is an InvalidParameter error.
+function Args:json(name, code, status)
+  local v = self:str(name)
+  if v == nil then return nil end
+  local ok, value = pcall(json.decode, v)
+  if not ok or value == nil then errors.invalid(name, code, status, "It must be JSON text.") end
+  return value
+end
+
+-- A JSON array of strings, e.g. DiskIds=["d-1","d-2"].
+function Args:json_strings(name, code, status)
+  local v = self:json(name, code, status)
+  if v == nil then return nil end
+  if type(v) ~= "table" then errors.invalid(name, code, status, "It must be a JSON array.") end
+  local out = {}
+  for i, s in ipairs(v) do
+    if type(s) ~= "string" then errors.invalid(name, code, status, "It must be a JSON array of strings.") end
+    out[i] = s
+  end
+  return out
+end
+
+-- Pagination as the actions document it: PageNumber (from 1) and PageSize (default 10,
+-- up to max); where the action has them, NextToken and MaxResults instead. Returns the
+-- page of items and the fields to put into the response.
+function Args:page(emu, items, max, opts)
+  opts = opts or {}
+  local total = #items
+  local token_mode = opts.tokens and (self:has("NextToken") or self:has("MaxResults"))
+  if token_mode then
+    local size = self:int("MaxResults", opts.default_max_results or 10, 1, opts.max_results or max)
+    local start = 1
+    local token = self:str("NextToken")
+    if token then
+      local at = emu.page_tokens[token]
+      if not at then errors.invalid("NextToken", "InvalidParameter.NextToken") end
+      start = at
+    end
+    local page = {}
+    for i = start, math.min(total, start + size - 1) do page[#page + 1] = items[i] end
+    local next_token = ""
+    if start + size <= total then
+      next_token = emu.ids:hex(32)
+      emu.page_tokens[next_token] = start + size
+    end
+    return page, { NextToken = next_token, MaxResults = size, TotalCount = total }
+  end
+  local number = self:int("PageNumber", 1, 1, nil)
+  local size = self:int("PageSize", opts.default_size or 10, 1, max)
+  local page = {}
+  local first = (number - 1) * size + 1
+  for i = first, math.min(total, first + size - 1) do page[#page + 1] = items[i] end
+  return page, { PageNumber = number, PageSize = size, TotalCount = total }
+end
+
+return args

@@ -1,0 +1,237 @@
+-- One request through the emulator: parse -> control endpoint? -> authenticate -> product
+-- from Version -> action -> injected fault -> parameters against the metadata -> ClientToken
+-- -> the action's handler -> the documented success or error body.
+local api = require "aliyun.api"
+local args = require "aliyun.emulator.args"
+local errors = require "aliyun.emulator.errors"
+local json = require "aliyun.json"
+local state = require "aliyun.emulator.state"
+
+local router = {}
+
+local PRODUCTS = { ["2014-05-26"] = "ecs", ["2017-11-10"] = "ens" }
+local PRODUCT_NAMES = { ecs = "Ecs", ens = "Ens" }
+local DEFAULT_HOSTS = { ecs = "ecs.aliyuncs.com", ens = "ens.aliyuncs.com" }
+
+-- Parameters that belong to the protocol, not to the action.
+local COMMON = {
+  Action = true, Version = true, Format = true, AccessKeyId = true, Signature = true,
+  SignatureMethod = true, SignatureVersion = true, SignatureNonce = true, Timestamp = true,
+  SecurityToken = true,
+}
+
+-- "http://host:port/path?query" -> host, path, query
+local function split_url(url)
+  local host, rest = tostring(url or ""):match("^%a[%w+.-]*://([^/?#]*)(.*)$")
+  if not host then host, rest = "", tostring(url or "") end
+  local path, query = rest:match("^([^?#]*)%??([^#]*)")
+  if path == nil or path == "" then path = "/" end
+  return host, path, query or ""
+end
+
+local function lower_headers(h)
+  local out = {}
+  for k, v in pairs(h or {}) do out[tostring(k):lower()] = v end
+  return out
+end
+
+local function respond(emu, status, body, extra)
+  local text = assert(json.encode(body))
+  local headers = {
+    ["content-type"] = "application/json;charset=utf-8",
+    ["x-acs-request-id"] = body.RequestId,
+    ["date"] = state.http_date(emu:now()),
+  }
+  for k, v in pairs(extra or {}) do headers[k] = v end
+  return { status = status, headers = headers, body = text }
+end
+
+-- The error body of section 4.5: RequestId, HostId, Code, Message, Recommend.
+function router.error_response(emu, err, ctx)
+  local rid = emu.ids:request_id()
+  local product = ctx and ctx.product
+  return respond(emu, err.status, {
+    RequestId = rid,
+    HostId = (ctx and ctx.host ~= "" and ctx.host) or DEFAULT_HOSTS[product or "ecs"],
+    Code = err.code,
+    Message = err.message,
+    Recommend = "https://api.aliyun.com/troubleshoot?q=" .. err.code .. "&product=" .. (PRODUCT_NAMES[product] or "Ecs")
+      .. "&requestId=" .. rid,
+  })
+end
+
+-- Required parameters and wire types, from the metadata entry.
+local function check_params(entry, params)
+  for _, p in ipairs(entry.params or {}) do
+    local name, t = p.name, p.type
+    if p.required then
+      local present
+      if t == "RepeatList" then
+        present = params[name .. ".1"] ~= nil
+        if not present then
+          for k in pairs(params) do
+            if k:sub(1, #name + 3) == name .. ".1." then present = true; break end
+          end
+        end
+      elseif t == "Struct" then
+        present = params[name] ~= nil
+        for k in pairs(params) do
+          if k:sub(1, #name + 1) == name .. "." then present = true; break end
+        end
+      else
+        present = params[name] ~= nil and params[name] ~= ""
+      end
+      if not present then errors.missing(name) end
+    end
+    local v = params[name]
+    if v ~= nil and v ~= "" then
+      if (t == "Integer" or t == "Long") and not v:match("^%-?%d+$") then
+        errors.invalid(name, nil, nil, "It must be an integer.")
+      elseif t == "Boolean" and v:lower() ~= "true" and v:lower() ~= "false" then
+        errors.invalid(name, nil, nil, "It must be true or false.")
+      elseif (t == "Float" or t == "Double") and not tonumber(v) then
+        errors.invalid(name, nil, nil, "It must be a number.")
+      end
+    end
+  end
+end
+
+-- What identifies a call for ClientToken purposes: its parameters without the protocol's.
+local function fingerprint(params)
+  local keys = {}
+  for k in pairs(params) do
+    if not COMMON[k] and k ~= "ClientToken" then keys[#keys + 1] = k end
+  end
+  table.sort(keys)
+  local parts = {}
+  for i, k in ipairs(keys) do parts[i] = k .. "=" .. params[k] end
+  return table.concat(parts, "&")
+end
+
+local function copy(v)
+  if type(v) ~= "table" then return v end
+  local out = setmetatable({}, getmetatable(v))
+  for k, x in pairs(v) do out[k] = copy(x) end
+  return out
+end
+
+-- The service's code for a reused ClientToken with other parameters differs per action.
+local MISMATCH_CODES = { ModifyDiskChargeType = "IdempotenceParamNotMatch" }
+
+local function run_action(emu, ctx, fn, entry)
+  local params = ctx.params
+  if entry then check_params(entry, params) end
+  local token = params.ClientToken
+  local key
+  if token and token ~= "" and entry then
+    if #token > 64 or token:find("[^\33-\126]") then
+      errors.raise("InvalidClientToken.ValueNotSupported", "The ClientToken provided is invalid.", 400)
+    end
+    key = table.concat({ ctx.product, ctx.action, ctx.access_key_id, token }, "\0")
+    local seen = emu.idempotency[key]
+    if seen then
+      if seen.fingerprint ~= fingerprint(params) then
+        errors.raise(MISMATCH_CODES[ctx.action] or "IdempotentParameterMismatch",
+          "Request uses a client token in a previous request but is not identical to that request.", 400)
+      end
+      return copy(seen.result)
+    end
+  end
+  emu:tick()
+  local result = fn(emu, args.new(params), ctx) or {}
+  if key then emu.idempotency[key] = { fingerprint = fingerprint(params), result = copy(result) } end
+  return result
+end
+
+local function dispatch(emu, request)
+  local host, path, query = split_url(request.url)
+  local headers = lower_headers(request.headers)
+  host = headers.host or host
+  local ctx = { host = host }
+  if path:sub(1, 11) == "/_emulator/" then
+    return require("aliyun.emulator.control").handle(emu, request.method, path, request.body)
+  end
+  local verified, aerr = emu.verifier:verify {
+    method = request.method or "GET", path = path, query_string = query, headers = headers, body = request.body,
+  }
+  if not verified then
+    -- the string to sign stays in the message, as the service sends it; nothing secret is in it
+    return router.error_response(emu, errors.new(aerr.code, aerr.message, aerr.status), ctx)
+  end
+  ctx.action, ctx.version, ctx.access_key_id = verified.action, verified.version, verified.access_key_id
+  ctx.product = PRODUCTS[verified.version]
+  if not ctx.product then
+    return router.error_response(emu, errors.new("InvalidVersion",
+      "Specified parameter Version \"" .. tostring(verified.version) .. "\" is not valid: the emulator serves "
+        .. "ECS 2014-05-26 and ENS 2017-11-10."), ctx)
+  end
+  local params = {}
+  for k, v in pairs(verified.params) do
+    if not COMMON[k] then params[k] = v end
+  end
+  ctx.params = params
+  local entry = api.find(ctx.product, ctx.action)
+  local fn = emu.handlers[ctx.product][ctx.action]
+  if not fn then
+    if entry then
+      return router.error_response(emu, errors.new("UnsupportedOperation.NotEmulated",
+        "The action " .. ctx.action .. " exists in " .. ctx.product:upper() .. " " .. ctx.version
+          .. " but is not emulated by the lua-aliyun emulator; emulated " .. ctx.product:upper() .. " actions: "
+          .. table.concat(emu:actions(ctx.product), ", ") .. "."), ctx)
+    end
+    return router.error_response(emu, errors.new("InvalidAction.NotFound",
+      "Specified api is not found, please check your url and method: " .. ctx.product:upper() .. " "
+        .. ctx.version .. " has no action \"" .. tostring(ctx.action) .. "\"."), ctx)
+  end
+  if entry and entry.methods then
+    local allowed = api.methods(entry)
+    if not allowed[request.method] then
+      return router.error_response(emu, errors.new("UnsupportedHTTPMethod",
+        "This HTTP method is not supported: " .. ctx.action .. " takes " .. table.concat(entry.methods, " or ") .. ".",
+        403), ctx)
+    end
+  end
+
+  local fault = emu.faults:take(ctx.action)
+  local delay, drop = 0, false
+  if fault then
+    if fault.type == "throttling" then
+      return router.error_response(emu, errors.new("Throttling",
+        "Request was denied due to request throttling. (injected fault)", 400), ctx)
+    elseif fault.type == "status" then
+      local code = fault.status == 503 and "ServiceUnavailable" or "InternalError"
+      return router.error_response(emu, errors.new(code, nil, fault.status), ctx)
+    elseif fault.type == "close" then
+      return { status = 0, headers = {}, body = "", close = true }
+    elseif fault.type == "latency" then
+      delay = fault.seconds
+    elseif fault.type == "commit_drop" then
+      drop = true
+    end
+  end
+
+  local ok, result = pcall(run_action, emu, ctx, fn, entry)
+  local resp
+  if ok then
+    result.RequestId = emu.ids:request_id()
+    resp = respond(emu, 200, result)
+  elseif errors.is(result) then
+    resp = router.error_response(emu, result, ctx)
+  else
+    -- a bug in the emulator: say so rather than pretend the service failed
+    resp = router.error_response(emu, errors.new("InternalError",
+      "The emulator failed while handling " .. ctx.action .. ": " .. tostring(result), 500), ctx)
+  end
+  if drop then return { status = 0, headers = {}, body = "", close = true } end
+  resp.delay = delay > 0 and delay or nil
+  return resp
+end
+
+function router.handle(emu, request)
+  if type(request) ~= "table" then error("emulator: handle(request) expects a request table", 3) end
+  return dispatch(emu, request)
+end
+
+router.split_url = split_url
+
+return router

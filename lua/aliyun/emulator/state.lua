@@ -1,0 +1,124 @@
+-- The emulator's memory: ordered collections of resources, a seeded id generator (so that
+-- a run with the same seed gives the same ids), and time formatting. Pure Lua, the same
+-- under Lua 5.4 and LuaJIT (no integer-only operators).
+local state = {}
+
+local floor = math.floor
+
+-- An ordered map: Describe* actions list resources in creation order, which pairs() would not.
+local Collection = {}
+Collection.__index = Collection
+
+function state.collection()
+  return setmetatable({ by_id = {}, order = {} }, Collection)
+end
+
+function Collection:add(id, item)
+  if self.by_id[id] == nil then self.order[#self.order + 1] = id end
+  self.by_id[id] = item
+  return item
+end
+
+function Collection:get(id)
+  if id == nil then return nil end
+  return self.by_id[id]
+end
+
+function Collection:remove(id)
+  if self.by_id[id] == nil then return end
+  self.by_id[id] = nil
+  for i, v in ipairs(self.order) do
+    if v == id then table.remove(self.order, i); break end
+  end
+end
+
+-- The items in creation order, optionally filtered.
+function Collection:list(keep)
+  local out = {}
+  for _, id in ipairs(self.order) do
+    local item = self.by_id[id]
+    if not keep or keep(item) then out[#out + 1] = item end
+  end
+  return out
+end
+
+function Collection:count()
+  return #self.order
+end
+
+-- Park-Miller "minimal standard" generator: the products stay below 2^53, so the same
+-- arithmetic is exact for Lua 5.4 integers and for LuaJIT doubles.
+local Ids = {}
+Ids.__index = Ids
+
+local MOD = 2147483647
+
+function state.ids(seed)
+  local s = floor(tonumber(seed) or 1) % (MOD - 1) + 1
+  return setmetatable({ x = s }, Ids)
+end
+
+function Ids:next()
+  self.x = (self.x * 16807) % MOD
+  return self.x
+end
+
+local ALNUM = "0123456789abcdefghijklmnopqrstuvwxyz"
+local HEX = "0123456789abcdef"
+
+function Ids:chars(n, alphabet)
+  alphabet = alphabet or ALNUM
+  local out = {}
+  for i = 1, n do
+    local k = self:next() % #alphabet + 1
+    out[i] = alphabet:sub(k, k)
+  end
+  return table.concat(out)
+end
+
+-- "d-" .. 20 characters, the shape of ECS resource ids.
+function Ids:resource(prefix, n)
+  return prefix .. "-" .. self:chars(n or 20)
+end
+
+function Ids:hex(n)
+  return self:chars(n, HEX)
+end
+
+-- A RequestId: upper-case UUID form.
+function Ids:request_id()
+  local h = self:hex(32):upper()
+  return h:sub(1, 8) .. "-" .. h:sub(9, 12) .. "-" .. h:sub(13, 16) .. "-" .. h:sub(17, 20) .. "-" .. h:sub(21, 32)
+end
+
+function Ids:number(lo, hi)
+  return lo + self:next() % (hi - lo + 1)
+end
+
+-- Time as the API writes it: 2018-05-14T14:18:00Z (UTC).
+function state.iso(t)
+  return os.date("!%Y-%m-%dT%H:%M:%SZ", floor(t))
+end
+
+-- The minute form some fields use: 2018-05-14T14:18Z.
+function state.iso_minute(t)
+  return os.date("!%Y-%m-%dT%H:%MZ", floor(t))
+end
+
+-- "2018-01-05 15:45:02", the form of the cloud assistant's FinishedTime.
+function state.plain_time(t)
+  return os.date("!%Y-%m-%d %H:%M:%S", floor(t))
+end
+
+function state.http_date(t)
+  return os.date("!%a, %d %b %Y %H:%M:%S GMT", floor(t))
+end
+
+-- A stable small number from a string (for deterministic synthetic data).
+function state.hash(s)
+  local h = 5381
+  for i = 1, #s do h = (h * 33 + s:byte(i)) % 4294967296 end
+  return h
+end
+
+return state
