@@ -349,3 +349,24 @@ describe("batch without a batch-capable transport", function()
     assert.equal("r-2", results[3].RequestId)
   end)
 end)
+
+describe("the CLI profile", function()
+  it("gives its key and its region_id as the default region", function()
+    local dir = io.popen("mktemp -d /tmp/aliyun-profile.XXXXXX"):read("l")
+    local f = assert(io.open(dir .. "/config.json", "w"))
+    f:write(json.encode { current = "work", profiles = {
+      { name = "work", mode = "AK", access_key_id = "testid", access_key_secret = SECRET, region_id = "cn-shanghai" },
+    } })
+    f:close()
+    local env = { ALIBABA_CLOUD_CONFIG_FILE = dir .. "/config.json" }
+    local c = aliyun.ecs { getenv = function(k) return env[k] end, dry_run = true }
+    local req = assert(c:DescribeRegions {})
+    assert.matches("^https://ecs%.cn%-shanghai%.aliyuncs%.com/%?", req.url)
+    assert.matches("AccessKeyId=testid", req.url)
+    -- an explicit region wins over the profile's
+    local req2 = assert(aliyun.ecs { getenv = function(k) return env[k] end, dry_run = true, region = "eu-central-1" }
+      :DescribeRegions {})
+    assert.matches("^https://ecs%.eu%-central%-1%.aliyuncs%.com/", req2.url)
+    os.execute("rm -rf " .. dir)
+  end)
+end)

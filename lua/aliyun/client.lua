@@ -114,6 +114,24 @@ function Client:_transport()
   return t, batch
 end
 
+-- The client's credential provider (the default chain unless one was given), made once.
+function Client:_credentials_provider()
+  if not self._provider then
+    self._provider = self.opts.credentials_provider or require("aliyun.credentials.chain").default(self.opts)
+  end
+  return self._provider
+end
+
+-- The region when neither the options nor the call name one: the CLI profile's region_id.
+function Client:_default_region()
+  local p = self:_credentials_provider()
+  if type(p.region) == "function" then
+    local ok, region = pcall(p.region)
+    if ok and type(region) == "string" and region ~= "" then return region end
+  end
+  return nil
+end
+
 function Client:_credentials(call_opts)
   if call_opts.credentials then
     local p = require("aliyun.credentials.static").new(call_opts.credentials, "the call's credentials")
@@ -124,10 +142,7 @@ function Client:_credentials(call_opts)
     if not creds then return nil, errors.new { kind = "credentials", message = why } end
     return creds
   end
-  if not self._provider then
-    self._provider = self.opts.credentials_provider or require("aliyun.credentials.chain").default(self.opts)
-  end
-  local creds, err = self._provider.get()
+  local creds, err = self:_credentials_provider().get()
   if not creds then
     if not errors.is_error(err) then err = errors.new { kind = "credentials", message = tostring(err) } end
     return nil, err
@@ -157,7 +172,7 @@ function Client:_endpoint(wire)
   if not endpoint then
     local why
     endpoint, why = lazy.endpoints.resolve(self.product, {
-      region = self.opts.region or (wire and (wire.query.RegionId or wire.body.RegionId)),
+      region = self.opts.region or (wire and (wire.query.RegionId or wire.body.RegionId)) or self:_default_region(),
       endpoint_type = self.opts.endpoint_type,
     })
     if not endpoint then return nil, errors.new { kind = "validation", message = why } end
