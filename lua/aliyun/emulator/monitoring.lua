@@ -50,7 +50,7 @@ local function value(id, metric, t, lo, hi)
   return lo + h % (hi - lo + 1)
 end
 
-local function series(emu, a, id, make)
+local function series(emu, a, make)
   local s, e, period = window(emu, a)
   local out = arr {}
   local now = emu:now()
@@ -63,7 +63,7 @@ end
 
 A.DescribeInstanceMonitorData = function(emu, a)
   local inst = regions.instance(emu, a:need("InstanceId"))
-  local points = series(emu, a, inst.id, function(t)
+  local points = series(emu, a, function(t)
     local rx, tx = value(inst.id, "irx", t, 50, 900), value(inst.id, "itx", t, 50, 900)
     local erx, etx = value(inst.id, "erx", t, 10, 400), value(inst.id, "etx", t, 10, 400)
     return {
@@ -82,7 +82,7 @@ end
 A.DescribeDiskMonitorData = function(emu, a)
   local d = emu.db.disks:get(a:need("DiskId"))
   if not d then raise("InvalidDiskId.NotFound", "The DiskId provided does not exist.", 404) end
-  local points = series(emu, a, d.id, function(t)
+  local points = series(emu, a, function(t)
     local br, bw = value(d.id, "br", t, 0, 4096), value(d.id, "bw", t, 0, 4096)
     local ir, iw = value(d.id, "ir", t, 0, 300), value(d.id, "iw", t, 0, 300)
     return { DiskId = d.id, BPSRead = br, BPSWrite = bw, BPSTotal = br + bw, IOPSRead = ir, IOPSWrite = iw,
@@ -97,7 +97,7 @@ A.DescribeEniMonitorData = function(emu, a)
   regions.region(emu, a)
   local inst = regions.instance(emu, a:need("InstanceId"))
   local eni = a:str("EniId")
-  local points = series(emu, a, inst.eni, function(t)
+  local points = series(emu, a, function(t)
     return { EniId = inst.eni, TimeStamp = state.iso(t),
       PacketTx = value(inst.eni, "ptx", t, 0, 60000), PacketRx = value(inst.eni, "prx", t, 0, 60000),
       IntranetTx = value(inst.eni, "itx", t, 0, 80000), IntranetRx = value(inst.eni, "irx", t, 0, 80000),
@@ -143,7 +143,7 @@ end
 local EVENT_TYPES = { "SystemMaintenance.Reboot", "SystemFailure.Reboot", "InstanceFailure.Reboot",
   "InstanceExpiration.Stop" }
 
-local function event_filter(emu, a, status_403)
+local function event_filter(a, status_403)
   local code = status_403 and 403 or 400
   local ids = a:list("EventId")
   if #ids > 100 then raise("EventIdLimitExceeded", "The amount of EventId specified exceeds limit 100.", 403) end
@@ -177,7 +177,7 @@ A.DescribeInstancesFullStatus = function(emu, a)
   if #ids > 100 then raise("InstanceIdLimitExceeded", "The amount of InstanceId specified exceeds limit 100.", 403) end
   local status = a:enum("Status", { "Starting", "Running", "Stopped" }, nil, nil, 403)
   local health = a:enum("HealthStatus", HEALTH, nil, nil, 403)
-  local keep_event = event_filter(emu, a, true)
+  local keep_event = event_filter(a, true)
   local id_set = {}
   for _, id in ipairs(ids) do id_set[id] = true end
   local items = emu.db.instances:list(function(i)
@@ -221,7 +221,7 @@ A.DescribeInstanceHistoryEvents = function(emu, a)
   end
   local cycle_set = {}
   for _, c in ipairs(cycles) do cycle_set[c] = true end
-  local keep_event = event_filter(emu, a, true)
+  local keep_event = event_filter(a, true)
   local rows = {}
   for _, e in ipairs(emu.db.events) do
     if e.region == rid and (not instance or e.instance == instance) and (#cycles == 0 or cycle_set[e.cycle])

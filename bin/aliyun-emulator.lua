@@ -1,0 +1,62 @@
+-- The Lua half of bin/aliyun-emulator: reads the options, writes nginx's prefix (config,
+-- emulator options, certificate) and prints its path for the shell half, which runs nginx
+-- in the foreground and cleans up on SIGINT/SIGTERM (a Lua script cannot trap signals).
+local server = require "aliyun.emulator.server"
+
+local USAGE = [==[
+usage: aliyun-emulator --port N [--tls-port M] [--seed S] [--key ID:SECRET[:TOKEN]]... [--delay NAME=SECONDS]...
+
+Serves a local emulator of ECS (2014-05-26) and ENS (2017-11-10) on 127.0.0.1 until Ctrl-C.
+  --port N          HTTP port
+  --tls-port M      also HTTPS on port M, with a self-signed certificate for 127.0.0.1
+  --seed S          seed of the generated ids (default 1)
+  --key ID:SECRET   an accepted key pair (default testid:testsecret); ID:SECRET:TOKEN for STS
+  --delay NAME=S    seconds for disk_create, disk_attach, disk_detach, invocation, ens_rescale
+Control endpoint: POST /_emulator/faults, /_emulator/reset, /_emulator/clock (see README).
+]==]
+
+local function fail(msg)
+  io.stderr:write("aliyun-emulator: ", msg, "\n")
+  os.exit(2)
+end
+
+local opts = { keys = nil, delays = {} }
+local i = 1
+while i <= #arg do
+  local a = arg[i]
+  local v = arg[i + 1]
+  if a == "--help" or a == "-h" then
+    io.stderr:write(USAGE)
+    os.exit(0)
+  elseif a == "--port" or a == "--tls-port" or a == "--seed" then
+    local n = tonumber(v)
+    if not n or n ~= math.floor(n) or n < 0 or (a ~= "--seed" and (n < 1 or n > 65535)) then
+      fail(a .. " takes a number")
+    end
+    if a == "--port" then opts.port = n elseif a == "--tls-port" then opts.tls_port = n else opts.seed = n end
+    i = i + 2
+  elseif a == "--key" then
+    local id, secret, token = (v or ""):match("^([^:]+):([^:]+):?(.*)$")
+    if not id then fail("--key takes ID:SECRET or ID:SECRET:TOKEN") end
+    opts.keys = opts.keys or {}
+    opts.keys[id] = { secret = secret, security_token = token ~= "" and token or nil }
+    i = i + 2
+  elseif a == "--delay" then
+    local name, s = (v or ""):match("^([%w_]+)=([%d.]+)$")
+    if not name then fail("--delay takes NAME=SECONDS") end
+    opts.delays[name] = tonumber(s)
+    i = i + 2
+  else
+    fail("unknown argument " .. tostring(a) .. "\n" .. USAGE)
+  end
+end
+if not opts.port then fail("--port is required\n" .. USAGE) end
+if opts.tls_port == opts.port then fail("--tls-port must differ from --port") end
+
+opts.daemon = false
+local p, err = server.prepare(opts)
+if not p then fail(err) end
+local key_note = opts.keys and "the keys given" or "key testid / testsecret"
+io.stderr:write(string.format("aliyun-emulator: ECS and ENS on http://127.0.0.1:%d%s (%s); Ctrl-C stops\n",
+  opts.port, opts.tls_port and (" and https://127.0.0.1:" .. opts.tls_port) or "", key_note))
+io.write(p.prefix, "\n")

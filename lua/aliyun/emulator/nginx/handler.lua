@@ -1,0 +1,60 @@
+-- The emulator inside nginx (ngx_lua, LuaJIT): init() builds the emulator in the master
+-- from the options file the server wrote; serve() turns each request into the transport
+-- interface's shape, asks the emulator, and answers, honouring injected latency (ngx.sleep,
+-- which does not block the worker) and closed connections (444: nginx closes without a reply).
+local emulator = require "aliyun.emulator"
+local json = require "aliyun.json"
+
+local handler = {}
+
+local emu
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+-- options file: {"keys": {...}, "delays": {...}, "seed": n}
+function handler.init(options_path)
+  local opts = {}
+  local text = options_path and read(options_path)
+  if text and text ~= "" then
+    local o = assert(json.decode(text))
+    opts.keys, opts.delays, opts.seed = o.keys, o.delays, o.seed
+    if opts.keys then
+      for _, k in pairs(opts.keys) do
+        if k.security_token == json.null then k.security_token = nil end
+      end
+    end
+  end
+  opts.now = ngx.now
+  emu = emulator.new(opts)
+end
+
+function handler.serve()
+  if not emu then handler.init() end
+  ngx.req.read_body()
+  local headers = {}
+  for k, v in pairs(ngx.req.get_headers(200)) do
+    headers[k:lower()] = type(v) == "table" and table.concat(v, ",") or v
+  end
+  local host = headers.host or (ngx.var.server_addr .. ":" .. ngx.var.server_port)
+  local resp = emu:handle {
+    method = ngx.req.get_method(),
+    url = ngx.var.scheme .. "://" .. host .. ngx.var.request_uri,
+    headers = headers,
+    body = ngx.req.get_body_data(),
+  }
+  if resp.delay then ngx.sleep(resp.delay) end
+  if resp.close then return ngx.exit(444) end
+  ngx.status = resp.status
+  for k, v in pairs(resp.headers or {}) do
+    if k ~= "date" then ngx.header[k] = v end
+  end
+  ngx.print(resp.body or "")
+end
+
+return handler
