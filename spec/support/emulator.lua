@@ -1,0 +1,120 @@
+-- Spec helper: "worlds" in which the emulator cases run. The in-process world drives an
+-- emulator through aliyun.emulator.transport; the HTTP world drives one served by nginx
+-- (aliyun.emulator.server) through the libcurl transport and its control endpoint. Both
+-- give clients, a raw send, clock advance, fault injection and reset, so that every case
+-- runs unchanged in both and must give the same answers.
+local aliyun = require "aliyun"
+local json = require "aliyun.json"
+local signer = require "aliyun.signer"
+
+local support = {}
+
+local VERSIONS = { ecs = "2014-05-26", ens = "2017-11-10" }
+
+-- The emulator options every world uses: the default key, an STS key, short delays.
+support.OPTIONS = {
+  keys = { testid = { secret = "testsecret" }, stsid = { secret = "stssecret", security_token = "ststoken" } },
+  delays = { disk_create = 2, disk_attach = 1, disk_detach = 1, invocation = 2, ens_rescale = 2 },
+  seed = 1,
+}
+
+local function client_for(world, product, opts)
+  local o = { endpoint = world.url, access_key_id = "testid", access_key_secret = "testsecret",
+    max_retries = 0, transport = world.transport, ca_file = world.ca_file }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return aliyun.client(product, o)
+end
+
+-- A signed request built by hand (to tamper with), for world.send.
+-- o: product, action, params, method, secret, access_key_id, timestamp, nonce, token, v3
+function support.signed(world, o)
+  local product = o.product or "ecs"
+  local sign = o.v3 and signer.v3 or signer.v1
+  local base = o.base_url or world.url
+  local req = sign {
+    method = o.method or "GET", base_url = base, host = base:match("^%a+://([^/]+)"),
+    action = o.action or "DescribeRegions", version = o.version or VERSIONS[product],
+    query = o.params or {}, body = o.body or {},
+    credentials = { access_key_id = o.access_key_id or "testid", access_key_secret = o.secret or "testsecret",
+      security_token = o.token },
+    timestamp = o.timestamp, nonce = o.nonce, user_agent = "emulator-spec",
+  }
+  req.timeout = 10
+  return req
+end
+
+-- send(request) -> status, decoded body (or nil, err for a network failure)
+local function raw(world, request)
+  local resp, err = world.transport.send(request)
+  if not resp then return nil, err end
+  return resp.status, json.decode(resp.body or ""), resp
+end
+
+function support.inprocess(opts)
+  local emulator = require "aliyun.emulator"
+  local slept = {}
+  local o = { sleep = function(s) slept[#slept + 1] = s end }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  local emu = emulator.new(o)
+  local world = { name = "in-process", url = "http://127.0.0.1", emulator = emu, slept = slept }
+  world.transport = emulator.transport(emu)
+  function world.ecs(copts) return client_for(world, "ecs", copts) end
+  function world.ens(copts) return client_for(world, "ens", copts) end
+  function world.send(request) return raw(world, request) end
+  function world.advance(seconds) emu:advance(seconds) end
+  function world.inject(action, fault) return assert(emu:inject(action, fault)) end
+  function world.reset() emu:reset { seed = 1 }; for i = #slept, 1, -1 do slept[i] = nil end end
+  function world.control(method, path, body)
+    local resp = emu:handle { method = method, url = world.url .. path, headers = {}, body = body and json.encode(body) }
+    return resp.status, json.decode(resp.body)
+  end
+  return world
+end
+
+-- server: a running aliyun.emulator.server; tls: use its HTTPS port.
+function support.http(server, tls)
+  local curl = require "aliyun.transport.curl"
+  local world = { name = tls and "HTTPS" or "HTTP", url = tls and server.tls_url or server.url, ca_file = server.cert }
+  world.transport = curl.new { ca_file = server.cert, timeout = 10 }
+  function world.ecs(copts) return client_for(world, "ecs", copts) end
+  function world.ens(copts) return client_for(world, "ens", copts) end
+  function world.send(request) return raw(world, request) end
+  function world.control(method, path, body)
+    local resp, err = world.transport.send { method = method, url = world.url .. path,
+      headers = { ["Content-Type"] = "application/json" }, body = body and assert(json.encode(body)) or "", timeout = 10 }
+    assert(resp, err)
+    return resp.status, json.decode(resp.body)
+  end
+  function world.advance(seconds) assert(world.control("POST", "/_emulator/clock", { Advance = seconds }) == 200) end
+  function world.inject(action, fault)
+    local f = { Action = action }
+    for k, v in pairs(fault) do f[k:sub(1, 1):upper() .. k:sub(2)] = v end
+    local status, body = world.control("POST", "/_emulator/faults", f)
+    assert(status == 200, body and body.Message)
+  end
+  function world.reset() assert(world.control("POST", "/_emulator/reset", { Seed = 1 }) == 200) end
+  return world
+end
+
+-- The cases, each a function(world) that declares describe/it blocks.
+support.CASES = { "auth", "regions", "launch_templates", "disks", "monitoring", "assistant", "ens", "faults" }
+
+local HERE = debug.getinfo(1, "S").source:sub(2):match("^(.*)/support/emulator%.lua$") or "spec"
+
+-- Runs a case in the calling spec file's environment (busted's describe, it, assert live
+-- there, not in the globals a required module sees). env: the spec file's _ENV.
+function support.run(name, world, env)
+  env = env or (getfenv and getfenv(2)) -- luacheck: ignore getfenv
+  local path = HERE .. "/emulator/cases/" .. name .. ".lua"
+  local chunk, err
+  if setfenv then -- luacheck: ignore setfenv
+    chunk, err = loadfile(path)
+    if chunk then setfenv(chunk, env) end -- luacheck: ignore setfenv
+  else
+    chunk, err = loadfile(path, "t", env)
+  end
+  assert(chunk, err)
+  chunk()(world)
+end
+
+return support
