@@ -59,6 +59,7 @@ return function(world)
         local r = assert(schedule(ens, "Start", { Uuid = "d" .. i, ScheduleStrategy = strategy }))
         seen[r.InstanceId] = true
       end
+      assert.are.equal(2, #(function() local l = {} for k in pairs(seen) do l[#l + 1] = k end return l end)())
       local _, err = schedule(ens, "Start", { Uuid = "d3", ScheduleStrategy = strategy })
       assert.are.equal("ens.interface.error", err.code)
       _, err = schedule(ens, "Start", { Uuid = "d4", ScheduleStrategy = "{not json" })
