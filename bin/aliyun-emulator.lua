@@ -57,6 +57,7 @@ opts.daemon = false
 local p, err = server.prepare(opts)
 if not p then fail(err) end
 local key_note = opts.keys and "the keys given" or "key testid / testsecret"
-io.stderr:write(string.format("aliyun-emulator: ECS and ENS on http://127.0.0.1:%d%s (%s); Ctrl-C stops\n",
-  opts.port, opts.tls_port and (" and https://127.0.0.1:" .. opts.tls_port) or "", key_note))
+io.stderr:write(string.format("aliyun-emulator: ECS and ENS on http://127.0.0.1:%d%s (%s); Ctrl-C stops\n"
+  .. "aliyun-emulator: nginx files in %s (removed on exit)\n",
+  opts.port, opts.tls_port and (" and https://127.0.0.1:" .. opts.tls_port) or "", key_note, p.prefix))
 io.write(p.prefix, "\n")

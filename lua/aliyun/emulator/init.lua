@@ -57,7 +57,6 @@ function emulator.new(opts)
   self.clock = opts.now or os.time
   self.sleep_fn = opts.sleep
   self.handlers, self.modules = load_modules()
-  self.verifier = auth.new { keys = self.keys, crypto = core, now = function() return self:now() end }
   self:reset()
   return self
 end
@@ -68,6 +67,8 @@ function Emulator:reset(o)
   o = o or {}
   local opts = self.opts
   self.offset = 0
+  -- a fresh verifier: the nonces seen so far belong to the old world
+  self.verifier = auth.new { keys = self.keys, crypto = core, now = function() return self:now() end }
   self.seed = o.seed or opts.seed or 1
   self.ids = state.ids(self.seed)
   self.delays = {}

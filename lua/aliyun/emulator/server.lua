@@ -42,11 +42,13 @@ local function line(cmd)
   return s
 end
 
--- A self-signed certificate for 127.0.0.1 (and localhost) in dir: returns crt, key paths.
+-- A self-signed certificate for 127.0.0.1 in dir: returns crt, key paths. Only an IP name:
+-- nginx's cosocket TLS checks the host with X509_check_host, which ignores IP SANs and
+-- falls back to the subject CN only when the certificate has no DNS SAN.
 function server.make_cert(dir)
   local crt, key = dir .. "/emulator.crt", dir .. "/emulator.key"
   local ok = sh(string.format("openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=127.0.0.1 "
-    .. "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout %s -out %s 2>/dev/null", quote(key), quote(crt)))
+    .. "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null", quote(key), quote(crt)))
   if not ok then return nil, "openssl could not make a certificate (is the openssl command installed?)" end
   return crt, key
 end
@@ -79,6 +81,8 @@ function server.config(o)
     "  fastcgi_temp_path ", o.prefix, "/tmp/fcgi; uwsgi_temp_path ", o.prefix, "/tmp/uwsgi; scgi_temp_path ",
     o.prefix, "/tmp/scgi;\n",
     "  client_body_buffer_size 1m; client_max_body_size 1m;\n",
+    -- V1 puts every parameter in the query string: room for 16 KB scripts in base64
+    "  large_client_header_buffers 4 64k;\n",
     "  lua_package_path '", lua_path, "';\n",
     "  lua_package_cpath '", lua_cpath, "';\n",
     "  init_by_lua_block { require('aliyun.emulator.nginx.handler').init('", o.prefix, "/emulator.json') }\n",

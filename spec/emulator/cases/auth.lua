@@ -104,7 +104,7 @@ return function(world)
     end)
 
     it("answers SignatureNonceUsed to a replayed request", function()
-      local req = support.signed(world, { nonce = "nonce-for-replay-spec" })
+      local req = support.signed(world, { nonce = "replay-" .. world.name .. "-" .. os.time() })
       assert.are.equal(200, (world.send(req)))
       local status, body = world.send(req)
       assert.are.equal(400, status)

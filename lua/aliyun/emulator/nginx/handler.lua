@@ -1,7 +1,7 @@
 -- The emulator inside nginx (ngx_lua, LuaJIT): init() builds the emulator in the master
 -- from the options file the server wrote; serve() turns each request into the transport
 -- interface's shape, asks the emulator, and answers, honouring injected latency (ngx.sleep,
--- which does not block the worker) and closed connections (444: nginx closes without a reply).
+-- which does not block the worker) and closed connections (cut off mid-answer).
 local emulator = require "aliyun.emulator"
 local json = require "aliyun.json"
 
@@ -49,11 +49,19 @@ function handler.serve()
     body = ngx.req.get_body_data(),
   }
   if resp.delay then ngx.sleep(resp.delay) end
-  if resp.close then return ngx.exit(444) end
-  ngx.status = resp.status
-  for k, v in pairs(resp.headers or {}) do
-    if k ~= "date" then ngx.header[k] = v end
+  if resp.close then
+    -- Drop the connection in the middle of an answer: a reply that never started would be
+    -- resent by clients on a reused keep-alive connection (libcurl does), a cut-off one is not.
+    ngx.status = 200
+    ngx.header["Content-Type"] = "application/json;charset=utf-8"
+    ngx.header["Content-Length"] = 4096
+    ngx.print('{"RequestId":')
+    ngx.flush(true)
+    return ngx.exit(444)
   end
+  ngx.status = resp.status
+  -- the emulator's Date (its clock may be advanced) lets clients correct their skew
+  for k, v in pairs(resp.headers or {}) do ngx.header[k] = v end
   ngx.print(resp.body or "")
 end
 
