@@ -78,9 +78,9 @@ test-integration: $(CORE54)         ## specs that start real nginx on 127.0.0.1 
 lint:                               ## luacheck over every Lua file
 	luacheck -q lua spec tools bin examples
 
-demo: deps                          ## the main job: a playbook against a local server
-	@$(MAKE) --no-print-directory all
-	$(ENV54) $(LUA) examples/demo.lua
+demo: deps                          ## the main job: examples/provision.lua against the local emulator (nginx)
+	@$(MAKE) --no-print-directory all luajit
+	$(ENV54) $(LUA) examples/provision.lua
 
 COREASAN = $(BUILD)/asan/aliyun/core.so
 ASAN_LIB := $(shell $(CC) -print-file-name=libasan.so 2>/dev/null)
