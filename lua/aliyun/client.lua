@@ -534,6 +534,9 @@ end
 
 -- Action methods: client:DescribeDisks{...}. Generated once per product and action.
 local method_cache = {}
+-- method function -> {product, action}, so that tools (the REPL's help) can tell what
+-- `ecs.CreateDisk` is
+local method_info = setmetatable({}, { __mode = "k" })
 
 local function action_method(self, name)
   local product = self.product
@@ -552,6 +555,7 @@ local function action_method(self, name)
   end
   m = function(c, params, call_opts) return Client.call(c, name, params, call_opts) end
   cache[name] = m
+  method_info[m] = { product = product, action = name }
   return m
 end
 
@@ -571,6 +575,13 @@ client.mt = {
     return string.format("aliyun.client(%s, %s)", self.product, tostring(self.opts.endpoint or self.opts.region or "default endpoint"))
   end,
 }
+
+-- client.method_info(fn) -> product, action when fn is an action method (ecs.CreateDisk), else nil
+function client.method_info(fn)
+  local info = method_info[fn]
+  if info then return info.product, info.action end
+  return nil
+end
 
 client.Client = Client
 client.USER_AGENT = USER_AGENT
