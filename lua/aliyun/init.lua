@@ -11,6 +11,15 @@ local aliyun = {
   errors = require "aliyun.errors",
 }
 
+-- Inside nginx, loading aliyun in init_by_lua captures the credential variables before
+-- the workers lose their environment.
+do
+  local ngx = rawget(_G, "ngx")
+  if ngx and type(ngx.get_phase) == "function" and ngx.get_phase() == "init" then
+    require("aliyun.credentials.environ").capture()
+  end
+end
+
 function aliyun.client(product, opts)
   return require("aliyun.client").new(product, opts)
 end

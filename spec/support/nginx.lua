@@ -35,6 +35,8 @@ end
 -- opts.http: text placed inside the http{} block, with ${PORT}, ${TLSPORT} (PORT + 1)
 -- and ${ROOT} (the checkout) replaced.
 -- opts.main: text placed at the top level (env directives and the like).
+-- opts.env: {NAME = value} set in nginx's environment when it starts.
+-- opts.own_lua_paths: the http text sets lua_package_path/cpath itself.
 -- Returns {port=, prefix=, url=, stop=function, log=function}.
 function nginx.start(opts)
   local prefix = assert(io.popen("mktemp -d /tmp/aliyun-nginx.XXXXXX")):read("l")
@@ -62,12 +64,17 @@ function nginx.start(opts)
       "  access_log off;\n",
       "  client_body_temp_path ", prefix, "/tmp/body; proxy_temp_path ", prefix, "/tmp/proxy;\n",
       "  fastcgi_temp_path ", prefix, "/tmp/fcgi; uwsgi_temp_path ", prefix, "/tmp/uwsgi; scgi_temp_path ", prefix, "/tmp/scgi;\n",
-      "  lua_package_path '", ROOT, "/lua/?.lua;", ROOT, "/lua/?/init.lua;", ROOT, "/spec/?.lua;;';\n",
-      "  lua_package_cpath '", ROOT, "/build/luajit/?.so;;';\n",
+      opts.own_lua_paths and "" or table.concat {
+        "  lua_package_path '", ROOT, "/lua/?.lua;", ROOT, "/lua/?/init.lua;", ROOT, "/spec/?.lua;;';\n",
+        "  lua_package_cpath '", ROOT, "/build/luajit/?.so;;';\n",
+      },
       http, "\n}\n",
     }
     write(prefix .. "/nginx.conf", conf)
-    local ok = sh("nginx -p " .. prefix .. " -c " .. prefix .. "/nginx.conf 2>" .. prefix .. "/logs/start.log")
+    local envs = {}
+    for k, v in pairs(opts.env or {}) do envs[#envs + 1] = k .. "='" .. tostring(v):gsub("'", "'\\''") .. "' " end
+    table.sort(envs)
+    local ok = sh(table.concat(envs) .. "nginx -p " .. prefix .. " -c " .. prefix .. "/nginx.conf 2>" .. prefix .. "/logs/start.log")
     if ok then
       local server = { port = port, tls_port = port + 1, prefix = prefix, url = "http://127.0.0.1:" .. port }
       function server.log() return read(prefix .. "/logs/error.log") or "" end

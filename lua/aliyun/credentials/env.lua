@@ -12,7 +12,7 @@ local NAMES = {
 
 -- getenv is a parameter so that OpenResty can hand in values captured at init time.
 function env.new(getenv)
-  getenv = getenv or os.getenv
+  getenv = getenv or require("aliyun.credentials.environ").getenv
   return {
     name = "environment (" .. NAMES[1][1] .. ", ALICLOUD_*, ALIYUN_*)",
     get = function()

@@ -85,7 +85,7 @@ function http.read_file(path)
 end
 
 function http.getenv(opts)
-  return (opts and opts.getenv) or os.getenv
+  return (opts and opts.getenv) or require("aliyun.credentials.environ").getenv
 end
 
 -- A non-empty environment value, or nil.

@@ -131,8 +131,12 @@ function transport.new(opts)
     if not ok then
       return fail(kind_of(err), "connect to " .. host .. ":" .. port .. " failed: " .. tostring(err))
     end
+    local fresh_tls = false
     if scheme == "https" and sock:getreusedtimes() == 0 then
-      ok, err = sock:sslhandshake(nil, host, verify)
+      fresh_tls = true
+      -- false: no TLS session object wanted (kept-alive connections make resumption rare);
+      -- asking for one trips an assertion in lua-resty-core when verification fails
+      ok, err = sock:sslhandshake(false, host, verify)
       if not ok then
         sock:close()
         return fail(kind_of(err), "TLS handshake with " .. host .. ":" .. port .. " failed: " .. tostring(err))
@@ -143,6 +147,12 @@ function transport.new(opts)
     sent, err = sock:send(body and (head .. body) or head)
     if not sent then
       sock:close()
+      if fresh_tls and err == "closed" then
+        -- ngx_lua can report a handshake whose certificate check failed as done and hand
+        -- back a closed socket; the verification error is in nginx's error log
+        return fail("network", "TLS handshake with " .. host .. ":" .. port
+          .. " failed: the connection was closed during certificate verification")
+      end
       return fail(kind_of(err), "sending to " .. host .. " failed: " .. tostring(err))
     end
 
