@@ -8,17 +8,22 @@ local support = require "support.emulator"
 
 local ROOT = server.ROOT
 
-local srv = assert(server.start {
-  tls = true, keys = support.OPTIONS.keys, delays = support.OPTIONS.delays, seed = 1,
-})
+local srv
 
 describe("emulator over HTTP #integration", function()
-  teardown(function() srv.stop() end)
+  local http, https = support.http(), support.http(true)
 
-  local http = support.http(srv)
+  setup(function()
+    srv = assert(server.start { tls = true, keys = support.OPTIONS.keys, delays = support.OPTIONS.delays, seed = 1 })
+    http.bind(srv)
+    https.bind(srv)
+  end)
+
+  teardown(function()
+    if srv then srv.stop() end
+  end)
+
   for _, name in ipairs(support.CASES) do support.run(name, http, _ENV) end
-
-  local https = support.http(srv, true)
   for _, name in ipairs { "auth", "disks", "faults" } do support.run(name, https, _ENV) end
 
   -- The same script in process and over HTTP, from the same seed: the same answers, once
@@ -90,16 +95,22 @@ describe("emulator over HTTP #integration", function()
 end)
 
 describe("bin/aliyun-emulator #integration", function()
+  local server_port = 20000 + os.time() % 20000
   local function sh(cmd)
     local ok = os.execute(cmd)
     return ok == true or ok == 0
   end
 
   it("serves HTTP and HTTPS in the foreground and removes its files after SIGTERM", function()
-    local port = srv.port + 2 -- near a port nginx could bind a moment ago
+    local port = server_port
     local dir = io.popen("mktemp -d /tmp/aliyun-emulator-bin.XXXXXX"):read("l")
     assert(sh(string.format("cd %s && (bin/aliyun-emulator --port %d --tls-port %d >/dev/null 2>%s/err & echo $! >%s/pid)",
       ROOT, port, port + 1, dir, dir)))
+    local pid = io.open(dir .. "/pid"):read("l")
+    finally(function() -- whatever the assertions say, nothing is left running
+      sh("kill -TERM " .. pid .. " 2>/dev/null")
+      sh("rm -rf " .. dir)
+    end)
     local curl = require("aliyun.transport.curl").new { verify_tls = false, timeout = 5 }
     local resp
     for _ = 1, 100 do -- bounded wait for nginx to listen
@@ -116,7 +127,6 @@ describe("bin/aliyun-emulator #integration", function()
     local prefix = io.open(dir .. "/err"):read("a"):match("nginx files in (%S+)")
     assert.matches("^/tmp/aliyun%-emulator%.", prefix)
     assert.is_true(sh("test -d " .. prefix))
-    local pid = io.open(dir .. "/pid"):read("l")
     assert(sh("kill -TERM " .. pid))
     for _ = 1, 100 do
       if not sh("kill -0 " .. pid .. " 2>/dev/null") then break end
@@ -125,6 +135,5 @@ describe("bin/aliyun-emulator #integration", function()
     assert.is_false(sh("kill -0 " .. pid .. " 2>/dev/null"))
     assert.is_false(sh("test -d " .. prefix))
     assert.matches("testid / testsecret", io.open(dir .. "/err"):read("a"))
-    sh("rm -rf " .. dir)
   end)
 end)

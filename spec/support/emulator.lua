@@ -71,11 +71,16 @@ function support.inprocess(opts)
   return world
 end
 
--- server: a running aliyun.emulator.server; tls: use its HTTPS port.
-function support.http(server, tls)
+-- A world served over HTTP (tls: its HTTPS port). The server is bound later with
+-- world.bind(server), from a setup block, so that merely loading a spec starts nothing.
+function support.http(tls)
   local curl = require "aliyun.transport.curl"
-  local world = { name = tls and "HTTPS" or "HTTP", url = tls and server.tls_url or server.url, ca_file = server.cert }
-  world.transport = curl.new { ca_file = server.cert, timeout = 10 }
+  local world = { name = tls and "HTTPS" or "HTTP" }
+  function world.bind(server)
+    world.url = tls and server.tls_url or server.url
+    world.ca_file = server.cert
+    world.transport = curl.new { ca_file = server.cert, timeout = 10 }
+  end
   function world.ecs(copts) return client_for(world, "ecs", copts) end
   function world.ens(copts) return client_for(world, "ens", copts) end
   function world.send(request) return raw(world, request) end
