@@ -11,7 +11,7 @@ Serves a local emulator of ECS (2014-05-26) and ENS (2017-11-10) on 127.0.0.1 un
   --tls-port M      also HTTPS on port M, with a self-signed certificate for 127.0.0.1
   --seed S          seed of the generated ids (default 1)
   --key ID:SECRET   an accepted key pair (default testid:testsecret); ID:SECRET:TOKEN for STS
-  --delay NAME=S    seconds for disk_create, disk_attach, disk_detach, invocation, ens_rescale
+  --delay NAME=S    seconds for disk_create, disk_attach, disk_detach, invocation
 Control endpoint: POST /_emulator/faults, /_emulator/reset, /_emulator/clock (see README).
 ]==]
 

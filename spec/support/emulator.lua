@@ -14,7 +14,7 @@ local VERSIONS = { ecs = "2014-05-26", ens = "2017-11-10" }
 -- The emulator options every world uses: the default key, an STS key, short delays.
 support.OPTIONS = {
   keys = { testid = { secret = "testsecret" }, stsid = { secret = "stssecret", security_token = "ststoken" } },
-  delays = { disk_create = 2, disk_attach = 1, disk_detach = 1, invocation = 2, ens_rescale = 2 },
+  delays = { disk_create = 2, disk_attach = 1, disk_detach = 1, invocation = 2 },
   seed = 1,
 }
 

@@ -37,6 +37,9 @@ local function add_faults(emu, body)
   local list = spec[1] ~= nil and spec or { spec }
   local added = json.array {}
   for _, f in ipairs(list) do
+    if type(f) ~= "table" then
+      return reply(400, { Code = "InvalidParameter", Message = "each fault must be a JSON object" })
+    end
     local action = field(f, "Action") or "*"
     local fault, why = emu:inject(action, {
       type = field(f, "Type"), count = field(f, "Count"), always = field(f, "Always"),

@@ -10,7 +10,7 @@
 --   keys    {[AccessKeyId] = {secret = ..., security_token = ... (STS)}}; default testid/testsecret
 --   now     clock function (epoch seconds); tests advance it instead of sleeping
 --   delays  seconds for asynchronous transitions: disk_create, disk_attach, disk_detach,
---           invocation (Running -> Finished), ens_rescale
+--           invocation (Running -> Finished)
 --   faults  {[Action or "*"] = fault or {fault, ...}} (see faults.lua)
 --   seed    seed of the id generator (same seed, same ids)
 --   sleep   function(seconds) used by the in-process transport for latency faults
@@ -31,7 +31,7 @@ Emulator.__index = Emulator
 
 emulator.DEFAULT_KEYS = { testid = { secret = "testsecret" } }
 
-local DEFAULT_DELAYS = { disk_create = 2, disk_attach = 1, disk_detach = 1, invocation = 2, ens_rescale = 2 }
+local DEFAULT_DELAYS = { disk_create = 2, disk_attach = 1, disk_detach = 1, invocation = 2 }
 
 -- The domain modules, each {product =, actions = {Name = fn}, init = fn(emu), tick = fn(emu, now)}.
 local MODULES = {
