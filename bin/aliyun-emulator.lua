@@ -5,6 +5,7 @@ local server = require "aliyun.emulator.server"
 
 local USAGE = [==[
 usage: aliyun-emulator --port N [--tls-port M] [--seed S] [--key ID:SECRET[:TOKEN]]... [--delay NAME=SECONDS]...
+       [--rate-limit R]
 
 Serves a local emulator of ECS (2014-05-26) and ENS (2017-11-10) on 127.0.0.1 until Ctrl-C.
   --port N          HTTP port
@@ -12,6 +13,7 @@ Serves a local emulator of ECS (2014-05-26) and ENS (2017-11-10) on 127.0.0.1 un
   --seed S          seed of the generated ids (default 1)
   --key ID:SECRET   an accepted key pair (default testid:testsecret); ID:SECRET:TOKEN for STS
   --delay NAME=S    seconds for disk_create, disk_attach, disk_detach, invocation
+  --rate-limit R    answer Throttling beyond R requests per second per AccessKeyId
 Control endpoint: POST /_emulator/faults, /_emulator/reset, /_emulator/clock (see README).
 ]==]
 
@@ -28,6 +30,11 @@ while i <= #arg do
   if a == "--help" or a == "-h" then
     io.stderr:write(USAGE)
     os.exit(0)
+  elseif a == "--rate-limit" then
+    local n = tonumber(v)
+    if not n or n <= 0 then fail("--rate-limit takes requests per second") end
+    opts.rate_limit = n
+    i = i + 2
   elseif a == "--port" or a == "--tls-port" or a == "--seed" then
     local n = tonumber(v)
     if not n or n ~= math.floor(n) or n < 0 or (a ~= "--seed" and (n < 1 or n > 65535)) then

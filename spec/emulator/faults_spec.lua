@@ -16,6 +16,17 @@ describe("in-process emulator options", function()
     assert.are.equal("Throttling", err.code)
   end)
 
+  it("throttles beyond rate_limit requests per second per AccessKeyId, as the service's flow control", function()
+    local t = os.time()
+    local world = support.inprocess { rate_limit = 3, now = function() return t end }
+    local ecs = world.ecs()
+    for _ = 1, 3 do assert(ecs:DescribeRegions {}) end
+    local _, err = ecs:DescribeRegions {}
+    assert.are.same({ "Throttling", 400 }, { err.code, err.status })
+    t = t + 1 -- a second later the bucket holds three again
+    assert(ecs:DescribeRegions {})
+  end)
+
   it("refuses a malformed fault", function()
     local emu = emulator.new {}
     local ok, why = emu:inject("CreateDisk", { type = "status", status = 418 })
@@ -35,6 +46,12 @@ describe("in-process emulator options", function()
     end
     assert.are.same(ids(7), ids(7))
     assert.are_not.same(ids(7), ids(8))
+  end)
+
+  it("is also aliyun.transport.emulator, the third transport", function()
+    local ecs = require("aliyun").ecs { endpoint = "http://127.0.0.1", access_key_id = "testid",
+      access_key_secret = "testsecret", transport = require("aliyun.transport.emulator").new { seed = 3 } }
+    assert.are.equal(3, assert(ecs:DescribeInstances { RegionId = "eu-central-1" }).TotalCount)
   end)
 
   it("answers requests in the transport interface's shapes", function()

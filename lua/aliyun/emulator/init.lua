@@ -13,6 +13,8 @@
 --           invocation (Running -> Finished)
 --   faults  {[Action or "*"] = fault or {fault, ...}} (see faults.lua)
 --   seed    seed of the id generator (same seed, same ids)
+--   rate_limit  requests per second per AccessKeyId beyond which calls get Throttling
+--           (the service's flow control; default: no limit)
 --   sleep   function(seconds) used by the in-process transport for latency faults
 --           (default: the C core's sleep)
 -- emu:handle(request) -> response takes and gives the transport interface's shapes; a
@@ -55,6 +57,7 @@ function emulator.new(opts)
   local self = setmetatable({ opts = opts }, Emulator)
   self.keys = opts.keys or emulator.DEFAULT_KEYS
   self.clock = opts.now or os.time
+  self.rate_limit = tonumber(opts.rate_limit)
   self.sleep_fn = opts.sleep
   self.handlers, self.modules = load_modules()
   self:reset()
@@ -81,6 +84,7 @@ function Emulator:reset(o)
     for _, f in ipairs(list) do assert(self.faults:add(action, f)) end
   end
   self.idempotency = {}
+  self.buckets = {}
   self.page_tokens = {}
   self.db = {}
   for _, m in ipairs(self.modules) do

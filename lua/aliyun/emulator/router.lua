@@ -159,6 +159,11 @@ local function dispatch(emu, request)
     return router.error_response(emu, errors.new(aerr.code, aerr.message, aerr.status), ctx)
   end
   ctx.action, ctx.version, ctx.access_key_id = verified.action, verified.version, verified.access_key_id
+  if emu.rate_limit and not router.admit(emu, ctx.access_key_id) then
+    return router.error_response(emu, errors.new("Throttling",
+      "Request was denied due to request throttling: more than " .. emu.rate_limit
+        .. " requests per second for this AccessKeyId.", 400), ctx)
+  end
   ctx.product = PRODUCTS[verified.version]
   if not ctx.product then
     return router.error_response(emu, errors.new("InvalidVersion",
@@ -225,6 +230,22 @@ local function dispatch(emu, request)
   if drop then return { status = 0, headers = {}, body = "", close = true } end
   resp.delay = delay > 0 and delay or nil
   return resp
+end
+
+-- The service's flow control, when the emulator is given a rate: a token bucket per
+-- AccessKeyId holding one second's worth of requests.
+function router.admit(emu, key_id)
+  local now, rate = emu:now(), emu.rate_limit
+  local b = emu.buckets[key_id]
+  if not b then
+    b = { tokens = rate, at = now }
+    emu.buckets[key_id] = b
+  end
+  b.tokens = math.min(rate, b.tokens + (now - b.at) * rate)
+  b.at = now
+  if b.tokens < 1 then return false end
+  b.tokens = b.tokens - 1
+  return true
 end
 
 function router.handle(emu, request)

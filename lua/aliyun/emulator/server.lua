@@ -96,7 +96,7 @@ function server.config(o)
 end
 
 -- Writes a prefix with config, options and certificate. opts: port (required), tls_port,
--- keys, delays, seed, daemon (default true), root, lua_path, lua_cpath.
+-- keys, delays, seed, rate_limit, daemon (default true), root, lua_path, lua_cpath.
 -- Returns {prefix, conf, port, tls_port, cert} or nil, message.
 function server.prepare(opts)
   local prefix = line("mktemp -d /tmp/aliyun-emulator.XXXXXX")
@@ -110,7 +110,7 @@ function server.prepare(opts)
       return nil, key
     end
   end
-  local options = { keys = opts.keys, delays = opts.delays, seed = opts.seed }
+  local options = { keys = opts.keys, delays = opts.delays, seed = opts.seed, rate_limit = opts.rate_limit }
   write(prefix .. "/emulator.json", assert(json.encode(options)), "600")
   local conf = prefix .. "/nginx.conf"
   write(conf, server.config {

@@ -17,13 +17,13 @@ local function read(path)
   return s
 end
 
--- options file: {"keys": {...}, "delays": {...}, "seed": n}
+-- options file: {"keys": {...}, "delays": {...}, "seed": n, "rate_limit": n}
 function handler.init(options_path)
   local opts = {}
   local text = options_path and read(options_path)
   if text and text ~= "" then
     local o = assert(json.decode(text))
-    opts.keys, opts.delays, opts.seed = o.keys, o.delays, o.seed
+    opts.keys, opts.delays, opts.seed, opts.rate_limit = o.keys, o.delays, o.seed, o.rate_limit
     if opts.keys then
       for _, k in pairs(opts.keys) do
         if k.security_token == json.null then k.security_token = nil end
