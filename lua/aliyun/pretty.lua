@@ -1,0 +1,301 @@
+-- Pretty-printing of results for people: nested tables as Lua-like text with a stable key
+-- order (list items first, then the other keys sorted), short tables on one line, colour
+-- only when asked (the REPL and the command line ask when stdout is a terminal).
+--
+--   pretty.format(value, {color = bool, width = 100}) -> string
+--   pretty.columns(result, {rows = "Disks.Disk", cols = {"DiskId", "Status"}}) -> string | nil, why
+local core = require "aliyun.core"
+
+local pretty = {}
+
+local COLORS = {
+  string = "\27[32m", number = "\27[36m", boolean = "\27[35m", null = "\27[2m",
+  key = "\27[1m", other = "\27[33m", error = "\27[31m",
+}
+local RESET = "\27[0m"
+
+local function paint(color, what, text)
+  if not color then return text end
+  return COLORS[what] .. text .. RESET
+end
+pretty.paint = paint
+
+local function is_index(k, n)
+  return type(k) == "number" and k >= 1 and k <= n and k == math.floor(k)
+end
+
+local KEYWORDS = {}
+for w in ("and break do else elseif end false for function goto if in local nil not or repeat return "
+  .. "then true until while"):gmatch("%a+") do KEYWORDS[w] = true end
+
+local function is_identifier(k)
+  return type(k) == "string" and k:match("^[%a_][%w_]*$") ~= nil and not KEYWORDS[k]
+end
+
+local function quote(s)
+  return (string.format("%q", s):gsub("\\\n", "\\n"))
+end
+
+-- The keys of t in display order: 1..n, then numbers, then strings, then the rest.
+local TYPE_RANK = { number = 1, string = 2, boolean = 3 }
+
+function pretty.keys(t)
+  local n = #t
+  local keys = {}
+  for i = 1, n do keys[i] = i end
+  local rest = {}
+  for k in pairs(t) do
+    if not is_index(k, n) then rest[#rest + 1] = k end
+  end
+  table.sort(rest, function(a, b)
+    local ta, tb = type(a), type(b)
+    if ta ~= tb then
+      local ra, rb = TYPE_RANK[ta] or 9, TYPE_RANK[tb] or 9
+      if ra ~= rb then return ra < rb end
+      return ta < tb
+    end
+    if ta == "number" or ta == "string" then return a < b end
+    return tostring(a) < tostring(b)
+  end)
+  for _, k in ipairs(rest) do keys[#keys + 1] = k end
+  return keys, n
+end
+
+local function scalar(v, color)
+  local t = type(v)
+  if v == core.null then return paint(color, "null", "null") end
+  if t == "string" then return paint(color, "string", quote(v)) end
+  if t == "number" then
+    local s
+    if math.type and math.type(v) == "integer" then s = tostring(v)
+    elseif v ~= v then s = "nan"
+    elseif v == math.huge then s = "inf"
+    elseif v == -math.huge then s = "-inf"
+    else s = string.format("%.14g", v) if not s:find("[%.eEn]") then s = s .. ".0" end end
+    return paint(color, "number", s)
+  end
+  if t == "boolean" then return paint(color, "boolean", tostring(v)) end
+  if t == "nil" then return paint(color, "null", "nil") end
+  if t == "table" then
+    local mt = getmetatable(v)
+    if mt and mt.__tostring then return paint(color, "other", tostring(v)) end
+    if next(v) == nil then return "{}" end
+    return nil
+  end
+  if t == "function" then
+    local ok, client = pcall(require, "aliyun.client")
+    local product, action = nil, nil
+    if ok and client.method_info then product, action = client.method_info(v) end
+    if product then return paint(color, "other", "<action " .. product .. "." .. action .. ">") end
+  end
+  return paint(color, "other", "<" .. tostring(v) .. ">")
+end
+
+local function key_text(k, color)
+  if is_identifier(k) then return paint(color, "key", k) end
+  if type(k) == "string" then return "[" .. paint(color, "string", quote(k)) .. "]" end
+  return "[" .. (scalar(k, color) or tostring(k)) .. "]"
+end
+
+-- Width of text without the colour escapes.
+local function visible_len(s)
+  return #(s:gsub("\27%[[%d;]*m", ""))
+end
+
+local function render(v, color, indent, width, seen, out)
+  local s = scalar(v, color)
+  if s then out[#out + 1] = s return end
+  if type(v) ~= "table" then out[#out + 1] = tostring(v) return end
+  if seen[v] then out[#out + 1] = paint(color, "other", "<cycle>") return end
+  local keys, n = pretty.keys(v)
+  if #keys == 0 then out[#out + 1] = "{}" return end
+  seen[v] = true
+  -- one line when every value is a scalar and it fits
+  local parts, flat = {}, true
+  for _, k in ipairs(keys) do
+    local vs = scalar(v[k], color)
+    if not vs then flat = false break end
+    if is_index(k, n) then parts[#parts + 1] = vs
+    else parts[#parts + 1] = key_text(k, color) .. " = " .. vs end
+  end
+  if flat then
+    local line = "{ " .. table.concat(parts, ", ") .. " }"
+    if visible_len(line) + #indent <= width then
+      out[#out + 1] = line
+      seen[v] = nil
+      return
+    end
+  end
+  local inner = indent .. "  "
+  out[#out + 1] = "{\n"
+  for _, k in ipairs(keys) do
+    out[#out + 1] = inner
+    if not is_index(k, n) then
+      out[#out + 1] = key_text(k, color) .. " = "
+    end
+    render(v[k], color, inner, width, seen, out)
+    out[#out + 1] = ",\n"
+  end
+  out[#out + 1] = indent .. "}"
+  seen[v] = nil
+end
+
+function pretty.format(v, opts)
+  opts = opts or {}
+  local out = {}
+  render(v, opts.color and true or false, "", opts.width or 100, {}, out)
+  return table.concat(out)
+end
+
+-- JSON indented by two spaces, keys sorted (json.encode for the leaves and empty tables,
+-- so [] and {} come out as the decoder saw them). Returns text or nil, why.
+local function json_lines(v, indent, out, seen)
+  local json = require "aliyun.json"
+  if type(v) ~= "table" or next(v) == nil or getmetatable(v) and getmetatable(v).__tostring then
+    local s, err = json.encode(v)
+    if not s then error(err, 0) end
+    out[#out + 1] = s
+    return
+  end
+  if seen[v] then error("cannot encode a table that contains itself", 0) end
+  seen[v] = true
+  local n, count, array = #v, 0, true
+  for k in pairs(v) do
+    count = count + 1
+    if not is_index(k, n) then array = false end
+  end
+  if count ~= n then array = false end
+  local inner = indent .. "  "
+  if array then
+    out[#out + 1] = "[\n"
+    for i = 1, n do
+      out[#out + 1] = inner
+      json_lines(v[i], inner, out, seen)
+      out[#out + 1] = i < n and ",\n" or "\n"
+    end
+    out[#out + 1] = indent .. "]"
+  else
+    local keys = {}
+    for k in pairs(v) do
+      if type(k) ~= "string" and type(k) ~= "number" then error("cannot encode a " .. type(k) .. " key", 0) end
+      keys[#keys + 1] = tostring(k)
+    end
+    table.sort(keys)
+    out[#out + 1] = "{\n"
+    for i, k in ipairs(keys) do
+      local val = v[k]
+      if val == nil then val = v[tonumber(k)] end
+      out[#out + 1] = inner .. json.encode(k) .. ": "
+      json_lines(val, inner, out, seen)
+      out[#out + 1] = i < #keys and ",\n" or "\n"
+    end
+    out[#out + 1] = indent .. "}"
+  end
+  seen[v] = nil
+end
+
+function pretty.json(v)
+  local out = {}
+  local ok, err = pcall(json_lines, v, "", out, {})
+  if not ok then return nil, err end
+  return table.concat(out)
+end
+
+-- The value at a dotted path ("Disks.Disk", "Instances.Instance[0].Status": [n] counts
+-- from 0 as in JMESPath; a bare number counts from 1 as in Lua).
+function pretty.at(value, path)
+  local v = value
+  if path == nil or path == "" then return v end
+  for part in path:gsub("%[(%d+)%]", function(i) return "." .. (tonumber(i) + 1) end):gmatch("[^.]+") do
+    if type(v) ~= "table" then return nil end
+    local idx = tonumber(part)
+    if idx and v[idx] ~= nil then v = v[idx] else v = v[part] end
+  end
+  return v
+end
+
+-- The scalar fields of an item, flattened ("EipAddress.IpAddress").
+local function flatten(item, prefix, out)
+  for _, k in ipairs((pretty.keys(item))) do
+    local v = item[k]
+    local name = prefix and (prefix .. "." .. tostring(k)) or tostring(k)
+    if type(v) == "table" and v ~= core.null and not getmetatable(v) then
+      if next(v) ~= nil then flatten(v, name, out) end
+    else
+      out[#out + 1] = { name, v }
+    end
+  end
+  return out
+end
+
+local function cell(v)
+  if v == nil then return "" end
+  if v == core.null then return "null" end
+  local s = tostring(v):gsub("[\r\n\t]", " ")
+  return s
+end
+
+-- A text table. With rows (a path to a list) or when the result holds exactly one list,
+-- one row per item and one column per field (cols, or every scalar field of the items);
+-- otherwise one row per scalar field of the result.
+function pretty.columns(result, opts)
+  opts = opts or {}
+  if type(result) ~= "table" then return cell(result) .. "\n" end
+  local rows_path = opts.rows
+  if not rows_path then rows_path = require("aliyun.paginate").find_items(result) end
+  local items = rows_path and pretty.at(result, rows_path)
+  local header, rows = {}, {}
+  if type(items) == "table" then
+    local cols = opts.cols
+    local flat = {}
+    for i, item in ipairs(items) do
+      local f = {}
+      if type(item) == "table" then
+        for _, pair in ipairs(flatten(item, nil, {})) do f[pair[1]] = pair[2] end
+      else
+        f.Value = item
+      end
+      flat[i] = f
+    end
+    if not cols then
+      cols = {}
+      local seen = {}
+      for _, item in ipairs(items) do
+        local names = type(item) == "table" and flatten(item, nil, {}) or { { "Value" } }
+        for _, pair in ipairs(names) do
+          if not seen[pair[1]] then seen[pair[1]] = true cols[#cols + 1] = pair[1] end
+        end
+      end
+    end
+    header = cols
+    for i, f in ipairs(flat) do
+      local row = {}
+      for j, c in ipairs(cols) do row[j] = cell(f[c] ~= nil and f[c] or pretty.at(items[i], c)) end
+      rows[i] = row
+    end
+  else
+    header = { "Field", "Value" }
+    for _, pair in ipairs(flatten(result, nil, {})) do rows[#rows + 1] = { pair[1], cell(pair[2]) } end
+  end
+  local widths = {}
+  for j, h in ipairs(header) do widths[j] = #h end
+  for _, row in ipairs(rows) do
+    for j, c in ipairs(row) do if #c > widths[j] then widths[j] = #c end end
+  end
+  local lines = {}
+  local function line(cells)
+    local parts = {}
+    for j, c in ipairs(cells) do
+      parts[j] = j < #cells and (c .. string.rep(" ", widths[j] - #c)) or c
+    end
+    lines[#lines + 1] = table.concat(parts, " | ")
+  end
+  line(header)
+  local sep = {}
+  for j = 1, #header do sep[j] = string.rep("-", widths[j]) end
+  lines[#lines + 1] = table.concat(sep, "-+-")
+  for _, row in ipairs(rows) do line(row) end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+return pretty
