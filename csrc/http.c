@@ -508,6 +508,12 @@ static int l_session_batch(lua_State *L) {
         if (s->multi == NULL) return luaL_error(L, "curl_multi_init failed");
     }
     batch_free(s->multi, b); /* what a batch that raised left behind */
+    {
+        /* keep every connection of this batch for the next one: libcurl's default cache
+         * follows the number of handles added, which is zero between batches */
+        CURLMcode mc = curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)(conc > 64 ? conc : 64));
+        if (mc != CURLM_OK) return luaL_error(L, "curl_multi_setopt: %s", curl_multi_strerror(mc));
+    }
     b->t = (transfer_t *)calloc((size_t)conc, sizeof(transfer_t));
     b->slot_index = (int *)calloc((size_t)conc, sizeof(int));
     if (b->t == NULL || b->slot_index == NULL) return luaL_error(L, "out of memory");
