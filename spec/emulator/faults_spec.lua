@@ -56,10 +56,15 @@ describe("in-process emulator options", function()
 
   it("answers requests in the transport interface's shapes", function()
     local emu = emulator.new {}
-    local resp = emu:handle { method = "GET", url = "http://127.0.0.1/?Action=DescribeRegions", headers = {} }
+    local resp = emu:handle { method = "GET", url = "http://127.0.0.1/?Action=DescribeRegions&Format=JSON",
+      headers = {} }
     assert.are.equal(400, resp.status)
     assert.are.equal("application/json;charset=utf-8", resp.headers["content-type"])
     assert.matches("\"Code\":\"MissingParameter\"", resp.body)
     assert.are.equal(resp.headers["x-acs-request-id"], require("aliyun.json").decode(resp.body).RequestId)
+    -- without Format a V1 request gets the service's default, XML
+    resp = emu:handle { method = "GET", url = "http://127.0.0.1/?Action=DescribeRegions", headers = {} }
+    assert.are.equal("text/xml;charset=utf-8", resp.headers["content-type"])
+    assert.matches("^<%?xml version=\"1.0\" encoding=\"UTF%-8\"%?><Error><Code>MissingParameter</Code>", resp.body)
   end)
 end)

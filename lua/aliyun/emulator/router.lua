@@ -4,8 +4,10 @@
 local api = require "aliyun.api"
 local args = require "aliyun.emulator.args"
 local errors = require "aliyun.emulator.errors"
+local auth = require "aliyun.emulator.auth"
 local json = require "aliyun.json"
 local state = require "aliyun.emulator.state"
+local xml = require "aliyun.emulator.xml"
 
 local router = {}
 
@@ -35,14 +37,19 @@ local function lower_headers(h)
   return out
 end
 
-local function respond(emu, status, body, extra)
-  local text = assert(json.encode(body))
+-- ctx.xml: the answer goes out as XML (a V1 request that did not ask for Format=JSON).
+local function respond(emu, status, body, ctx, root)
+  local text, ctype
+  if ctx and ctx.xml then
+    text, ctype = xml.encode(root, body), "text/xml;charset=utf-8"
+  else
+    text, ctype = assert(json.encode(body)), "application/json;charset=utf-8"
+  end
   local headers = {
-    ["content-type"] = "application/json;charset=utf-8",
+    ["content-type"] = ctype,
     ["x-acs-request-id"] = body.RequestId,
     ["date"] = state.http_date(emu:now()),
   }
-  for k, v in pairs(extra or {}) do headers[k] = v end
   return { status = status, headers = headers, body = text }
 end
 
@@ -57,7 +64,7 @@ function router.error_response(emu, err, ctx)
     Message = err.message,
     Recommend = "https://api.aliyun.com/troubleshoot?q=" .. err.code .. "&product=" .. (PRODUCT_NAMES[product] or "Ecs")
       .. "&requestId=" .. rid,
-  })
+  }, ctx, "Error")
 end
 
 -- Required parameters and wire types, from the metadata entry.
@@ -151,6 +158,15 @@ local function dispatch(emu, request)
   if path:sub(1, 11) == "/_emulator/" then
     return require("aliyun.emulator.control").handle(emu, request.method, path, request.body)
   end
+  -- V1 answers in XML unless the request asks for JSON (the V3 protocol answers JSON)
+  if not headers.authorization then
+    local q = auth.parse_form(query) or {}
+    local fmt = q.Format
+    if fmt == nil and request.body and (headers["content-type"] or ""):find("x-www-form-urlencoded", 1, true) then
+      fmt = (auth.parse_form(request.body) or {}).Format
+    end
+    ctx.xml = tostring(fmt or "XML"):upper() ~= "JSON"
+  end
   local verified, aerr = emu.verifier:verify {
     method = request.method or "GET", path = path, query_string = query, headers = headers, body = request.body,
   }
@@ -219,7 +235,7 @@ local function dispatch(emu, request)
   local resp
   if ok then
     result.RequestId = emu.ids:request_id()
-    resp = respond(emu, 200, result)
+    resp = respond(emu, 200, result, ctx, ctx.action .. "Response")
   elseif errors.is(result) then
     resp = router.error_response(emu, result, ctx)
   else

@@ -154,6 +154,22 @@ return function(world)
         ClientIp = "1.2.3.4", ServiceAction = "Launch" })
     end)
 
+    it("answers V1 requests in XML unless they ask for JSON, as section 4.5 says", function()
+      local core = require "aliyun.core"
+      local params = { Action = "DescribeRegions", Version = "2014-05-26", AccessKeyId = "testid",
+        SignatureMethod = "HMAC-SHA1", SignatureVersion = "1.0", SignatureNonce = core.nonce(),
+        Timestamp = core.timestamp() }
+      local sig, _, canonical = core.v1_sign("GET", params, "testsecret")
+      local req = { method = "GET", url = world.url .. "/?" .. canonical .. "&Signature=" .. core.percent_encode(sig),
+        headers = {}, timeout = 10 }
+      local resp = assert(world.transport.send(req))
+      assert.are.equal(200, resp.status)
+      assert.matches("^text/xml", resp.headers["content-type"])
+      assert.matches("<DescribeRegionsResponse><Regions><Region><LocalName>China %(Hangzhou%)</LocalName>", resp.body)
+      assert.matches("</Region><Region>", resp.body)
+      assert.matches("<RequestId>[%x%-]+</RequestId></DescribeRegionsResponse>$", resp.body)
+    end)
+
     it("answers UnsupportedHTTPMethod (403) to GET on a POST-only action", function()
       local status, body = world.send(support.signed(world, { product = "ens", action = "BatchEventRedeployInstance",
         method = "GET", params = { EventInfos = "[]" } }))
