@@ -329,14 +329,14 @@ local function merge_pages(client, action, params, path)
   end
   if not list_path then return merged end
   -- the merged list replaces the first page's, wherever it sits
-  local parent, last = merged, nil
+  local parent = merged
   local parts = {}
   for part in list_path:gmatch("[^.]+") do parts[#parts + 1] = part end
   for k = 1, #parts - 1 do
     if type(parent[parts[k]]) ~= "table" then parent[parts[k]] = {} end
     parent = parent[parts[k]]
   end
-  last = parts[#parts]
+  local last = parts[#parts]
   parent[last] = json.array(all)
   merged.NextToken = nil
   merged.PageNumber = nil

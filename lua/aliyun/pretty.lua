@@ -244,7 +244,8 @@ function pretty.columns(result, opts)
   local rows_path = opts.rows
   if not rows_path then rows_path = require("aliyun.paginate").find_items(result) end
   local items = rows_path and pretty.at(result, rows_path)
-  local header, rows = {}, {}
+  local header
+  local rows = {}
   if type(items) == "table" then
     local cols = opts.cols
     local flat = {}

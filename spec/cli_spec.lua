@@ -1,0 +1,333 @@
+-- The one-shot command line: bin/aliyun-lua run as a subprocess against the in-process
+-- emulator (--emulator), with a clean environment and a temporary HOME; its stdout, its
+-- stderr and its exit codes. The parts that need a moving clock (waiters) run cli.main in
+-- this process with the emulator's transport handed in.
+local aliyun = require "aliyun"
+local cli = require "aliyun.cli"
+local core = require "aliyun.core"
+local emulator = require "aliyun.emulator"
+local json = require "aliyun.json"
+
+local ROOT = debug.getinfo(1, "S").source:sub(2):match("^(.*)/spec/cli_spec%.lua$") or "."
+if ROOT:sub(1, 1) ~= "/" then ROOT = os.getenv("PWD") .. "/" .. ROOT end
+local BIN = ROOT .. "/bin/aliyun-lua"
+
+local function quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local tmp -- a private directory: HOME and the stderr file
+
+-- run({args...}, {env}) -> exit code, stdout, stderr
+local function run(args, env)
+  local parts = {}
+  for _, a in ipairs(args) do parts[#parts + 1] = quote(a) end
+  local e = { "HOME=" .. quote(tmp), "PATH=" .. quote(os.getenv("PATH") or "/usr/bin:/bin"), "LANG=C.UTF-8" }
+  for k, v in pairs(env or {}) do e[#e + 1] = k .. "=" .. quote(v) end
+  local errfile = tmp .. "/stderr"
+  local cmd = string.format("cd %s && env -i %s timeout 30 %s %s 2>%s", quote(tmp), table.concat(e, " "),
+    quote(BIN), table.concat(parts, " "), quote(errfile))
+  local p = assert(io.popen(cmd, "r"))
+  local out = p:read("a")
+  local _, _, code = p:close()
+  return code, out, slurp(errfile)
+end
+
+local function lines(s)
+  local t = {}
+  for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
+  return t
+end
+
+local DISK -- the first fixture disk of cn-hangzhou (same seed, same ids)
+local INSTANCE
+
+setup(function()
+  local p = assert(io.popen("mktemp -d /tmp/aliyun-cli-spec.XXXXXX"))
+  tmp = p:read("l")
+  p:close()
+  assert(tmp and tmp ~= "")
+  local ecs = aliyun.ecs { endpoint = "http://127.0.0.1", access_key_id = "testid", access_key_secret = "testsecret",
+    transport = emulator.transport {} }
+  DISK = assert(ecs:DescribeDisks { RegionId = "cn-hangzhou" }).Disks.Disk[1].DiskId
+  INSTANCE = assert(ecs:DescribeInstances { RegionId = "cn-hangzhou" }).Instances.Instance[1].InstanceId
+end)
+
+teardown(function()
+  if tmp and tmp:match("^/tmp/aliyun%-cli%-spec%.") then os.execute("rm -rf " .. quote(tmp)) end
+end)
+
+describe("aliyun-lua one-shot", function()
+  it("prints the call's JSON on stdout and exits 0", function()
+    local code, out, err = run { "--emulator", "ecs", "DescribeDisks", "--RegionId", "cn-hangzhou",
+      "--DiskIds", '["' .. DISK .. '"]' }
+    assert.equal(0, code)
+    assert.equal("", err)
+    local r = assert(json.decode(out))
+    assert.equal(1, r.TotalCount)
+    assert.equal(DISK, r.Disks.Disk[1].DiskId)
+    assert.truthy(out:find('\n  "Disks": {', 1, true)) -- indented, keys sorted
+  end)
+
+  it("takes --Name=value and converts numbers by the parameter's type", function()
+    local code, out = run { "--emulator", "ecs", "DescribeDisks", "--RegionId=cn-hangzhou", "--PageSize=2",
+      "--PageNumber", "1" }
+    assert.equal(0, code)
+    local r = json.decode(out)
+    assert.equal(2, r.PageSize)
+    assert.equal(2, #r.Disks.Disk)
+  end)
+
+  it("fails validation with exit 1 and one line on stderr, nothing on stdout", function()
+    local code, out, err = run { "--emulator", "ecs", "DescribeDisks", "--DiskIds", '["d-1"]' }
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.equal(1, #lines(err))
+    assert.truthy(err:find("validation: missing required parameter RegionId", 1, true))
+
+    code, out, err = run { "--emulator", "ecs", "DescribeDisks", "--RegionId", "cn-hangzhou", "--DiskId", "d-1" }
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.truthy(err:find("unknown parameter DiskId", 1, true), err)
+    assert.truthy(err:find("DiskIds", 1, true), err) -- the nearest name is offered
+
+    code, out, err = run { "--emulator", "ecs", "CreateDisk", "--RegionId", "cn-hangzhou", "--Size", "big" }
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.truthy(err:find("Size", 1, true), err)
+    assert.equal(1, #lines(err))
+
+    -- a list parameter whose JSON is broken is refused before anything is sent
+    code, out, err = run { "--emulator", "ecs", "RunInstances", "--RegionId", "cn-hangzhou", "--SecurityGroupIds", "[oops" }
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.truthy(err:find("SecurityGroupIds is not valid JSON", 1, true), err)
+  end)
+
+  it("names the nearest action for a misspelt one", function()
+    local code, out, err = run { "--emulator", "ecs", "DescribeDisk", "--RegionId", "cn-hangzhou" }
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.truthy(err:find("did you mean DescribeDisks", 1, true), err)
+  end)
+
+  it("gives the service's error as one line with exit 1", function()
+    local code, out, err = run { "--emulator", "ecs", "DescribeDisks", "--RegionId", "xx-nowhere-1" }
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.equal(1, #lines(err))
+    assert.truthy(err:find("^aliyun DescribeDisks: service %(HTTP 404%) InvalidRegionId.NotFound: .*%[RequestId [%w-]+%]\n$"), err)
+  end)
+
+  it("reports missing credentials as one line, never reaching the network", function()
+    local code, out, err = run({ "--endpoint", "http://127.0.0.1:9", "ecs", "DescribeRegions" },
+      { ALIBABA_CLOUD_CONFIG_FILE = "/nonexistent/config.json" })
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.equal(1, #lines(err))
+    assert.truthy(err:find("credentials", 1, true), err)
+  end)
+
+  it("refuses unknown options and products with exit 2", function()
+    local code, _, err = run { "--bogus" }
+    assert.equal(2, code)
+    assert.truthy(err:find("unknown option --bogus", 1, true))
+    code, _, err = run { "ecz", "DescribeDisks" }
+    assert.equal(2, code)
+    assert.truthy(err:find("did you mean ecs", 1, true), err)
+    code, _, err = run { "--output", "xml", "ecs", "DescribeRegions" }
+    assert.equal(2, code)
+    assert.truthy(err:find("json or table", 1, true), err)
+    code, _, err = run { "ecs" }
+    assert.equal(2, code)
+    assert.truthy(err:find("an action is needed", 1, true), err)
+  end)
+
+  describe("--help", function()
+    it("for the command", function()
+      local code, out = run { "--help" }
+      assert.equal(0, code)
+      assert.truthy(out:find("usage: aliyun-lua", 1, true))
+      assert.truthy(out:find("--waiter", 1, true))
+    end)
+
+    it("for a product: its actions", function()
+      local code, out = run { "ens", "--help" }
+      assert.equal(0, code)
+      assert.truthy(out:find("ens (API version 2017-11-10)", 1, true))
+      assert.truthy(out:find("\n  DescribeInstances", 1, true))
+    end)
+
+    it("for an action: parameters with type and required flag", function()
+      local code, out = run { "ecs", "CreateDisk", "--help" }
+      assert.equal(0, code)
+      assert.truthy(out:find("ecs CreateDisk", 1, true))
+      assert.truthy(out:match("\n  RegionId%s+String%s+required\n"))
+      assert.truthy(out:match("\n  Size%s+Integer\n"))
+      assert.truthy(out:match("\n  Tag%s+RepeatList\n    Key%s+String\n"))
+    end)
+
+    it("for an unknown action: the nearest names, exit 2", function()
+      local code, _, err = run { "ecs", "CreateDisks", "--help" }
+      assert.equal(2, code)
+      assert.truthy(err:find("did you mean CreateDisk", 1, true), err)
+    end)
+  end)
+
+  it("--output table: one row per item, chosen columns", function()
+    local code, out = run { "--emulator", "ecs", "DescribeDisks", "--RegionId", "cn-hangzhou", "--output", "table",
+      "cols=DiskId,Status" }
+    assert.equal(0, code)
+    local l = lines(out)
+    assert.truthy(l[1]:match("^DiskId%s+| Status$"), l[1])
+    assert.truthy(l[2]:match("^%-+%+%-+$"), l[2])
+    assert.equal(DISK .. " | In_use", l[3])
+  end)
+
+  it("--dryrun prints the signed request and sends nothing", function()
+    local code, out = run { "--emulator", "--region", "cn-hangzhou", "ecs", "DescribeDisks", "--dryrun" }
+    assert.equal(0, code)
+    local r = assert(json.decode(out))
+    assert.equal("POST", r.method)
+    assert.truthy(r.url:find("Action=DescribeDisks", 1, true))
+    assert.truthy(r.url:find("RegionId=cn-hangzhou", 1, true)) -- --region fills RegionId
+    assert.truthy(r.url:find("Signature=", 1, true))
+    assert.is_nil(r.url:find("testsecret", 1, true))
+  end)
+
+  it("--pager merges every page into one list", function()
+    local code, out = run { "--emulator", "ecs", "DescribeDisks", "--RegionId", "cn-hangzhou", "--PageSize", "1",
+      "--pager" }
+    assert.equal(0, code)
+    local r = json.decode(out)
+    local all = json.decode(select(2, run { "--emulator", "ecs", "DescribeDisks", "--RegionId", "cn-hangzhou" }))
+    assert.equal(all.TotalCount, #r.Disks.Disk)
+    assert.truthy(#r.Disks.Disk > 1)
+    for i, d in ipairs(all.Disks.Disk) do assert.equal(d.DiskId, r.Disks.Disk[i].DiskId) end
+  end)
+
+  it("--waiter returns at once when the state is reached, with a progress line", function()
+    local code, out, err = run { "--emulator", "ecs", "DescribeDisks", "--RegionId", "cn-hangzhou",
+      "--DiskIds", '["' .. DISK .. '"]', "--waiter", "expr=Disks.Disk[0].Status", "to=In_use" }
+    assert.equal(0, code)
+    assert.equal(DISK, json.decode(out).Disks.Disk[1].DiskId)
+    assert.truthy(err:find("DescribeDisks: Disks.Disk[0].Status = In_use", 1, true), err)
+  end)
+
+  it("--waiter gives up with a timeout error and exit 1", function()
+    local code, out, err = run { "--emulator", "ecs", "DescribeDisks", "--RegionId", "cn-hangzhou",
+      "--DiskIds", '["' .. DISK .. '"]', "--waiter", "expr=Disks.Disk[0].Status", "to=Available", "timeout=0" }
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.truthy(err:find("timeout: still not ready", 1, true), err)
+    assert.truthy(err:find("last state: In_use", 1, true), err)
+  end)
+
+  it("--plot draws the monitoring series", function()
+    local t = os.time() - 120
+    t = t - t % 60
+    local function iso(x) return os.date("!%Y-%m-%dT%H:%M:%SZ", x) end
+    local args = { "--emulator", "ecs", "DescribeInstanceMonitorData", "--InstanceId", INSTANCE,
+      "--StartTime", iso(t - 1800), "--EndTime", iso(t), "--plot", "metric=CPU", "height=5" }
+    local code, out, err = run(args)
+    assert.equal(0, code, err)
+    local l = lines(out)
+    assert.truthy(l[1]:match("^CPU  %(%d+ points, min %d+, max %d+"), l[1])
+    assert.equal(5 + 3, #l) -- title, 5 rows, axis, time range
+    assert.truthy(out:find("█", 1, true))
+    -- without a UTF-8 locale, ASCII
+    code, out = run(args, { LANG = "C" })
+    assert.equal(0, code)
+    assert.is_nil(out:find("█", 1, true))
+    assert.truthy(out:find("#", 1, true))
+    -- a metric the series lacks
+    args[#args - 1] = "metric=Nope"
+    code, out, err = run(args)
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.truthy(err:find("no metric Nope", 1, true), err)
+  end)
+
+  it("--save writes GetInstanceScreenshot's JPEG", function()
+    local file = tmp .. "/shot.jpg"
+    local code, out, err = run { "--emulator", "ecs", "GetInstanceScreenshot", "--RegionId", "cn-hangzhou",
+      "--InstanceId", INSTANCE, "--save", file }
+    assert.equal(0, code, err)
+    assert.equal("", out)
+    assert.truthy(err:find("saved %d+ bytes to"), err)
+    local bytes = slurp(file)
+    assert.equal("\255\216\255", bytes:sub(1, 3)) -- JPEG SOI and a marker
+    assert.equal("\255\217", bytes:sub(-2))
+  end)
+end)
+
+describe("cli in process", function()
+  it("converts parameter values by type", function()
+    local p = assert(cli.build_params("ecs", "CreateDisk", {
+      { "RegionId", "cn-hangzhou" }, { "Size", "20" }, { "Encrypted", "true" },
+      { "Tag", '[{"Key":"k","Value":"v"}]' }, { "ProvisionedIops", "3000" },
+    }))
+    assert.equal(20, p.Size)
+    assert.equal("integer", math.type(p.Size))
+    assert.equal(true, p.Encrypted)
+    assert.same({ { Key = "k", Value = "v" } }, p.Tag)
+    assert.equal(3000, p.ProvisionedIops)
+    -- a RepeatList given one bare value is a list of one; a String stays text (DiskIds is JSON text)
+    assert.same({ "sg-1" }, assert(cli.build_params("ecs", "RunInstances", { { "SecurityGroupIds", "sg-1" } })).SecurityGroupIds)
+    assert.equal('["d-1"]', assert(cli.build_params("ecs", "DescribeDisks", { { "DiskIds", '["d-1"]' } })).DiskIds)
+    local _, err = cli.build_params("ecs", "CreateDisk", { { "Size", "1" }, { "Size", "2" } })
+    assert.equal("validation", err.kind)
+  end)
+
+  it("parses flags with their key=value words", function()
+    local a = assert(cli.parse { "ecs", "DescribeDisks", "--waiter", "expr=A.B", "to=x", "--RegionId", "r",
+      "--output", "table", "cols=A", "--pager" })
+    assert.same({ "ecs", "DescribeDisks" }, a.positional)
+    assert.same({ expr = "A.B", to = "x" }, a.sub.waiter)
+    assert.same({ format = "table", cols = "A" }, a.sub.output)
+    assert.same({ { "RegionId", "r" } }, a.params)
+    assert.truthy(a.flags.pager)
+    assert.is_nil(cli.parse { "--waiter", "expr=A" })
+  end)
+
+  it("--waiter follows a disk from Creating to Available on the emulator's clock", function()
+    local t = 1800000000
+    local emu = emulator.new { seed = 3, now = function() return t end, sleep = function() end }
+    local copts = { endpoint = "http://127.0.0.1", access_key_id = "testid", access_key_secret = "testsecret",
+      transport = emulator.transport(emu), sleep = function(s) t = t + s end }
+    local ecs = aliyun.ecs(copts)
+    local zone = assert(ecs:DescribeZones { RegionId = "cn-hangzhou" }).Zones.Zone[1].ZoneId
+    local disk = assert(ecs:CreateDisk { RegionId = "cn-hangzhou", ZoneId = zone, Size = 20 }).DiskId
+    local out, err = {}, {}
+    local code = cli.main({ "ecs", "DescribeDisks", "--RegionId", "cn-hangzhou", "--DiskIds", '["' .. disk .. '"]',
+      "--waiter", "expr=Disks.Disk[0].Status", "to=Available", "interval=1" },
+      { client_opts = copts, stdout = function(s) out[#out + 1] = s end, stderr = function(s) err[#err + 1] = s end })
+    assert.equal(0, code, table.concat(err))
+    assert.equal("Available", json.decode(table.concat(out)).Disks.Disk[1].Status)
+    local progress = table.concat(err)
+    assert.truthy(progress:find("= Creating", 1, true), progress)
+    assert.truthy(progress:find("= Available", 1, true), progress)
+    assert.truthy(t > 1800000000)
+  end)
+
+  it("help texts name unknown products and actions", function()
+    assert.is_nil((cli.product_help("ecz")))
+    local _, why = cli.action_help("ecs", "CreateDisks")
+    assert.truthy(why:find("CreateDisk", 1, true))
+  end)
+
+  it("saves nothing from a result without a payload", function()
+    local n, why = cli.save({ RequestId = "" }, "/nonexistent/x")
+    assert.is_nil(n)
+    assert.truthy(why:find("no payload", 1, true))
+    assert.truthy(core.base64_decode("AAAA"))
+  end)
+end)
