@@ -182,3 +182,15 @@ describe("batches against the emulator (in-process, sent one by one)", function(
     assert.equal("validation", results[51].kind)
   end)
 end)
+
+describe("the ENS schedule waiter", function()
+  it("waits until the device is scheduled and says where", function()
+    local w = world()
+    local p = { Uuid = "dev-wait", AppId = "app-1", ClientIp = "10.0.0.8" }
+    assert(w.ens:RunServiceSchedule { Uuid = p.Uuid, AppId = p.AppId, ClientIp = p.ClientIp, ServiceAction = "PreSchedule" })
+    local r = assert(w.ens:wait_for("ScheduleDone", p, { interval = 1, progress = false }))
+    assert.matches("^i%-", r.InstanceId)
+    assert.has_error(function() w.ecs:wait_for("ScheduleDone", p) end)
+    assert.has_error(function() w.ecs:wait_for("NoSuchWaiter", p) end)
+  end)
+end)

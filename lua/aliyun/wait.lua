@@ -107,9 +107,13 @@ wait.WAITERS = {
       return finished[status] == true, status
     end,
   },
+  -- an edge device's scheduling, asked with RunServiceSchedule's Console action (the
+  -- documented way to read a device's current scheduling)
   ScheduleDone = {
-    product = "ens", action = "DescribeServcieSchedule",
-    params = function(p) return { Uuid = p.Uuid, AppId = p.AppId, PodConfigName = p.PodConfigName } end,
+    product = "ens", action = "RunServiceSchedule",
+    params = function(p)
+      return { Uuid = p.Uuid, AppId = p.AppId, ClientIp = p.ClientIp, ServiceAction = "Console" }
+    end,
     predicate = function(r)
       local ready = type(r.InstanceId) == "string" and r.InstanceId ~= ""
       return ready, ready and ("scheduled on " .. r.InstanceId) or "not scheduled"
