@@ -37,6 +37,7 @@ end
 -- opts.main: text placed at the top level (env directives and the like).
 -- opts.env: {NAME = value} set in nginx's environment when it starts.
 -- opts.own_lua_paths: the http text sets lua_package_path/cpath itself.
+-- opts.workers: worker processes (default 1).
 -- Returns {port=, prefix=, url=, stop=function, log=function}.
 function nginx.start(opts)
   local prefix = assert(io.popen("mktemp -d /tmp/aliyun-nginx.XXXXXX")):read("l")
@@ -55,7 +56,7 @@ function nginx.start(opts)
       "load_module /usr/lib/nginx/modules/ndk_http_module.so;\n",
       "load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;\n",
       ngx_user,
-      "daemon on;\nworker_processes 1;\n",
+      "daemon on;\nworker_processes ", tostring(opts.workers or 1), ";\n",
       "pid ", prefix, "/nginx.pid;\n",
       "error_log ", prefix, "/logs/error.log info;\n",
       opts.main or "",

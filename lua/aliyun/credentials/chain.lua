@@ -49,6 +49,7 @@ local PASSED = {
 local RENAMED = {
   credentials_transport = "transport", credentials_margin = "margin", credentials_now = "now",
   credentials_wait = "wait", credentials_on_refresh = "on_refresh", credentials_retry_after = "retry_after",
+  credentials_shared_dict = "shared_dict",
 }
 
 function chain.provider_options(opts)

@@ -105,7 +105,7 @@ function ecs_ram_role.new(opts)
   local p = refresh.new {
     name = "ECS instance RAM role " .. (role or "(discovered)") .. " at " .. base,
     fetch = fetch, margin = opts.margin, now = opts.now, wait = opts.wait,
-    on_refresh = opts.on_refresh, retry_after = opts.retry_after,
+    on_refresh = opts.on_refresh, retry_after = opts.retry_after, shared_dict = opts.shared_dict,
   }
   function p.role() return role end
   return p

@@ -61,7 +61,7 @@ function oidc.new(opts)
 
   return refresh.new {
     name = name, fetch = fetch, margin = opts.margin, now = opts.now, wait = opts.wait,
-    on_refresh = opts.on_refresh, retry_after = opts.retry_after,
+    on_refresh = opts.on_refresh, retry_after = opts.retry_after, shared_dict = opts.shared_dict,
   }
 end
 

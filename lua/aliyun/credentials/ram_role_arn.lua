@@ -51,7 +51,7 @@ function ram_role_arn.new(opts)
 
   local p = refresh.new {
     name = name, fetch = fetch, margin = opts.margin, now = opts.now, wait = opts.wait,
-    on_refresh = opts.on_refresh, retry_after = opts.retry_after,
+    on_refresh = opts.on_refresh, retry_after = opts.retry_after, shared_dict = opts.shared_dict,
   }
   return p
 end

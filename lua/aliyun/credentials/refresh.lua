@@ -69,8 +69,61 @@ local DEFAULT_RETRY_AFTER = 10   -- after a failed fetch, seconds before the nex
 --   wait = function,         -- lets others run while a fetch is in flight; false when it cannot
 --   on_refresh = function(count, creds | nil, why), -- called after every fetch
 -- } -> provider {name, get, count, invalidate}
+-- Inside nginx, temporary credentials can be shared by all workers through a
+-- lua_shared_dict: the first worker to need new ones takes a lock in the dict and fetches,
+-- the others wait for its result instead of asking the service themselves.
+local function shared_fetch(fetch, dict_name, key, margin, now)
+  local ngx = rawget(_G, "ngx")
+  local dict = ngx and ngx.shared and ngx.shared[dict_name]
+  if not dict then
+    return function() return nil, "no lua_shared_dict named '" .. tostring(dict_name) .. "'" end
+  end
+  local value = require "aliyun.credentials.value"
+  local json = require "aliyun.json"
+  local function from_dict()
+    local text = dict:get(key)
+    local t = text and json.decode(text)
+    if type(t) ~= "table" then return nil end
+    if t.expiration and t.expiration - now() <= margin then return nil end
+    return value.new(t)
+  end
+  return function()
+    local c = from_dict()
+    if c then return c end
+    if dict:add(key .. "\0lock", true, 30) then
+      local creds, why = fetch()
+      if creds then
+        local ttl = creds.expiration and math.max(1, creds.expiration - now()) or 0
+        dict:set(key, json.encode {
+          access_key_id = creds.access_key_id, access_key_secret = creds.access_key_secret,
+          security_token = creds.security_token, expiration = creds.expiration,
+          source = (creds.source or "") .. " (shared)",
+        }, ttl)
+      end
+      dict:delete(key .. "\0lock")
+      return creds, why
+    end
+    -- another worker is fetching: wait for its answer, bounded
+    for _ = 1, 1000 do
+      ngx.sleep(0.01)
+      c = from_dict()
+      if c then return c end
+      if not dict:get(key .. "\0lock") then break end
+    end
+    return fetch()
+  end
+end
+
 function refresh.new(opts)
   assert(type(opts) == "table" and type(opts.fetch) == "function", "refresh.new: fetch function expected")
+  if opts.shared_dict then
+    local o = {}
+    for k, v in pairs(opts) do o[k] = v end
+    o.fetch = shared_fetch(opts.fetch, opts.shared_dict, "aliyun-credentials:" .. (opts.name or "?"),
+      opts.margin or DEFAULT_MARGIN, opts.now or default_now)
+    o.shared_dict = nil
+    opts = o
+  end
   local now = opts.now or default_now
   local wait = opts.wait or refresh.default_wait
   local margin = opts.margin or DEFAULT_MARGIN

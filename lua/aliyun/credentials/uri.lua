@@ -48,7 +48,7 @@ function uri.new(opts)
 
   return refresh.new {
     name = "credentials URI " .. shown, fetch = fetch, margin = opts.margin, now = opts.now,
-    wait = opts.wait, on_refresh = opts.on_refresh, retry_after = opts.retry_after,
+    wait = opts.wait, on_refresh = opts.on_refresh, retry_after = opts.retry_after, shared_dict = opts.shared_dict,
   }
 end
 
