@@ -446,6 +446,12 @@ end
 function Session:complete(line, from, to)
   local word = line:sub(from, to)
   local before = line:sub(1, from - 1)
+  if self.buffer == nil and (before:match("^:%a+%s+$") or (before == "" and word:sub(1, 1) == ":")) then
+    local ok, out = pcall(self.candidates, self, before, word)
+    if not ok then return {} end
+    table.sort(out)
+    return out
+  end
   -- readline does not break words at commas and some punctuation; keep those as a lead
   local lead, tail = word:match("^(.-)([%w_.:]*)$")
   before = before .. lead
@@ -511,8 +517,12 @@ function repl.main(argv)
     RL.set_options { histfile = repl.history_path(), keeplines = 1000, completion = true, minlength = 1,
       ignoredups = true }
     if RL.set_readline_name then RL.set_readline_name("aliyun-lua") end
-    RL.set_complete_function(function(line, from, to) return session:complete(line, from, to) end)
-    if RL.set_completion_append_character then RL.set_completion_append_character("") end
+    local no_space = RL.set_completion_append_character
+    RL.set_complete_function(function(line, from, to)
+      -- readline puts the space back before each completion: candidates say what follows
+      if no_space then no_space("") end
+      return session:complete(line, from, to)
+    end)
     read = function(prompt) return RL.readline(prompt) end
     finish = function() RL.save_history() end
   else
