@@ -55,6 +55,14 @@ setup(function()
   tmp = p:read("l")
   p:close()
   assert(tmp and tmp ~= "")
+  -- profiles, none of them the current one (so no default region creeps into other cases)
+  os.execute("mkdir -p " .. quote(tmp .. "/.aliyun"))
+  local f = assert(io.open(tmp .. "/.aliyun/config.json", "w"))
+  f:write(json.encode { current = "none", profiles = {
+    { name = "shanghai", mode = "AK", access_key_id = "testid", access_key_secret = "testsecret", region_id = "cn-shanghai" },
+    { name = "wrong", mode = "AK", access_key_id = "testid", access_key_secret = "notthesecret", region_id = "cn-hangzhou" },
+  } })
+  f:close()
   local ecs = aliyun.ecs { endpoint = "http://127.0.0.1", access_key_id = "testid", access_key_secret = "testsecret",
     transport = emulator.transport {} }
   DISK = assert(ecs:DescribeDisks { RegionId = "cn-hangzhou" }).Disks.Disk[1].DiskId
@@ -134,6 +142,32 @@ describe("aliyun-lua one-shot", function()
     assert.equal("", out)
     assert.equal(1, #lines(err))
     assert.truthy(err:find("credentials", 1, true), err)
+  end)
+
+  it("--profile picks the key pair and the default region from ~/.aliyun/config.json", function()
+    local code, out, err = run { "--emulator", "--profile", "shanghai", "ecs", "DescribeDisks", "--dryrun" }
+    assert.equal(0, code, err)
+    local url = json.decode(out).url
+    assert.truthy(url:find("RegionId=cn-shanghai", 1, true), url)
+    assert.truthy(url:find("AccessKeyId=testid", 1, true), url)
+    code, out, err = run { "--emulator", "--profile", "shanghai", "ecs", "DescribeRegions" }
+    assert.equal(0, code, err)
+    assert.truthy(json.decode(out).Regions)
+    -- --region wins over the profile's region
+    code, out = run { "--emulator", "--profile", "shanghai", "--region", "cn-beijing", "ecs", "DescribeDisks", "--dryrun" }
+    assert.equal(0, code)
+    assert.truthy(json.decode(out).url:find("RegionId=cn-beijing", 1, true))
+    -- the profile's key is the one used: a wrong secret is refused by the service
+    code, out, err = run { "--emulator", "--profile", "wrong", "ecs", "DescribeRegions" }
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.equal(1, #lines(err))
+    assert.truthy(err:find("SignatureDoesNotMatch", 1, true), err)
+    assert.is_nil(err:find("notthesecret", 1, true))
+    code, out, err = run { "--emulator", "--profile", "nosuch", "ecs", "DescribeRegions" }
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.truthy(err:find("no profile named 'nosuch'", 1, true), err)
   end)
 
   it("refuses unknown options and products with exit 2", function()

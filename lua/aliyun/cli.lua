@@ -292,11 +292,18 @@ function cli.profile_region(profile_name, getenv)
   return p and type(p.region_id) == "string" and p.region_id ~= "" and p.region_id or nil
 end
 
--- Client options from the session settings: {profile, region, endpoint, emulator}.
--- An emulator (true, or a transport table) puts the in-process emulator behind the client.
+-- Client options from the session settings: {profile, region, endpoint, emulator, debug}.
+-- A profile named explicitly is the credential source (before the environment variables
+-- that the default chain reads first), and its region_id the default region. An emulator
+-- (true, or a transport table) puts the in-process emulator behind the client, with its
+-- key pair unless a profile was named.
 function cli.client_options(settings, extra)
   local o = {}
-  if settings.profile then o.profile = settings.profile end
+  if settings.profile then
+    o.profile = settings.profile
+    local ok, prof = pcall(require, "aliyun.credentials.profile")
+    if ok then o.credentials_provider = prof.new { profile = settings.profile } end
+  end
   if settings.region then o.region = settings.region end
   if settings.endpoint then o.endpoint = settings.endpoint end
   if settings.debug then o.debug = true end
@@ -306,7 +313,7 @@ function cli.client_options(settings, extra)
     end
     o.transport = settings.emulator
     o.endpoint = o.endpoint or "http://127.0.0.1"
-    o.access_key_id, o.access_key_secret = "testid", "testsecret"
+    if not settings.profile then o.access_key_id, o.access_key_secret = "testid", "testsecret" end
   end
   for k, v in pairs(extra or {}) do o[k] = v end
   return o
@@ -432,7 +439,7 @@ function cli.main(argv, env)
     debug = f.debug }
   local copts = cli.client_options(settings, env.client_opts)
   -- --region (or the profile's region) fills RegionId when the action takes it
-  local region = f.region or (not f.emulator and cli.profile_region(f.profile, env.getenv)) or nil
+  local region = f.region or cli.profile_region(f.profile, env.getenv)
   if params.RegionId == nil and region then
     local entry = api.find(product, action)
     if api.index(entry).by_name.RegionId then params.RegionId = region end
