@@ -43,6 +43,8 @@ local KEYWORDS = {
 
 local COMMANDS = { ":profile", ":region", ":endpoint", ":status", ":help", ":quit" }
 
+local HISTORY_LINES = 1000
+
 local CLIENT_METHODS = { "call", "pages", "each", "wait", "wait_for", "batch", "close" }
 
 local function is_client(v)
@@ -500,6 +502,20 @@ function repl.history_path(getenv)
   return ""
 end
 
+-- Keeps the last n lines of the history file.
+function repl.trim_history(path, n)
+  local f = io.open(path, "r")
+  if not f then return end
+  local lines = {}
+  for l in f:lines() do lines[#lines + 1] = l end
+  f:close()
+  if #lines <= n then return end
+  f = io.open(path, "w")
+  if not f then return end
+  for i = #lines - n + 1, #lines do f:write(lines[i], "\n") end
+  f:close()
+end
+
 function repl.main(argv)
   local settings, why = parse_args(argv or {})
   if not settings then
@@ -510,11 +526,15 @@ function repl.main(argv)
   local color = core.isatty(1) and os.getenv("NO_COLOR") == nil and os.getenv("TERM") ~= "dumb"
   local session = repl.new(settings, { color = color })
 
-  local read, finish
+  local read, remember
   local ok, RL = false, nil
   if interactive then ok, RL = pcall(require, "readline") end
   if ok and type(RL) == "table" then
-    RL.set_options { histfile = repl.history_path(), keeplines = 1000, completion = true, minlength = 1,
+    local path = repl.history_path()
+    if path ~= "" then repl.trim_history(path, HISTORY_LINES) end
+    -- readline reads the file; each line is appended as it is entered (not at exit), so
+    -- that a killed session keeps its history
+    RL.set_options { histfile = path, keeplines = HISTORY_LINES, completion = true, minlength = 1,
       ignoredups = true }
     if RL.set_readline_name then RL.set_readline_name("aliyun-lua") end
     local no_space = RL.set_completion_append_character
@@ -524,7 +544,16 @@ function repl.main(argv)
       return session:complete(line, from, to)
     end)
     read = function(prompt) return RL.readline(prompt) end
-    finish = function() RL.save_history() end
+    local previous
+    remember = function(line)
+      if path == "" or line == previous or line:match("^%s*$") then return end
+      previous = line
+      local f = io.open(path, "a")
+      if f then
+        f:write(line, "\n")
+        f:close()
+      end
+    end
   else
     read = function(prompt)
       if interactive then
@@ -533,7 +562,7 @@ function repl.main(argv)
       end
       return io.read("l")
     end
-    finish = function() end
+    remember = function() end
   end
 
   if interactive then
@@ -542,16 +571,22 @@ function repl.main(argv)
   end
   local state
   while true do
-    local line = read(session:prompt(state == "more"))
-    if line == nil then
-      if interactive then session:say("") end
-      break
+    -- Ctrl-C (lua5.4's handler raises "interrupted!" once readline returns) drops the line
+    local read_ok, line = pcall(read, session:prompt(state == "more"))
+    if not read_ok then
+      session.buffer, state = nil, nil
+      session:say(pretty.paint(color, "error", "interrupted"))
+    else
+      if line == nil then
+        if interactive then session:say("") end
+        break
+      end
+      remember(line)
+      state = session:feed(line)
+      if state == "quit" then break end
+      io.stdout:flush()
     end
-    state = session:feed(line)
-    if state == "quit" then break end
-    io.stdout:flush()
   end
-  finish()
   return 0
 end
 
