@@ -568,6 +568,7 @@ function repl.main(argv)
   if interactive then
     session:say(string.format("lua-aliyun %s (%s): ecs, ens and aliyun are ready; help() for help, :quit to leave",
       aliyun.VERSION, _VERSION))
+    session:status()
   end
   local state
   while true do
