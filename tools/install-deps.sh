@@ -7,7 +7,7 @@ set -eu
 PKGS="make gcc pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev
       lua-cjson lua-busted lua-check luarocks
       nginx-light libnginx-mod-http-lua lua-resty-core luajit2 libluajit2-5.1-dev
-      openssl curl ca-certificates valgrind wrk clang libclang-rt-14-dev wrk tmux lua-readline"
+      openssl curl ca-certificates valgrind clang libclang-rt-14-dev wrk tmux lua-readline"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
