@@ -37,7 +37,7 @@ ROOT := $(abspath .)
 ENV54  = LUA_PATH="$(ROOT)/lua/?.lua;$(ROOT)/lua/?/init.lua;$(ROOT)/spec/?.lua;;" LUA_CPATH="$(ROOT)/$(BUILD)/5.4/?.so;;"
 ENVJIT = LUA_PATH="$(ROOT)/lua/?.lua;$(ROOT)/lua/?/init.lua;$(ROOT)/spec/?.lua;;" LUA_CPATH="$(ROOT)/$(BUILD)/luajit/?.so;;"
 
-.PHONY: all luajit env help deps test test-unit test-luajit test-integration test-asan fuzz lint demo valgrind gen clean install rock
+.PHONY: all luajit env help deps test test-unit test-luajit test-integration test-asan fuzz lint demo valgrind bench gen clean install rock
 
 all: $(CORE54)                      ## build the C core for Lua 5.4 into build/5.4/aliyun/core.so
 
@@ -76,7 +76,7 @@ test-integration: $(CORE54)         ## specs that start real nginx on 127.0.0.1 
 	$(ENV54) $(LUA) $(BUSTED) --lpath="" --cpath="" spec/integration
 
 lint:                               ## luacheck over every Lua file
-	luacheck -q lua spec tools bin examples
+	luacheck -q lua spec tools bin examples bench
 
 demo: deps                          ## the main job: examples/provision.lua against the local emulator (nginx)
 	@$(MAKE) --no-print-directory all luajit
@@ -124,10 +124,19 @@ fuzz: deps $(BUILD)/fuzz/json_fuzz $(BUILD)/fuzz/sign_fuzz  ## run the libFuzzer
 	  if ls $(BUILD)/fuzz/crashes-$$t/* >/dev/null 2>&1; then echo "fuzz: $$t found a crash:"; ls $(BUILD)/fuzz/crashes-$$t; exit 1; fi; \
 	done
 
-valgrind: $(CORE54)                 ## the C core's specs under valgrind (no leaks, no invalid access)
-	$(ENV54) valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-	  --show-leak-kinds=definite --suppressions=tools/valgrind.supp \
-	  $(LUA) $(BUSTED) --lpath="" --cpath="" --tags=core spec
+VALGRIND = valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+  --show-leak-kinds=definite --suppressions=tools/valgrind.supp
+
+# After the core specs, bench/leakloop.lua makes 10,000 client calls (V1, V3, batch, refused
+# signatures) against the echo handler in a local nginx; nginx itself runs outside valgrind.
+valgrind: $(CORE54) $(COREJIT)      ## the C core's specs, then a loop of 10,000 calls, under valgrind (no leaks, no invalid access)
+	$(ENV54) $(VALGRIND) $(LUA) $(BUSTED) --lpath="" --cpath="" --tags=core spec
+	$(ENV54) $(VALGRIND) $(LUA) bench/leakloop.lua
+
+bench: deps                         ## benchmarks beside pop-core, lua-cjson and wrk: prints one table (see BENCHMARKS.md)
+	@$(MAKE) --no-print-directory all luajit
+	npm install --prefix bench/node --no-audit --no-fund --loglevel=error
+	$(LUA) bench/run.lua
 
 gen:                                ## regenerate lua/aliyun/api/*.lua from ../shared/api-meta
 	$(LUA) tools/gen-api.lua ../shared/api-meta lua/aliyun/api
