@@ -54,6 +54,14 @@ function lib.rss_kb()
   return tonumber(s:match("VmRSS:%s*(%d+)"))
 end
 
+function lib.ncpu()
+  local n = 0
+  for line in io.lines("/proc/cpuinfo") do
+    if line:match("^processor%s*:") then n = n + 1 end
+  end
+  return math.max(n, 1)
+end
+
 function lib.read(path)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -124,6 +132,8 @@ lib.STATIC_PATH = "/?Action=DescribeRegions"
 function lib.start_nginx()
   local nginx = require "support.nginx"
   return nginx.start {
+    -- the nginx worker on the last CPU; run.lua keeps the clients on CPU 0 (BENCH_CPU)
+    main = lib.ncpu() > 1 and ("worker_cpu_affinity 1" .. string.rep("0", lib.ncpu() - 1) .. ";\n") or nil,
     http = [[
       keepalive_requests 10000000;
       keepalive_timeout 120s;

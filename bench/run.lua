@@ -27,6 +27,11 @@ local function versions()
   return table.concat(v, ", ")
 end
 
+-- The benches (and the wrk and node processes they start) on CPU 0, nginx's worker on the
+-- last CPU: the two sides of every network figure never fight for one core.
+local PIN = ""
+if lib.ncpu() > 1 and os.execute("command -v taskset >/dev/null 2>&1") then PIN = "taskset -c 0 " end
+
 local function main()
   local names = #arg > 0 and arg or BENCHES
   local server = lib.start_nginx()
@@ -34,7 +39,7 @@ local function main()
   local ok, err = pcall(function()
     for _, name in ipairs(names) do
       io.stderr:write("bench: ", name, " ...\n")
-      local cmd = "BENCH_URL=" .. lib.shell_quote(server.url) .. " " .. LUA .. " "
+      local cmd = "BENCH_URL=" .. lib.shell_quote(server.url) .. " " .. PIN .. LUA .. " "
         .. lib.shell_quote(lib.ROOT .. "/bench/" .. name .. ".lua")
       local out, good = lib.capture(cmd .. " 2>&1")
       local got = false
@@ -59,7 +64,7 @@ local function main()
 
   print("")
   print("lua-aliyun benchmarks, " .. os.date("!%Y-%m-%d %H:%M UTC"))
-  print("machine: " .. machine())
+  print("machine: " .. machine() .. (PIN ~= "" and "; benches pinned to CPU 0, nginx worker to the last CPU" or ""))
   print("software: " .. versions())
   print("")
   print("| what | ours | theirs | ratio | target | met? |")
