@@ -8,7 +8,8 @@
 #   LUAJIT      the LuaJIT interpreter                       (luajit)
 #   BUILD       output folder                                (build)
 #   LUA_INCDIR  Lua 5.4 headers; found with pkg-config when empty
-#   INST_LIBDIR, INST_LUADIR  where `make install` puts core.so and the Lua files
+#   INST_LIBDIR, INST_LUADIR, INST_BINDIR  where `make install` puts core.so, the Lua files
+#               and the aliyun-lua command
 
 CC       ?= cc
 OPT      ?= -O2 -g
@@ -20,6 +21,7 @@ BUSTED   ?= /usr/bin/busted
 LUA_INCDIR ?=
 INST_LIBDIR ?= /usr/local/lib/lua/5.4
 INST_LUADIR ?= /usr/local/share/lua/5.4
+INST_BINDIR ?= /usr/local/bin
 LUA54_CFLAGS = $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell pkg-config --cflags lua5.4))
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -145,6 +147,7 @@ install: $(CORE54)                  ## install core.so and the Lua files under I
 	install -d $(INST_LIBDIR)/aliyun
 	install -m 0755 $(CORE54) $(INST_LIBDIR)/aliyun/core.so
 	cd lua && find aliyun -name '*.lua' -exec install -D -m 0644 {} $(INST_LUADIR)/{} \;
+	install -D -m 0755 bin/aliyun-lua $(INST_BINDIR)/aliyun-lua
 
 rock:                               ## build and install with luarocks for Lua 5.4 (aliyun-scm-1.rockspec)
 	luarocks --lua-version 5.4 make aliyun-scm-1.rockspec

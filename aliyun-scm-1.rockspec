@@ -19,5 +19,5 @@ build = {
   build_target = "all",
   build_variables = { LUA_INCDIR = "$(LUA_INCDIR)", CC = "$(CC)" },
   install_target = "install",
-  install_variables = { INST_LIBDIR = "$(LIBDIR)", INST_LUADIR = "$(LUADIR)" },
+  install_variables = { INST_LIBDIR = "$(LIBDIR)", INST_LUADIR = "$(LUADIR)", INST_BINDIR = "$(BINDIR)" },
 }
