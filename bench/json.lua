@@ -109,15 +109,21 @@ local function run()
   local ours_exact = exact(ours)
 
   local mb = #body / (1024 * 1024)
-  local ours_rate = lib.best_rate(5, function() core.json_decode(body) end, 1000, SECONDS / 10, 1)
   if not ok then
+    local ours_rate = lib.best_rate(5, function() core.json_decode(body) end, 1000, SECONDS / 10, 1)
     lib.row(string.format("JSON decode, %.1f MB DescribeInstances (%d instances)", mb, count),
       string.format("%.0f MB/s", ours_rate * mb), "lua-cjson not installed", "-", ">= 1x", "n/a")
     return
   end
   local theirs = cjson.decode(body)
   local theirs_exact = exact(theirs)
-  local theirs_rate = lib.best_rate(5, function() cjson.decode(body) end, 1000, SECONDS / 10, 1)
+  -- rounds alternate between the two decoders, so a busy spell on the machine hits both;
+  -- the best round of each counts
+  local ours_rate, theirs_rate = 0, 0
+  for _ = 1, 7 do
+    ours_rate = math.max(ours_rate, (lib.rate(function() core.json_decode(body) end, 1000, SECONDS / 14, 1)))
+    theirs_rate = math.max(theirs_rate, (lib.rate(function() cjson.decode(body) end, 1000, SECONDS / 14, 1)))
+  end
   local r = ours_rate / theirs_rate
   lib.row(string.format("JSON decode, %.1f MB DescribeInstances (%d instances)", mb, count),
     string.format("%.0f MB/s", ours_rate * mb), string.format("%.0f MB/s lua-cjson", theirs_rate * mb),

@@ -62,6 +62,8 @@ function lib.ncpu()
   return math.max(n, 1)
 end
 
+lib.PIN = os.getenv("BENCH_PIN") == "1" and lib.ncpu() > 1
+
 function lib.read(path)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -132,8 +134,8 @@ lib.STATIC_PATH = "/?Action=DescribeRegions"
 function lib.start_nginx()
   local nginx = require "support.nginx"
   return nginx.start {
-    -- the nginx worker on the last CPU; run.lua keeps the clients on CPU 0 (BENCH_CPU)
-    main = lib.ncpu() > 1 and ("worker_cpu_affinity 1" .. string.rep("0", lib.ncpu() - 1) .. ";\n") or nil,
+    -- BENCH_PIN=1: the nginx worker on the last CPU; run.lua keeps the clients on CPU 0
+    main = lib.PIN and ("worker_cpu_affinity 1" .. string.rep("0", lib.ncpu() - 1) .. ";\n") or nil,
     http = [[
       keepalive_requests 10000000;
       keepalive_timeout 120s;

@@ -27,10 +27,11 @@ local function versions()
   return table.concat(v, ", ")
 end
 
--- The benches (and the wrk and node processes they start) on CPU 0, nginx's worker on the
--- last CPU: the two sides of every network figure never fight for one core.
+-- BENCH_PIN=1: the benches (and the wrk and node processes they start) on CPU 0, nginx's
+-- worker on the last CPU, so the two sides of a network figure never share a core. Off by
+-- default: on a machine shared with other work, a pinned side cannot move off a busy core.
 local PIN = ""
-if lib.ncpu() > 1 and os.execute("command -v taskset >/dev/null 2>&1") then PIN = "taskset -c 0 " end
+if lib.PIN and os.execute("command -v taskset >/dev/null 2>&1") then PIN = "taskset -c 0 " end
 
 local function main()
   local names = #arg > 0 and arg or BENCHES
