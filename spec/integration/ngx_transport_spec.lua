@@ -18,16 +18,22 @@ local function get(url)
   return r.status, r.body
 end
 
+-- A temporary folder with two self-signed certificates for 127.0.0.1: server.* and other.*
+local function make_certs()
+  local dir = io.popen("mktemp -d /tmp/aliyun-certs.XXXXXX"):read("l")
+  for _, name in ipairs { "server", "other" } do
+    assert(sh(string.format("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+      .. "-addext subjectAltName=IP:127.0.0.1 -keyout %s/%s.key -out %s/%s.crt 2>/dev/null",
+      dir, name, dir, name)))
+  end
+  return dir
+end
+
 describe("the nginx cosocket transport #integration", function()
   local upstream, gateway, certdir
 
   setup(function()
-    certdir = io.popen("mktemp -d /tmp/aliyun-certs.XXXXXX"):read("l")
-    for _, name in ipairs { "server", "other" } do
-      assert(sh(string.format("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
-        .. "-addext subjectAltName=IP:127.0.0.1 -keyout %s/%s.key -out %s/%s.crt 2>/dev/null",
-        certdir, name, certdir, name)))
-    end
+    certdir = make_certs()
     upstream = nginx.start {
       http = [[
         server {
@@ -203,12 +209,7 @@ describe("the nginx transport with the wrong CA #integration", function()
   local upstream, gateway, certdir
 
   setup(function()
-    certdir = io.popen("mktemp -d /tmp/aliyun-certs.XXXXXX"):read("l")
-    for _, name in ipairs { "server", "other" } do
-      assert(sh(string.format("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
-        .. "-addext subjectAltName=IP:127.0.0.1 -keyout %s/%s.key -out %s/%s.crt 2>/dev/null",
-        certdir, name, certdir, name)))
-    end
+    certdir = make_certs()
     upstream = nginx.start {
       http = [[
         server {
