@@ -84,6 +84,16 @@ function http.read_file(path)
   return s
 end
 
+-- A settings file's path: the option when given, else the environment variable, else
+-- relative under the home directory; or nil and why.
+function http.settings_path(opts, given, env_name, relative)
+  local p = given or http.env(http.getenv(opts), env_name)
+  if p then return p end
+  local home = http.home(opts)
+  if not home then return nil, "no home directory (HOME unset) and " .. env_name .. " not set" end
+  return home .. "/" .. relative
+end
+
 function http.getenv(opts)
   return (opts and opts.getenv) or require("aliyun.credentials.environ").getenv
 end

@@ -38,11 +38,7 @@ end
 
 function ini.path(opts)
   opts = opts or {}
-  local p = opts.credentials_file or http.env(http.getenv(opts), "ALIBABA_CLOUD_CREDENTIALS_FILE")
-  if p then return p end
-  local home = http.home(opts)
-  if not home then return nil, "no home directory (HOME unset) and ALIBABA_CLOUD_CREDENTIALS_FILE not set" end
-  return home .. "/.alibabacloud/credentials.ini"
+  return http.settings_path(opts, opts.credentials_file, "ALIBABA_CLOUD_CREDENTIALS_FILE", ".alibabacloud/credentials.ini")
 end
 
 local function str(v) return (v ~= nil and v ~= "") and v or nil end

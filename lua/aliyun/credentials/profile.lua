@@ -18,11 +18,7 @@ end
 -- The path of the file, or nil and why.
 function profile.path(opts)
   opts = opts or {}
-  local p = opts.config_file or http.env(http.getenv(opts), "ALIBABA_CLOUD_CONFIG_FILE")
-  if p then return p end
-  local home = http.home(opts)
-  if not home then return nil, "no home directory (HOME unset) and ALIBABA_CLOUD_CONFIG_FILE not set" end
-  return home .. "/.aliyun/config.json"
+  return http.settings_path(opts, opts.config_file, "ALIBABA_CLOUD_CONFIG_FILE", ".aliyun/config.json")
 end
 
 -- Reads the file and picks the profile: returns profile, config, or nil and why.
