@@ -6,7 +6,7 @@
 -- per request relative to nginx's own proxying.
 package.path = (arg and arg[0] and arg[0]:match("^(.*)/[^/]+$") or "bench") .. "/?.lua;" .. package.path
 local lib = require "lib"
-local nginx = require "support.nginx"
+local start_gateway = require("support.gateway").start
 local emulator = require "aliyun.emulator.server"
 
 local SECONDS = tonumber(os.getenv("BENCH_GATEWAY_SECONDS")) or 5
@@ -47,19 +47,9 @@ local function wrk(gw, emu, path)
   return { rps = rps, cpu_us = cpu / n * 1e6, emu_cpu_us = emu_cpu / n * 1e6, emu_busy = emu_cpu / SECONDS }
 end
 
-local function start_gateway(endpoint)
-  local conf = lib.read(lib.ROOT .. "/examples/openresty/gateway.conf")
-    :gsub("%${ENDPOINT}", endpoint):gsub("%${CA}", CA)
-  return nginx.start {
-    http = conf,
-    own_lua_paths = true,
-    env = { ALIBABA_CLOUD_ACCESS_KEY_ID = "testid", ALIBABA_CLOUD_ACCESS_KEY_SECRET = "testsecret" },
-  }
-end
-
 local function run()
   local emu = assert(emulator.start { keys = { testid = { secret = "testsecret" } } })
-  local ok, gw = pcall(start_gateway, emu.url)
+  local ok, gw = pcall(start_gateway, emu.url, CA)
   if not ok then
     emu.stop()
     error(gw)

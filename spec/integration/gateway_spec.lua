@@ -3,17 +3,7 @@
 -- concurrency, and a bounded load run with wrk.
 local core = require "aliyun.core"
 local json = require "aliyun.json"
-local nginx = require "support.nginx"
 local server = require "aliyun.emulator.server"
-
-local ROOT = nginx.ROOT
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
 local KEYS = {
   testid = { secret = "testsecret" },
@@ -21,17 +11,7 @@ local KEYS = {
   tenant2 = { secret = "secret-two" },
 }
 
--- Starts the gateway with its own config file, pointed at endpoint and trusting ca.
-local function start_gateway(endpoint, ca)
-  local conf = read(ROOT .. "/examples/openresty/gateway.conf")
-    :gsub("%${ENDPOINT}", endpoint):gsub("%${CA}", ca)
-  return nginx.start {
-    http = conf,
-    own_lua_paths = true,
-    -- no `env` directive: the gateway must capture these in init, before workers lose them
-    env = { ALIBABA_CLOUD_ACCESS_KEY_ID = "testid", ALIBABA_CLOUD_ACCESS_KEY_SECRET = "testsecret" },
-  }
-end
+local start_gateway = require("support.gateway").start
 
 local function get(session, url, headers)
   local r, err = session:request { url = url, headers = headers, timeout = 20 }
