@@ -87,8 +87,8 @@ describe("generated API tables", function()
   end)
 
   it("describe every action with methods, typed parameters and positions only", function()
-    for _, t in ipairs { ecs, ens } do
-      for name, entry in pairs(t.actions) do
+    for _, product in ipairs { "ecs", "ens" } do
+      for name, entry in api.entries(product) do
         assert(#entry.methods >= 1, name)
         for _, m in ipairs(entry.methods) do assert(m == "GET" or m == "POST", name) end
         for _, p in ipairs(entry.params) do
@@ -104,6 +104,71 @@ describe("generated API tables", function()
       end
     end
   end)
+
+  -- The entry the metadata file says an action has, built here from the JSON without the
+  -- generator, to compare with what aliyun.api decodes from the generated text.
+  local function expected_param(p)
+    local e = { name = p.name, type = p.type, required = p.required == true, position = p.position or "Query" }
+    if type(p.sub_parameters) == "table" and #p.sub_parameters > 0 then
+      e.sub = {}
+      for i, s in ipairs(p.sub_parameters) do e.sub[i] = expected_param(s) end
+    end
+    return e
+  end
+
+  local function expected_entry(meta, deprecated)
+    local e = { methods = {}, params = {} }
+    for verb in (meta.method or "GET|POST"):gmatch("[^|]+") do e.methods[#e.methods + 1] = verb end
+    table.sort(e.methods)
+    if deprecated then e.deprecated = true end
+    for i, p in ipairs(meta.parameters or {}) do e.params[i] = expected_param(p) end
+    return e
+  end
+
+  it("give every action, built on first use, exactly the metadata's entry", function()
+    for _, product in ipairs { "ecs", "ens" } do
+      local deprecated = {}
+      for _, name in ipairs(cjson.decode(read(META .. "/" .. product .. "-deprecated.json"))) do
+        deprecated[name] = true
+      end
+      local names = api.actions(product)
+      for _, name in ipairs(names) do
+        local meta = cjson.decode(read(META .. "/" .. product .. "/" .. name .. ".json"))
+        assert.are.same(expected_entry(meta, deprecated[name]), api.find(product, name), product .. " " .. name)
+      end
+      local n = 0
+      for name, entry in api.entries(product) do
+        n = n + 1
+        assert.are.equal(names[n], name)
+        assert.are.equal(api.find(product, name), entry) -- built once, then the same table
+      end
+      assert.are.equal(#names, n)
+    end
+  end)
+
+  it("build no entry until it is asked for", function()
+    local out = fresh_lua([[
+      local api = require "aliyun.api"
+      local t = api.load("ecs")
+      local built = 0
+      for _ in next, t.actions do built = built + 1 end
+      local e = t.actions.DescribeDisks
+      io.write(built, ",", tostring(rawget(t.actions, "DescribeDisks") == e), ",",
+        tostring(rawget(t.actions, "DescribeRegions")), ",", tostring(t.actions.NoSuchAction))
+    ]])
+    assert.are.equal("0,true,nil,nil", out)
+  end)
+
+  if not rawget(_G, "jit") then
+    it("go round every action with pairs() under Lua 5.4", function()
+      local n = 0
+      for name, entry in pairs(api.load("ens").actions) do
+        n = n + 1
+        assert.are.equal(api.find("ens", name), entry)
+      end
+      assert.are.equal(#api.actions("ens"), n)
+    end)
+  end
 
   it("keep the metadata's facts for an action", function()
     local entry = ecs.actions.DescribeInstanceMonitorData
@@ -126,7 +191,7 @@ describe("generated API tables", function()
         assert(t.actions[name], name .. " is listed deprecated but has no entry")
         assert.is_true(t.actions[name].deprecated, name)
       end
-      for name, entry in pairs(t.actions) do
+      for name, entry in api.entries(product) do
         if not set[name] then assert(entry.deprecated == nil, name .. " is not deprecated") end
       end
     end

@@ -45,27 +45,31 @@ local function quote(s)
   return string.format("%q", s)
 end
 
--- One parameter as a Lua table constructor; sub-parameters nest one level down.
-local function param_source(p, where, indent)
-  if type(p.name) ~= "string" or p.name == "" then die("%s: parameter without a name", where) end
+-- Each action is stored as a short text that aliyun.api decodes on first use, so that
+-- loading a product's tables costs little more than reading its action names (parsing
+-- every action as a table constructor took ~5 ms of a fresh process's start-up for ECS).
+-- The text, one line each:
+--   the HTTP methods, then "deprecated" when the action is;
+--   then per parameter: name, type, "required" when required, "Body" when sent in the
+--   body (Query otherwise); a sub-parameter is indented one space per level under its parent.
+-- lua/aliyun/api/init.lua (decode) reads this format; spec/api_spec.lua checks both ends.
+local function param_lines(p, where, depth, out)
+  if type(p.name) ~= "string" or not p.name:match("^[%w_.%-]+$") then
+    die("%s: parameter without a name or with a name the format cannot carry (%s)", where, tostring(p.name))
+  end
   if not KNOWN_TYPES[p.type] then die("%s: parameter %s has unknown type %s", where, p.name, tostring(p.type)) end
   local position = p.position or "Query"
   if position ~= "Query" and position ~= "Body" then
     die("%s: parameter %s has unknown position %s", where, p.name, tostring(position))
   end
-  local s = string.format("%s{ name = %s, type = %s, required = %s, position = %s", indent,
-    quote(p.name), quote(p.type), tostring(p.required == true), quote(position))
+  local line = string.rep(" ", depth) .. p.name .. " " .. p.type
+  if p.required == true then line = line .. " required" end
+  if position == "Body" then line = line .. " Body" end
+  out[#out + 1] = line .. "\n"
   local subs = p.sub_parameters
-  if type(subs) == "table" and #subs > 0 then
-    local lines = {}
-    for _, sp in ipairs(subs) do
-      lines[#lines + 1] = param_source(sp, where .. " " .. p.name, indent .. "    ") .. ","
-    end
-    s = s .. ", sub = {\n" .. table.concat(lines, "\n") .. "\n" .. indent .. "  } }"
-  else
-    s = s .. " }"
+  if type(subs) == "table" then
+    for _, sp in ipairs(subs) do param_lines(sp, where .. " " .. p.name, depth + 1, out) end
   end
-  return s
 end
 
 local function methods_of(meta, where)
@@ -77,9 +81,7 @@ local function methods_of(meta, where)
   end
   table.sort(list)
   if #list == 0 then die("%s: no HTTP method", where) end
-  local q = {}
-  for i, v in ipairs(list) do q[i] = quote(v) end
-  return "{ " .. table.concat(q, ", ") .. " }"
+  return table.concat(list, " ")
 end
 
 local function gen_product(meta_dir, product, info)
@@ -88,11 +90,12 @@ local function gen_product(meta_dir, product, info)
   local files = list_dir(meta_dir .. "/" .. product)
   local out = {
     HEADER,
-    "-- " .. product:upper() .. " API " .. info.version .. ": per action its HTTP methods, deprecation and parameters.\n",
+    "-- " .. product:upper() .. " API " .. info.version .. ": per action its HTTP methods, deprecation and parameters,\n",
+    "-- as text that aliyun.api decodes on first use (the format is described in tools/gen-api.lua).\n",
     "return {\n",
     "  product = " .. quote(product) .. ",\n",
     "  version = " .. quote(info.version) .. ",\n",
-    "  actions = {\n",
+    "  packed = {\n",
   }
   local count = 0
   for _, file in ipairs(files) do
@@ -101,14 +104,10 @@ local function gen_product(meta_dir, product, info)
     local name = meta.name
     if type(name) ~= "string" or not name:match("^%u%w*$") then die("%s: bad action name", where) end
     if file ~= name .. ".json" then die("%s: file name and action name %s differ", where, name) end
-    out[#out + 1] = "    " .. name .. " = {\n"
-    out[#out + 1] = "      methods = " .. methods_of(meta, where) .. ",\n"
-    if deprecated[name] then out[#out + 1] = "      deprecated = true,\n" end
-    out[#out + 1] = "      params = {\n"
-    for _, p in ipairs(meta.parameters or {}) do
-      out[#out + 1] = param_source(p, where, "        ") .. ",\n"
-    end
-    out[#out + 1] = "      },\n    },\n"
+    out[#out + 1] = "    " .. name .. " = [[\n" .. methods_of(meta, where)
+      .. (deprecated[name] and " deprecated\n" or "\n")
+    for _, p in ipairs(meta.parameters or {}) do param_lines(p, where, 0, out) end
+    out[#out + 1] = "]],\n"
     count = count + 1
   end
   out[#out + 1] = "  },\n}\n"

@@ -5,6 +5,83 @@ local api = {}
 
 local loaded = {}
 
+-- One action's entry from the text tools/gen-api.lua stores (the format is described
+-- there): {methods = {...}, deprecated = true|nil, params = {{name, type, required,
+-- position, sub}, ...}}.
+local function decode(text)
+  local lines = text:gmatch("[^\n]+")
+  local entry = { methods = {}, params = {} }
+  for word in lines():gmatch("%S+") do
+    if word == "deprecated" then
+      entry.deprecated = true
+    else
+      entry.methods[#entry.methods + 1] = word
+    end
+  end
+  local last = {} -- the latest parameter at each depth: the parent of the next deeper line
+  for line in lines do
+    local indent, name, ptype, flags = line:match("^( *)(%S+) (%S+)(.*)$")
+    local p = { name = name, type = ptype, required = false, position = "Query" }
+    for flag in flags:gmatch("%S+") do
+      if flag == "required" then
+        p.required = true
+      else
+        p.position = flag
+      end
+    end
+    local depth = #indent
+    if depth == 0 then
+      entry.params[#entry.params + 1] = p
+    else
+      local parent = last[depth - 1]
+      parent.sub = parent.sub or {}
+      parent.sub[#parent.sub + 1] = p
+    end
+    last[depth] = p
+  end
+  return entry
+end
+
+-- The sorted action names of loaded tables, listed on first need.
+local sorted_names = setmetatable({}, { __mode = "k" })
+
+local function names_of(t)
+  local names = sorted_names[t]
+  if not names then
+    names = {}
+    for name in pairs(t.packed) do names[#names + 1] = name end
+    table.sort(names)
+    sorted_names[t] = names
+  end
+  return names
+end
+
+-- A product's tables as api.load returns them. `actions` is indexed by name and builds
+-- each entry on first use, once. pairs() over it sees every action under Lua 5.4 (__pairs);
+-- LuaJIT ignores __pairs, so portable code goes through api.entries or api.actions.
+local function unpack_tables(tables)
+  local packed = tables.packed
+  local t = { product = tables.product, version = tables.version, packed = packed }
+  t.actions = setmetatable({}, {
+    __index = function(actions, name)
+      local text = packed[name]
+      if type(text) ~= "string" then return nil end
+      local entry = decode(text)
+      rawset(actions, name, entry)
+      return entry
+    end,
+    __pairs = function(actions)
+      local names, i = names_of(t), 0
+      return function()
+        i = i + 1
+        local name = names[i]
+        if name then return name, actions[name] end
+      end, actions, nil
+    end,
+  })
+  return t
+end
+
 -- api.load(product) -> {product, version, actions = {[Name] = entry}} | nil
 function api.load(product)
   if type(product) ~= "string" then return nil end
@@ -12,7 +89,7 @@ function api.load(product)
   local t = loaded[product]
   if t == nil then
     local ok, tables = pcall(require, "aliyun.api." .. product)
-    t = ok and type(tables) == "table" and tables.actions and tables or false
+    t = ok and type(tables) == "table" and type(tables.packed) == "table" and unpack_tables(tables) or false
     loaded[product] = t
   end
   return t or nil
@@ -29,22 +106,25 @@ function api.find(product, action)
   return t and t.actions[action] or nil
 end
 
-local sorted_names = {}
-
 -- api.actions(product) -> sorted list of action names (a fresh copy each time)
 function api.actions(product)
   local t = api.load(product)
   if not t then return {} end
-  local names = sorted_names[t]
-  if not names then
-    names = {}
-    for name in pairs(t.actions) do names[#names + 1] = name end
-    table.sort(names)
-    sorted_names[t] = names
-  end
   local copy = {}
-  for i, n in ipairs(names) do copy[i] = n end
+  for i, n in ipairs(names_of(t)) do copy[i] = n end
   return copy
+end
+
+-- for name, entry in api.entries(product) do ... end: every action in name order (builds
+-- every entry; api.actions lists the names alone).
+function api.entries(product)
+  local t = api.load(product)
+  local names, i = t and names_of(t) or {}, 0
+  return function()
+    i = i + 1
+    local name = names[i]
+    if name then return name, t.actions[name] end
+  end
 end
 
 -- The set of HTTP methods an action allows: {GET = true, POST = true}.
