@@ -94,7 +94,7 @@ function Client:_transport()
     t, batch = given.send, given.batch
   elseif given ~= nil then
     error("aliyun.client: transport must be a function or a table with a send function", 3)
-  elseif require("aliyun.transport.ngx").inside_nginx() then
+  elseif rawget(_G, "ngx") and require("aliyun.transport.ngx").inside_nginx() then
     -- inside nginx: cosockets, never a blocking libcurl call in a worker
     local o = self.opts
     local tr = require("aliyun.transport.ngx").new {
