@@ -838,6 +838,53 @@ describe("credentials", function()
       assert.are.equal("acs:ram::1:role/x", counts.last.RoleArn)
     end)
 
+    it("makes each provider only when it reaches it", function()
+      local made, calls = {}, {}
+      local function maker(name, creds)
+        return function()
+          made[#made + 1] = name
+          return { name = name, get = function()
+            calls[#calls + 1] = name
+            if creds then return value.new(creds) end
+            return nil, "nothing in " .. name
+          end }
+        end
+      end
+      local list = { maker("a"), maker("b", { access_key_id = "LTAIb", access_key_secret = "b-secret" }), maker("c") }
+      local ch = chain.new(list, { reuse_last = true })
+      assert.are.same({}, made)
+      assert.are.equal("LTAIb", assert(ch.get()).access_key_id)
+      assert.are.same({ "a", "b" }, made)
+      assert.are.equal("b", ch.winner().name)
+      assert.is_function(list[1]) -- the caller's list is left as it was
+      assert.are.equal("LTAIb", assert(ch.get()).access_key_id)
+      assert.are.same({ "a", "b" }, made)
+      assert.are.same({ "a", "b", "b" }, calls)
+      local none = chain.new { maker("x"), { name = "y", get = function() return nil, "no y" end } }
+      local c, err = none.get()
+      assert.is_nil(c)
+      assert.matches("x: nothing in x; y: no y", err.message, 1, true)
+    end)
+
+    it("with the key pair in the options, loads no other provider's module", function()
+      local code = string.format("package.path = %q; package.cpath = %q; ", package.path, package.cpath) .. [[
+        local ch = require("aliyun.credentials.chain").default { access_key_id = "LTAIexplicit",
+          access_key_secret = "explicit-secret-value", getenv = function() return nil end }
+        assert(ch.get().access_key_id == "LTAIexplicit")
+        local names = {}
+        for name in pairs(package.loaded) do
+          if name:match("^aliyun%.credentials%.") then names[#names + 1] = name end
+        end
+        table.sort(names)
+        io.write(table.concat(names, " "))
+      ]]
+      local interpreter = rawget(_G, "jit") and "luajit" or "lua5.4"
+      local p = assert(io.popen(interpreter .. " -e '" .. code:gsub("'", "'\\''") .. "' 2>&1"))
+      local out = p:read("a")
+      p:close()
+      assert.are.equal("aliyun.credentials.chain aliyun.credentials.static aliyun.credentials.value", out)
+    end)
+
     it("a client without credentials fails with kind credentials and no secret anywhere", function()
       local aliyun = require "aliyun"
       local home = tmpdir()

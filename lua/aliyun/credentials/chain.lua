@@ -4,12 +4,16 @@ local errors = require "aliyun.errors"
 
 local chain = {}
 
--- chain.new(providers, opts) -> provider. opts.reuse_last: once a provider has given
--- credentials, later calls go to it alone (its errors are then the chain's), so that the
--- files and variables before it are not read again at every call and the identity does not
--- silently change.
+-- chain.new(providers, opts) -> provider. Each element of providers is a provider, or a
+-- function that makes one when the chain first reaches it (so that a client whose options
+-- hold the key pair loads none of the other providers' modules). opts.reuse_last: once a
+-- provider has given credentials, later calls go to it alone (its errors are then the
+-- chain's), so that the files and variables before it are not read again at every call and
+-- the identity does not silently change.
 function chain.new(providers, opts)
   local reuse = opts and opts.reuse_last
+  local list = {}
+  for i, p in ipairs(providers) do list[i] = p end
   local winner
   return {
     name = "default chain",
@@ -21,7 +25,12 @@ function chain.new(providers, opts)
         return nil, errors.new { kind = "credentials", message = winner.name .. ": " .. tostring(why) }
       end
       local looked = {}
-      for _, p in ipairs(providers) do
+      for i = 1, #list do
+        local p = list[i]
+        if type(p) == "function" then
+          p = p()
+          list[i] = p
+        end
         local creds, why = p.get()
         if creds then
           if reuse then winner = p end
@@ -85,18 +94,25 @@ function chain.default(opts)
     explicit = role or { name = "client options", get = function() return nil, why end }
   end
   if explicit then providers[#providers + 1] = explicit end
-  providers[#providers + 1] = require("aliyun.credentials.env").new(opts.getenv)
-  local oo = {}
-  for k, v in pairs(po) do oo[k] = v end
-  if opts.oidc_provider_arn or opts.oidc_token_file then oo.role_arn = opts.role_arn end
-  providers[#providers + 1] = require("aliyun.credentials.oidc").from_env(oo)
-  local profile = require("aliyun.credentials.profile").new(po)
-  providers[#providers + 1] = profile
-  providers[#providers + 1] = require("aliyun.credentials.ini").new(po)
-  providers[#providers + 1] = require("aliyun.credentials.ecs_ram_role").from_env(po)
-  providers[#providers + 1] = require("aliyun.credentials.uri").from_env(po)
+  -- the others are made when reached: most clients stop at their options or the environment
+  providers[#providers + 1] = function() return require("aliyun.credentials.env").new(opts.getenv) end
+  providers[#providers + 1] = function()
+    local oo = {}
+    for k, v in pairs(po) do oo[k] = v end
+    if opts.oidc_provider_arn or opts.oidc_token_file then oo.role_arn = opts.role_arn end
+    return require("aliyun.credentials.oidc").from_env(oo)
+  end
+  local profile
+  local function profile_provider()
+    profile = profile or require("aliyun.credentials.profile").new(po)
+    return profile
+  end
+  providers[#providers + 1] = profile_provider
+  providers[#providers + 1] = function() return require("aliyun.credentials.ini").new(po) end
+  providers[#providers + 1] = function() return require("aliyun.credentials.ecs_ram_role").from_env(po) end
+  providers[#providers + 1] = function() return require("aliyun.credentials.uri").from_env(po) end
   local c = chain.new(providers, { reuse_last = true })
-  c.region = profile.region
+  c.region = function() return profile_provider().region() end
   return c
 end
 
