@@ -6,17 +6,15 @@
  * request, at close() or by the GC, so a Lua error part-way never leaks. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <curl/curl.h>
 
 #include "http.h"
+#include "h1conn.h"
+#include "membuf.h"
 
 #define SESSION_MT "aliyun.core.session"
 #define DEFAULT_MAX_BODY (64L * 1024 * 1024)
-
-typedef struct {
-    char *data;
-    size_t len, cap;
-} membuf_t;
 
 /* One transfer: an easy handle and what it sends and receives. A session owns one for
  * session:request; session:batch makes one per concurrent request. */
@@ -46,36 +44,15 @@ typedef struct {
     long connect_timeout_ms, timeout_ms;
     size_t max_body;
     int verify_tls;
+    int curl_http; /* every request through libcurl's HTTP engine (no direct path) */
     char *ca_file, *proxy, *no_proxy, *user_agent;
+    /* the direct path (h1conn.c): kept connections, the answer, the request being built */
+    h1pool_t pool;
+    h1_response_t resp;
+    membuf_t out, extra, key;
 } session_t;
 
-/* ------------------------------------------------------------- buffers */
-
-static int membuf_add(membuf_t *m, const char *p, size_t n) {
-    if (n > (size_t)-1 - m->len - 1) return 0;
-    if (m->len + n + 1 > m->cap) {
-        size_t cap = m->cap ? m->cap : 16384;
-        char *d;
-        while (cap < m->len + n + 1) {
-            if (cap > ((size_t)-1) / 2) return 0;
-            cap *= 2;
-        }
-        d = (char *)realloc(m->data, cap);
-        if (d == NULL) return 0;
-        m->data = d;
-        m->cap = cap;
-    }
-    memcpy(m->data + m->len, p, n);
-    m->len += n;
-    m->data[m->len] = '\0';
-    return 1;
-}
-
-static void membuf_free(membuf_t *m) {
-    free(m->data);
-    m->data = NULL;
-    m->len = m->cap = 0;
-}
+/* ------------------------------------------------------------- helpers */
 
 static char *dup_string(const char *s) {
     size_t n = strlen(s) + 1;
@@ -130,6 +107,11 @@ static void session_free(session_t *s) {
     batch_free(s->multi, &s->batch);
     if (s->multi) curl_multi_cleanup(s->multi);
     s->multi = NULL;
+    h1pool_free(&s->pool);
+    h1_free(&s->resp);
+    membuf_free(&s->out);
+    membuf_free(&s->extra);
+    membuf_free(&s->key);
     free(s->ca_file);
     free(s->proxy);
     free(s->no_proxy);
@@ -183,7 +165,7 @@ static char *opt_strdup(lua_State *L, int idx, const char *name) {
 }
 
 /* core.session{connect_timeout=, timeout=, verify_tls=, ca_file=, proxy=, no_proxy=,
- *              user_agent=, max_body=} */
+ *              user_agent=, max_body=, curl_http=} */
 int aliyun_l_session(lua_State *L) {
     session_t *s;
     int o;
@@ -200,6 +182,9 @@ int aliyun_l_session(lua_State *L) {
     s->timeout_ms = opt_ms(L, o, "timeout", 60000);
     lua_getfield(L, o, "verify_tls");
     s->verify_tls = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, o, "curl_http");
+    s->curl_http = lua_toboolean(L, -1);
     lua_pop(L, 1);
     lua_getfield(L, o, "max_body");
     if (lua_isnil(L, -1)) {
@@ -232,6 +217,13 @@ static int has_crlf(const char *p, size_t n) {
     return memchr(p, '\r', n) != NULL || memchr(p, '\n', n) != NULL;
 }
 
+/* Why a request header must not be sent (it could inject another header), or NULL. */
+static const char *bad_header(const char *k, size_t kl, const char *v, size_t vl) {
+    if (kl == 0 || has_crlf(k, kl) || memchr(k, ':', kl) || memchr(k, '\0', kl)) return "invalid request header name";
+    if (has_crlf(v, vl) || memchr(v, '\0', vl)) return "request header value contains CR, LF or NUL";
+    return NULL;
+}
+
 /* Builds s->req_headers from req.headers ({name = value}); returns an error message for
  * a header that would let a value inject another header, NULL when all is well. */
 static const char *build_headers(lua_State *L, transfer_t *s, int req) {
@@ -256,13 +248,10 @@ static const char *build_headers(lua_State *L, transfer_t *s, int req) {
             luaL_error(L, "request header names and values must be strings");
         k = lua_tolstring(L, -2, &kl);
         v = lua_tolstring(L, -1, &vl);
-        if (kl == 0 || has_crlf(k, kl) || memchr(k, ':', kl) || memchr(k, '\0', kl)) {
+        line = bad_header(k, kl, v, vl);
+        if (line) {
             lua_pop(L, 3);
-            return "invalid request header name";
-        }
-        if (has_crlf(v, vl) || memchr(v, '\0', vl)) {
-            lua_pop(L, 3);
-            return "request header value contains CR, LF or NUL";
+            return line;
         }
         /* "Name;" is libcurl's way of sending a header with an empty value */
         if (vl == 0)
@@ -313,15 +302,18 @@ static void push_headers(lua_State *L, const membuf_t *m) {
     }
 }
 
+static int push_too_large(lua_State *L, size_t max_body) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "response body larger than the limit of %d bytes", (int)(max_body > 0x7fffffff ? 0x7fffffff : max_body));
+    lua_pushliteral(L, "network");
+    return 3;
+}
+
 /* Maps a failed transfer to (nil, message, kind); kind is "timeout" or "network". */
 static int push_failure(lua_State *L, transfer_t *s, CURLcode rc) {
     const char *kind = rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "network";
+    if (s->body_too_large) return push_too_large(L, s->max_body);
     lua_pushnil(L);
-    if (s->body_too_large) {
-        lua_pushfstring(L, "response body larger than the limit of %d bytes", (int)(s->max_body > 0x7fffffff ? 0x7fffffff : s->max_body));
-        lua_pushliteral(L, "network");
-        return 3;
-    }
     if (s->errbuf[0])
         lua_pushfstring(L, "%s (%s)", s->errbuf, curl_easy_strerror(rc));
     else
@@ -401,23 +393,232 @@ static const char *prepare_transfer(lua_State *L, session_t *s, transfer_t *t, i
     return NULL;
 }
 
-/* Pushes the response of a finished transfer: {status, headers, body, elapsed}. */
+/* Pushes a response table {status, headers, body, elapsed} from a header block (status
+ * line and header lines) and a body. */
+static void push_result(lua_State *L, long status, const membuf_t *headers, const membuf_t *body, double elapsed) {
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, (lua_Integer)status);
+    lua_setfield(L, -2, "status");
+    push_headers(L, headers);
+    lua_setfield(L, -2, "headers");
+    lua_pushlstring(L, body->data ? body->data : "", body->len);
+    lua_setfield(L, -2, "body");
+    lua_pushnumber(L, (lua_Number)elapsed);
+    lua_setfield(L, -2, "elapsed");
+}
+
+/* Pushes the response of a finished libcurl transfer. */
 static void push_response(lua_State *L, transfer_t *t) {
     long status = 0;
     double elapsed = 0;
     if (curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) status = 0;
     if (curl_easy_getinfo(t->curl, CURLINFO_TOTAL_TIME, &elapsed) != CURLE_OK) elapsed = 0;
-    lua_createtable(L, 0, 4);
-    lua_pushinteger(L, (lua_Integer)status);
-    lua_setfield(L, -2, "status");
-    push_headers(L, &t->headers);
-    lua_setfield(L, -2, "headers");
-    lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
-    lua_setfield(L, -2, "body");
-    lua_pushnumber(L, (lua_Number)elapsed);
-    lua_setfield(L, -2, "elapsed");
+    push_result(L, status, &t->headers, &t->body, elapsed);
     /* big buffers are not kept between requests: a 60 MB answer once must not pin 60 MB */
     if (t->body.cap > 1024 * 1024) membuf_free(&t->body);
+}
+
+/* ------------------------------------------------------- direct path */
+
+/* Whether an environment variable that makes libcurl use a proxy is set: then the request
+ * goes through libcurl's engine, which applies it (and no_proxy). */
+static int proxy_in_environment(void) {
+    static const char *const names[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = getenv(names[i]);
+        if (v && v[0]) return 1;
+    }
+    return 0;
+}
+
+static int is_method(const char *m, size_t n, const char *want) {
+    return n == strlen(want) && memcmp(m, want, n) == 0;
+}
+
+/* Whether header name k equals the lower-case name want, ignoring case. */
+static int header_is(const char *k, size_t kl, const char *want) {
+    size_t i;
+    if (kl != strlen(want)) return 0;
+    for (i = 0; i < kl; i++) {
+        char c = k[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
+        if (c != want[i]) return 0;
+    }
+    return 1;
+}
+
+#define ADD(buf, p, n) do { if (!membuf_add((buf), (p), (n))) return luaL_error(L, "out of memory"); } while (0)
+#define ADDS(buf, str) ADD((buf), (str), strlen(str))
+
+static double seconds_since(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* session:request over the direct path (h1conn.c). Returns -1, having pushed nothing, when
+ * the request is not for it (a proxy applies, an unusual method or URL: libcurl's engine
+ * handles those); else the number of results pushed. */
+static int direct_request(lua_State *L, session_t *s, int req) {
+    const char *method, *url, *body = NULL, *authority, *target, *bad = NULL;
+    size_t ml, ul, body_len = 0, al, i, scheme_len;
+    int with_body, has_host = 0, has_ua = 0, has_accept = 0, has_ctype = 0, h, rc;
+    char msg[CURL_ERROR_SIZE + 256];
+    char num[32];
+    h1call_t call;
+    struct timespec t0;
+
+    if (s->curl_http || s->proxy || proxy_in_environment()) return -1;
+    lua_getfield(L, req, "method");
+    lua_getfield(L, req, "url");
+    lua_getfield(L, req, "body");
+    if (lua_type(L, -2) != LUA_TSTRING || !(lua_isnil(L, -1) || lua_type(L, -1) == LUA_TSTRING) ||
+        !(lua_isnil(L, -3) || lua_type(L, -3) == LUA_TSTRING)) {
+        lua_pop(L, 3);
+        return -1; /* libcurl's path raises the argument error */
+    }
+    if (lua_isnil(L, -3)) {
+        method = "GET";
+        ml = 3;
+    } else {
+        method = lua_tolstring(L, -3, &ml);
+    }
+    url = lua_tolstring(L, -2, &ul);
+    if (!lua_isnil(L, -1)) body = lua_tolstring(L, -1, &body_len);
+    with_body = !is_method(method, ml, "GET");
+    if (!(is_method(method, ml, "GET") || is_method(method, ml, "POST") || is_method(method, ml, "PUT") ||
+          is_method(method, ml, "DELETE") || is_method(method, ml, "PATCH"))) {
+        lua_pop(L, 3);
+        return -1;
+    }
+    if (ul > 7 && memcmp(url, "http://", 7) == 0) {
+        scheme_len = 7;
+    } else if (ul > 8 && memcmp(url, "https://", 8) == 0) {
+        scheme_len = 8;
+    } else {
+        lua_pop(L, 3);
+        return -1;
+    }
+    /* anything libcurl would reject or rewrite (spaces, controls, non-ASCII, fragments)
+     * goes to libcurl, so both paths treat odd URLs alike */
+    for (i = 0; i < ul; i++) {
+        unsigned char c = (unsigned char)url[i];
+        if (c <= 0x20 || c >= 0x7f || c == '#') {
+            lua_pop(L, 3);
+            return -1;
+        }
+    }
+    authority = url + scheme_len;
+    for (al = 0; scheme_len + al < ul && authority[al] != '/' && authority[al] != '?'; al++) {}
+    if (al == 0 || memchr(authority, '@', al) || al > 1024) {
+        lua_pop(L, 3);
+        return -1;
+    }
+    target = authority + al;
+
+    call.connect_timeout_ms = opt_ms(L, req, "connect_timeout", s->connect_timeout_ms);
+    call.timeout_ms = opt_ms(L, req, "timeout", s->timeout_ms);
+
+    /* the caller's headers, checked, into s->extra */
+    s->extra.len = 0;
+    lua_getfield(L, req, "headers");
+    h = lua_gettop(L);
+    if (!lua_isnil(L, h)) {
+        if (!lua_istable(L, h)) return luaL_error(L, "request.headers must be a table");
+        lua_pushnil(L);
+        while (lua_next(L, h)) {
+            size_t kl, vl;
+            const char *k, *v;
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+                return luaL_error(L, "request header names and values must be strings");
+            k = lua_tolstring(L, -2, &kl);
+            v = lua_tolstring(L, -1, &vl);
+            bad = bad_header(k, kl, v, vl);
+            if (bad) {
+                lua_pop(L, 2);
+                break;
+            }
+            lua_pop(L, 1);
+            /* framing is this code's business: the caller's framing headers are dropped */
+            if (header_is(k, kl, "content-length") || header_is(k, kl, "transfer-encoding") ||
+                header_is(k, kl, "expect") || header_is(k, kl, "connection"))
+                continue;
+            has_host |= header_is(k, kl, "host");
+            has_ua |= header_is(k, kl, "user-agent");
+            has_accept |= header_is(k, kl, "accept");
+            has_ctype |= header_is(k, kl, "content-type");
+            ADD(&s->extra, k, kl);
+            ADD(&s->extra, ": ", vl ? 2 : 1);
+            ADD(&s->extra, v, vl);
+            ADD(&s->extra, "\r\n", 2);
+        }
+    }
+    if (bad) {
+        lua_pop(L, 4);
+        lua_pushnil(L);
+        lua_pushstring(L, bad);
+        lua_pushliteral(L, "validation");
+        return 3;
+    }
+
+    /* the request: line, headers, body, in one buffer sent with one write */
+    s->out.len = 0;
+    ADD(&s->out, method, ml);
+    ADD(&s->out, " ", 1);
+    if (*target != '/') ADD(&s->out, "/", 1);
+    ADD(&s->out, target, (size_t)(url + ul - target));
+    ADDS(&s->out, " HTTP/1.1\r\n");
+    if (!has_host) {
+        ADDS(&s->out, "Host: ");
+        ADD(&s->out, authority, al);
+        ADD(&s->out, "\r\n", 2);
+    }
+    if (!has_ua && s->user_agent) {
+        ADDS(&s->out, "User-Agent: ");
+        ADDS(&s->out, s->user_agent);
+        ADD(&s->out, "\r\n", 2);
+    }
+    if (!has_accept) ADDS(&s->out, "Accept: */*\r\n");
+    ADD(&s->out, s->extra.data ? s->extra.data : "", s->extra.len);
+    if (with_body) {
+        if (!has_ctype) ADDS(&s->out, "Content-Type: application/x-www-form-urlencoded\r\n");
+        snprintf(num, sizeof num, "%lu", (unsigned long)body_len);
+        ADDS(&s->out, "Content-Length: ");
+        ADDS(&s->out, num);
+        ADD(&s->out, "\r\n", 2);
+    }
+    ADD(&s->out, "\r\n", 2);
+    if (with_body && body_len) ADD(&s->out, body, body_len);
+
+    s->key.len = 0;
+    ADD(&s->key, url, scheme_len + al);
+    lua_pop(L, 4); /* method, url, body, headers: everything needed is copied */
+
+    call.key = s->key.data;
+    call.out = s->out.data;
+    call.out_len = s->out.len;
+    call.head = 0;
+    call.verify_tls = s->verify_tls;
+    call.ca_file = s->ca_file;
+    h1_reset(&s->resp, 0, s->max_body);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = h1pool_request(&s->pool, &call, &s->resp, msg, sizeof msg);
+    if (s->out.cap > 1024 * 1024) membuf_free(&s->out); /* a big body once must not pin its copy */
+    if (rc == H1K_OK) {
+        push_result(L, s->resp.status, &s->resp.headers, &s->resp.body, seconds_since(&t0));
+        if (s->resp.body.cap > 1024 * 1024) membuf_free(&s->resp.body);
+        return 1;
+    }
+    if (s->resp.body.cap > 1024 * 1024) membuf_free(&s->resp.body);
+    if (rc == H1K_TOO_LARGE) return push_too_large(L, s->max_body);
+    lua_pushnil(L);
+    lua_pushstring(L, msg);
+    if (rc == H1K_TIMEOUT)
+        lua_pushliteral(L, "timeout");
+    else
+        lua_pushliteral(L, "network");
+    return 3;
 }
 
 /* session:request{method=, url=, headers=, body=, timeout=, connect_timeout=}
@@ -426,8 +627,11 @@ static int l_session_request(lua_State *L) {
     session_t *s = check_session(L);
     const char *bad;
     CURLcode rc;
+    int n;
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
+    n = direct_request(L, s, 2);
+    if (n >= 0) return n;
     bad = prepare_transfer(L, s, &s->t, 2);
     if (bad) {
         lua_pushnil(L);

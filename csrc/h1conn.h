@@ -1,0 +1,49 @@
+/* h1conn.h: HTTP/1.1 requests over connections that libcurl opens and keeps (connect-only
+ * handles: DNS, TCP, TLS with verification), with the request written and the response
+ * read by the C core (h1.c). This is the sequential request path of a session when no
+ * proxy is involved: it skips libcurl's per-request work (URL parsing, header assembly
+ * through its printf engine, option resets), which dominated a call's cost. */
+#ifndef ALIYUN_H1CONN_H
+#define ALIYUN_H1CONN_H
+
+#include <curl/curl.h>
+#include "h1.h"
+
+#define H1CONN_MAX 4 /* kept connections per session (one per origin in use) */
+
+typedef struct {
+    CURL *curl;       /* connect-only handle owning the connection; NULL when closed */
+    curl_socket_t fd;
+    char *key;        /* "scheme://authority" */
+    unsigned long requests;  /* answered on this connection */
+    unsigned long long used; /* pool tick of the last use, for eviction */
+    char errbuf[CURL_ERROR_SIZE];
+} h1conn_t;
+
+typedef struct {
+    h1conn_t conn[H1CONN_MAX];
+    membuf_t in; /* received bytes not yet parsed */
+    unsigned long long tick;
+} h1pool_t;
+
+typedef struct {
+    const char *key;        /* "scheme://authority" of the request URL */
+    const char *out;        /* the whole request: head and body */
+    size_t out_len;
+    int head;               /* a HEAD request: no body in the answer */
+    long connect_timeout_ms, timeout_ms;
+    int verify_tls;
+    const char *ca_file;    /* NULL: libcurl's default CA store */
+} h1call_t;
+
+enum { H1K_OK = 0, H1K_NETWORK, H1K_TIMEOUT, H1K_TOO_LARGE };
+
+/* Sends c and reads its answer into resp (h1_reset by the caller with max_body). Returns
+ * H1K_OK, or a failure kind with a message in msg. A kept connection that turns out to be
+ * closed by the server before answering is replaced once, transparently. */
+int h1pool_request(h1pool_t *p, const h1call_t *c, h1_response_t *resp, char *msg, size_t msglen);
+
+/* Closes every connection and frees the buffers. */
+void h1pool_free(h1pool_t *p);
+
+#endif
