@@ -115,8 +115,12 @@ $(BUILD)/fuzz/sign_fuzz: fuzz/sign_fuzz.c csrc/sign.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/sign_fuzz.c csrc/sign.c $(shell pkg-config --libs lua5.4) $(DEPS_LIBS) -lm
 
-fuzz: deps $(BUILD)/fuzz/json_fuzz $(BUILD)/fuzz/sign_fuzz  ## run the libFuzzer targets for FUZZ_SECONDS each
-	@for t in json sign; do \
+$(BUILD)/fuzz/h1_fuzz: fuzz/h1_fuzz.c csrc/h1.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/h1_fuzz.c csrc/h1.c
+
+fuzz: deps $(BUILD)/fuzz/json_fuzz $(BUILD)/fuzz/sign_fuzz $(BUILD)/fuzz/h1_fuzz  ## run the libFuzzer targets for FUZZ_SECONDS each
+	@for t in json sign h1; do \
 	  mkdir -p $(BUILD)/fuzz/corpus-$$t $(BUILD)/fuzz/crashes-$$t; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
 	  $(BUILD)/fuzz/$${t}_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
