@@ -30,11 +30,16 @@ local function read_json(path)
   return value
 end
 
-local function list_dir(dir)
-  local p = io.popen("ls -1 '" .. dir:gsub("'", "'\\''") .. "'")
+local function shell_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- The names in dir that end with suffix, sorted; none when dir does not exist.
+local function list_dir(dir, suffix)
+  local p = io.popen("ls -1 " .. shell_quote(dir) .. " 2>/dev/null")
   local names = {}
   for line in p:lines() do
-    if line:match("%.json$") then names[#names + 1] = line end
+    if line:sub(-#suffix) == suffix then names[#names + 1] = line end
   end
   p:close()
   table.sort(names)
@@ -45,10 +50,12 @@ local function quote(s)
   return string.format("%q", s)
 end
 
--- Each action is stored as a short text that aliyun.api decodes on first use, so that
--- loading a product's tables costs little more than reading its action names (parsing
--- every action as a table constructor took ~5 ms of a fresh process's start-up for ECS).
--- The text, one line each:
+-- Each action is stored as a short text that aliyun.api decodes on first use, in one of
+-- several part files of about PART_SIZE bytes (<product>/<n>.lua, actions in name order);
+-- <product>.lua lists every action with the number of its part. A call thus loads the
+-- list and one part: parsing every action as a table constructor took ~5 ms of a fresh
+-- process's start-up for ECS, and parsing the whole text still ~0.9 ms.
+-- An action's text, one line each:
 --   the HTTP methods, then "deprecated" when the action is;
 --   then per parameter: name, type, "required" when required, "Body" when sent in the
 --   body (Query otherwise); a sub-parameter is indented one space per level under its parent.
@@ -84,34 +91,58 @@ local function methods_of(meta, where)
   return table.concat(list, " ")
 end
 
+local PART_SIZE = 8192
+
+-- -> the list's source, the parts' sources, the number of actions
 local function gen_product(meta_dir, product, info)
   local deprecated = {}
   for _, name in ipairs(read_json(meta_dir .. "/" .. product .. "-deprecated.json")) do deprecated[name] = true end
-  local files = list_dir(meta_dir .. "/" .. product)
-  local out = {
+  local files = list_dir(meta_dir .. "/" .. product, ".json")
+  local index = {
     HEADER,
-    "-- " .. product:upper() .. " API " .. info.version .. ": per action its HTTP methods, deprecation and parameters,\n",
-    "-- as text that aliyun.api decodes on first use (the format is described in tools/gen-api.lua).\n",
+    "-- " .. product:upper() .. " API " .. info.version .. ": every action and the part (" .. product
+      .. "/<n>.lua) that holds its HTTP\n",
+    "-- methods, deprecation and parameters, as text that aliyun.api decodes on first use.\n",
     "return {\n",
     "  product = " .. quote(product) .. ",\n",
     "  version = " .. quote(info.version) .. ",\n",
-    "  packed = {\n",
+    "  parts = {\n",
   }
-  local count = 0
+  local parts, part, size = {}, nil, 0
+  local function close_part()
+    if not part then return end
+    part[#part + 1] = "}\n"
+    parts[#parts + 1] = table.concat(part)
+    part = nil
+  end
   for _, file in ipairs(files) do
     local where = product .. "/" .. file
     local meta = read_json(meta_dir .. "/" .. product .. "/" .. file)
     local name = meta.name
     if type(name) ~= "string" or not name:match("^%u%w*$") then die("%s: bad action name", where) end
     if file ~= name .. ".json" then die("%s: file name and action name %s differ", where, name) end
-    out[#out + 1] = "    " .. name .. " = [[\n" .. methods_of(meta, where)
-      .. (deprecated[name] and " deprecated\n" or "\n")
+    local out = { "  " .. name .. " = [[\n" .. methods_of(meta, where) .. (deprecated[name] and " deprecated\n" or "\n") }
     for _, p in ipairs(meta.parameters or {}) do param_lines(p, where, 0, out) end
     out[#out + 1] = "]],\n"
-    count = count + 1
+    local text = table.concat(out)
+    if part and size + #text > PART_SIZE then close_part() end
+    if not part then
+      part = {
+        HEADER,
+        "-- " .. product:upper() .. " API " .. info.version .. ", part " .. (#parts + 1) .. " of the actions listed in "
+          .. product .. ".lua: their text\n",
+        "-- (the format is described in tools/gen-api.lua).\n",
+        "return {\n",
+      }
+      size = 0
+    end
+    part[#part + 1] = text
+    size = size + #text
+    index[#index + 1] = "    " .. name .. " = " .. (#parts + 1) .. ",\n"
   end
-  out[#out + 1] = "  },\n}\n"
-  return table.concat(out), count
+  close_part()
+  index[#index + 1] = "  },\n}\n"
+  return table.concat(index), parts, #files
 end
 
 local function sorted_map_source(map, indent)
@@ -157,9 +188,13 @@ local products = read_json(meta_dir .. "/products.json")
 for _, product in ipairs(PRODUCTS) do
   local info = products[product]
   if not info or type(info.version) ~= "string" then die("products.json has no version for %s", product) end
-  local text, count = gen_product(meta_dir, product, info)
-  write(out_dir .. "/" .. product .. ".lua", text)
-  print(string.format("gen-api: %s/%s.lua: %d actions", out_dir, product, count))
+  local index, parts, count = gen_product(meta_dir, product, info)
+  local part_dir = out_dir .. "/" .. product
+  if not os.execute("mkdir -p " .. shell_quote(part_dir)) then die("cannot make %s", part_dir) end
+  for _, old in ipairs(list_dir(part_dir, ".lua")) do os.remove(part_dir .. "/" .. old) end
+  for i, text in ipairs(parts) do write(part_dir .. "/" .. i .. ".lua", text) end
+  write(out_dir .. "/" .. product .. ".lua", index)
+  print(string.format("gen-api: %s/%s.lua: %d actions in %d parts", out_dir, product, count, #parts))
 end
 write(out_dir .. "/endpoints.lua", gen_endpoints(products))
 print("gen-api: " .. out_dir .. "/endpoints.lua")

@@ -49,22 +49,25 @@ local function names_of(t)
   local names = sorted_names[t]
   if not names then
     names = {}
-    for name in pairs(t.packed) do names[#names + 1] = name end
+    for name in pairs(t.parts) do names[#names + 1] = name end
     table.sort(names)
     sorted_names[t] = names
   end
   return names
 end
 
--- A product's tables as api.load returns them. `actions` is indexed by name and builds
--- each entry on first use, once. pairs() over it sees every action under Lua 5.4 (__pairs);
--- LuaJIT ignores __pairs, so portable code goes through api.entries or api.actions.
-local function unpack_tables(tables)
-  local packed = tables.packed
-  local t = { product = tables.product, version = tables.version, packed = packed }
+-- A product's tables as api.load returns them, from the generated list of actions (which
+-- part file holds each one's text). `actions` is indexed by name: the part is loaded and the
+-- entry built on first use, once. pairs() over it sees every action under Lua 5.4
+-- (__pairs); LuaJIT ignores __pairs, so portable code goes through api.entries or api.actions.
+local function unpack_tables(product, tables)
+  local parts = tables.parts
+  local t = { product = tables.product, version = tables.version, parts = parts }
   t.actions = setmetatable({}, {
     __index = function(actions, name)
-      local text = packed[name]
+      local part = parts[name]
+      if type(part) ~= "number" then return nil end
+      local text = require("aliyun.api." .. product .. "." .. part)[name]
       if type(text) ~= "string" then return nil end
       local entry = decode(text)
       rawset(actions, name, entry)
@@ -89,7 +92,7 @@ function api.load(product)
   local t = loaded[product]
   if t == nil then
     local ok, tables = pcall(require, "aliyun.api." .. product)
-    t = ok and type(tables) == "table" and type(tables.packed) == "table" and unpack_tables(tables) or false
+    t = ok and type(tables) == "table" and type(tables.parts) == "table" and unpack_tables(product, tables) or false
     loaded[product] = t
   end
   return t or nil
