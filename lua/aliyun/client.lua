@@ -46,6 +46,21 @@ local function parse_endpoint(endpoint)
   return scheme, authority
 end
 
+-- parse_endpoint once per endpoint string: it runs on every call. base_urls holds
+-- "scheme://authority" for each endpoint parsed.
+local parsed_endpoints, base_urls = {}, {}
+
+local function parse_endpoint_cached(endpoint)
+  local hit = parsed_endpoints[endpoint]
+  if hit then return hit[1], hit[2] end
+  local scheme, authority = parse_endpoint(endpoint)
+  if scheme and type(endpoint) == "string" then
+    parsed_endpoints[endpoint] = { scheme, authority }
+    base_urls[endpoint] = scheme .. "://" .. authority
+  end
+  return scheme, authority
+end
+
 -- The first of up to three values that is not nil. Fixed arity: it runs several times per
 -- call, and a vararg loop with select() was a fifth of the pipeline's Lua time (bench/).
 local function pick(a, b, c)
@@ -125,7 +140,7 @@ end
 
 -- The region when neither the options nor the call name one: the CLI profile's region_id.
 function Client:_default_region()
-  local p = self:_credentials_provider()
+  local p = Client._credentials_provider(self)
   if type(p.region) == "function" then
     local ok, region = pcall(p.region)
     if ok and type(region) == "string" and region ~= "" then return region end
@@ -143,7 +158,7 @@ function Client:_credentials(call_opts)
     if not creds then return nil, errors.new { kind = "credentials", message = why } end
     return creds
   end
-  local creds, err = self:_credentials_provider().get()
+  local creds, err = Client._credentials_provider(self).get()
   if not creds then
     if not errors.is_error(err) then err = errors.new { kind = "credentials", message = tostring(err) } end
     return nil, err
@@ -161,8 +176,9 @@ local function is_loopback(authority)
 end
 
 local function warn_plain_http(authority, warn)
-  if warned_hosts[authority] or is_loopback(authority) then return end
+  if warned_hosts[authority] then return end
   warned_hosts[authority] = true
+  if is_loopback(authority) then return end
   local line = "aliyun: warning: plain HTTP endpoint http://" .. authority
     .. " is not on loopback; requests and tokens travel unencrypted (use https://)"
   if type(warn) == "function" then warn(line) else io.stderr:write(line, "\n") end
@@ -173,12 +189,12 @@ function Client:_endpoint(wire)
   if not endpoint then
     local why
     endpoint, why = lazy.endpoints.resolve(self.product, {
-      region = self.opts.region or (wire and (wire.query.RegionId or wire.body.RegionId)) or self:_default_region(),
+      region = self.opts.region or (wire and (wire.query.RegionId or wire.body.RegionId)) or Client._default_region(self),
       endpoint_type = self.opts.endpoint_type,
     })
     if not endpoint then return nil, errors.new { kind = "validation", message = why } end
   end
-  local scheme, authority = parse_endpoint(endpoint)
+  local scheme, authority = parse_endpoint_cached(endpoint)
   if not scheme then
     return nil, errors.new {
       kind = "validation",
@@ -186,7 +202,7 @@ function Client:_endpoint(wire)
     }
   end
   if scheme == "http" then warn_plain_http(authority, self.opts.warn) end
-  return scheme .. "://" .. authority, authority
+  return base_urls[endpoint], authority
 end
 
 -- Chooses GET or POST within what the action allows.
@@ -245,13 +261,13 @@ function Client:_build(action, params, call_opts, tables)
     return nil, errors.validation(action, "no API version known for product '" .. self.product
       .. "': pass version = \"YYYY-MM-DD\" in the client options")
   end
-  local base_url, authority = self:_endpoint(wire)
+  local base_url, authority = Client._endpoint(self, wire)
   if not base_url then
     local eerr = authority
     eerr.action = action
     return nil, eerr
   end
-  local creds, cerr = self:_credentials(call_opts)
+  local creds, cerr = Client._credentials(self, call_opts)
   if not creds then
     cerr.action = action
     return nil, cerr
@@ -274,7 +290,8 @@ function Client:_build(action, params, call_opts, tables)
   local timestamp = self._clock_offset and math.floor(core.time() + self._clock_offset) or nil
   local request, meta = sign {
     method = method, base_url = base_url, host = authority, action = action, version = version,
-    query = query, body = body, credentials = creds, user_agent = USER_AGENT, timestamp = timestamp,
+    query = query, body = body, owned = true, -- fresh from params.prepare, or built here
+    credentials = creds, user_agent = USER_AGENT, timestamp = timestamp,
   }
   if not request then return nil, errors.validation(action, meta) end
   request.timeout = pick(call_opts.timeout, self.opts.timeout, timeouts.read_for(action))
@@ -364,14 +381,14 @@ function Client:call(action, params, call_opts)
   call_opts = call_opts or {}
   local tables = api_tables(self.product)
   params = with_client_token(tables and tables.actions[action], params)
-  local policy = self:_retry_policy(call_opts)
+  local policy = Client._retry_policy(self, call_opts)
   local sink = lazy.trace.sink(pick(call_opts.debug, self.opts.debug))
   local dry_run = pick(call_opts.dry_run, self.opts.dry_run)
-  local send = self:_transport()
+  local send = Client._transport(self)
   local attempt, skew_corrected = 0, false
   while true do
     attempt = attempt + 1
-    local request, meta = self:_build(action, params, call_opts, tables)
+    local request, meta = Client._build(self, action, params, call_opts, tables)
     if not request then return nil, meta end
     if dry_run then
       return { method = request.method, url = request.url, headers = request.headers, body = request.body }
@@ -410,7 +427,7 @@ function Client:call(action, params, call_opts)
       explain(err, meta, meta and meta.access_key_id)
       local wait = policy:delay(attempt, err, headers)
       if not wait then return nil, err end
-      if wait > 0 then self:_sleep(wait) end
+      if wait > 0 then Client._sleep(self, wait) end
     else
       attempt = attempt - 1
     end
@@ -449,8 +466,8 @@ function Client:batch(calls, opts)
   end
 
   local results = {}
-  local send, send_batch = self:_transport()
-  local policy = self:_retry_policy(opts)
+  local send, send_batch = Client._transport(self)
+  local policy = Client._retry_policy(self, opts)
   local pending, attempt = {}, 0
   for i = 1, #jobs do pending[i] = i end
   while #pending > 0 do
@@ -458,7 +475,7 @@ function Client:batch(calls, opts)
     local requests, metas, idx = {}, {}, {}
     for _, i in ipairs(pending) do
       local job = jobs[i]
-      local request, meta = self:_build(job.action, job.params, job.opts, tables)
+      local request, meta = Client._build(self, job.action, job.params, job.opts, tables)
       if not request then
         results[i] = meta
       elseif pick(job.opts.dry_run, self.opts.dry_run) then
@@ -503,7 +520,7 @@ function Client:batch(calls, opts)
       end
     end
     pending = retry_list
-    if #pending > 0 and longest > 0 then self:_sleep(longest) end
+    if #pending > 0 and longest > 0 then Client._sleep(self, longest) end
   end
   return results
 end
@@ -568,7 +585,11 @@ client.mt = {
     -- an action method made before: no pattern match on the hot path of every call
     local cached = method_cache[self.product]
     v = cached and cached[k]
-    if v then return v end
+    if v then
+      -- kept on the client itself, so later calls find it without this metamethod
+      rawset(self, k, v)
+      return v
+    end
     if type(k) == "string" and k:match("^%u%w*$") then return action_method(self, k) end
     -- describeDisks: an action name with its case wrong gets the same error as a misspelt one
     if type(k) == "string" and k:match("^%l+%u%w*$") and api_tables(self.product) then

@@ -488,9 +488,66 @@ local function present(given, p)
   return given[p] == true
 end
 
-function params.prepare(product, action, entry, values, opts)
-  local _ = product
-  opts = opts or {}
+-- The required parameters of an entry, listed once.
+local required_cache = setmetatable({}, { __mode = "k" })
+
+local function required_of(entry)
+  local list = required_cache[entry]
+  if not list then
+    list = {}
+    for _, p in ipairs(entry.params or {}) do
+      if p.required then list[#list + 1] = p.name end
+    end
+    required_cache[entry] = list
+  end
+  return list
+end
+
+-- The common call: every key names a scalar parameter of the action and its value already
+-- has that type (a string, an integer, a boolean), and every required parameter is given
+-- flat. Such a call needs no walk, no sorting and no pcall: a third of a call's Lua time
+-- before (bench/). Returns nil whenever anything else is there; the full walk then decides,
+-- with its error messages, so this path never changes a result, only its cost.
+local function prepare_flat(entry, values, validate)
+  local by_name = lazy.api.index(entry).by_name
+  local query, body = {}, {}
+  for k, v in pairs(values) do
+    local p = by_name[k]
+    if not p then return nil end
+    local ptype, tv = p.type, type(v)
+    local text
+    if tv == "string" then
+      if ptype == "String" then
+        text = v
+      elseif ptype == "Integer" or ptype == "Long" then
+        if validate and not is_integer_string(v) then return nil end
+        text = v
+      elseif ptype == "Boolean" and (v == "true" or v == "false") then
+        text = v
+      else
+        return nil
+      end
+    elseif tv == "number" and is_int_subtype(v) and (ptype == "Integer" or ptype == "Long" or ptype == "String") then
+      text = format("%d", v)
+    elseif tv == "boolean" and (ptype == "Boolean" or ptype == "String") then
+      text = v and "true" or "false"
+    else
+      return nil
+    end
+    if p.position == "Body" then body[k] = text else query[k] = text end
+  end
+  if validate then
+    local required = required_of(entry)
+    for i = 1, #required do
+      if values[required[i]] == nil then return nil end
+    end
+  end
+  return { query = query, body = body }
+end
+
+-- The full walk over any values; prepare() tries prepare_flat first. Exposed as
+-- params.walk so that the specs can hold the two to the same results.
+local function walk(action, entry, values, opts)
   local state = {
     action = action,
     validate = opts.validate ~= false,
@@ -530,6 +587,21 @@ function params.prepare(product, action, entry, values, opts)
     return nil, errors.validation(action, err.message, { parameter = err.path, expected = err.expected })
   end
   return { query = state.query, body = state.body }
+end
+
+function params.prepare(product, action, entry, values, opts)
+  local _ = product
+  opts = opts or {}
+  if entry and type(values) == "table" then
+    local wire = prepare_flat(entry, values, opts.validate ~= false)
+    if wire then return wire end
+  end
+  return walk(action, entry, values, opts)
+end
+
+function params.walk(product, action, entry, values, opts)
+  local _ = product
+  return walk(action, entry, values, opts or {})
 end
 
 -- Exposed for the specs and for tools that format values the same way.

@@ -18,14 +18,15 @@ local function has_any(t)
   return t ~= nil and next(t) ~= nil
 end
 
--- args: method, base_url ("https://host[:port]"), host, action, version, query, body,
+-- args: method, base_url ("https://host[:port]"), host, action, version, query, body, owned,
 --       credentials {access_key_id, access_key_secret, security_token},
 --       timestamp (epoch seconds, optional), nonce (optional), user_agent
 -- Both return request, meta: meta.string_to_sign (and for V3 meta.canonical_request) let the
 -- client explain a SignatureDoesNotMatch; they are never sent.
+-- args.owned: the query table is the caller's fresh copy, which v1 may fill in place.
 function signer.v1(args)
   local creds = args.credentials
-  local q = copy(args.query)
+  local q = args.owned and args.query or copy(args.query)
   q.Action = args.action
   q.Version = args.version
   q.Format = "JSON"
