@@ -10,6 +10,7 @@ local client = {}
 
 local VERSION = "0.1.0"
 local USER_AGENT = string.format("lua-aliyun/%s (%s)", VERSION, _VERSION)
+local byte = string.byte
 
 local DEFAULTS = {
   signature_version = "v1",
@@ -590,9 +591,12 @@ client.mt = {
       rawset(self, k, v)
       return v
     end
-    if type(k) == "string" and k:match("^%u%w*$") then return action_method(self, k) end
+    -- the client's own fields (_send, _clock_offset, ...) are read on every call, often
+    -- while still nil: they are never action names, and need no pattern match
+    if type(k) ~= "string" or byte(k, 1) == 95 then return nil end
+    if k:match("^%u%w*$") then return action_method(self, k) end
     -- describeDisks: an action name with its case wrong gets the same error as a misspelt one
-    if type(k) == "string" and k:match("^%l+%u%w*$") and api_tables(self.product) then
+    if k:match("^%l+%u%w*$") and api_tables(self.product) then
       return action_method(self, k)
     end
     return nil
