@@ -1,109 +1,1030 @@
 /* sign.c: percent-encoding, canonical strings and signatures for Alibaba Cloud RPC APIs.
  *
- * Memory discipline: Lua errors longjmp, so nothing here holds malloc'd memory across a
- * Lua API call. Temporary arrays are Lua userdata (collected by the GC) and strings are
- * built in luaL_Buffers. Pointers into Lua strings stay valid while the strings are
- * reachable from the stack, and Lua's collector never moves objects. */
+ * Signing runs once per request, so the hot paths make no per-byte function calls and no
+ * per-call allocations beyond the result strings. Each Lua state has one signing state (a
+ * full userdata kept in the registry): a scratch buffer and a pair array that grow as
+ * needed, the digests fetched once, one digest context, and for SHA-1 and for SHA-256 the
+ * HMAC inner and outer digest states of the last key used, so signing again with the same
+ * secret skips the key schedule. The state is per Lua state, never a C static, so Lua
+ * states in different threads share nothing.
+ *
+ * Memory discipline: Lua errors longjmp, so malloc'd memory is only ever owned by the
+ * signing state, whose __gc frees it (and cleanses the cached key). Pointers into Lua
+ * strings stay valid while the strings are reachable (the parameter tables are on the
+ * stack); between collecting such pointers and their last use nothing allocates Lua
+ * memory, so no collection step and no finalizer can run in between. Results are pushed
+ * from the scratch buffer, and a push may run a finalizer that signs too: while results
+ * are pushed the state is out of the registry (anchored on this call's stack), so a nested
+ * call builds its own and cannot overwrite this one's scratch. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "sign.h"
 
 /* ------------------------------------------------------------------ encoding */
 
-static const char HEX_UPPER[] = "0123456789ABCDEF";
 static const char HEX_LOWER[] = "0123456789abcdef";
 
-/* RFC 3986 unreserved characters: A-Z a-z 0-9 - _ . ~ */
-static int is_unreserved(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+/* RFC 3986 unreserved bytes, which percent-encoding keeps: A-Z a-z 0-9 - _ . ~ */
+#define UNRESERVED(c) \
+    (((c) >= 'A' && (c) <= 'Z') || ((c) >= 'a' && (c) <= 'z') || ((c) >= '0' && (c) <= '9') || (c) == '-' || \
+     (c) == '_' || (c) == '.' || (c) == '~')
+#define HEXU(n) ((n) < 10 ? '0' + (n) : 'A' + (n)-10)
+
+/* The tables below are written out by the preprocessor, one entry per byte value. */
+#define TABLE4(E, c) E(c), E((c) + 1), E((c) + 2), E((c) + 3)
+#define TABLE16(E, c) TABLE4(E, c), TABLE4(E, (c) + 4), TABLE4(E, (c) + 8), TABLE4(E, (c) + 12)
+#define TABLE64(E, c) TABLE16(E, c), TABLE16(E, (c) + 16), TABLE16(E, (c) + 32), TABLE16(E, (c) + 48)
+#define TABLE256(E) TABLE64(E, 0), TABLE64(E, 64), TABLE64(E, 128), TABLE64(E, 192)
+
+/* For the canonical query, every byte encoded once and encoded twice (the encoding of
+ * the encoding, where the '%' of %XX becomes %25), as bytes to copy and their lengths.
+ * The copies are always 4 and 8 bytes long, so the loops below have no branch per byte;
+ * the bytes beyond the length are overwritten by what comes next. */
+typedef struct {
+    char once[4], twice[8];
+    unsigned char once_len, twice_len, unused[2]; /* 16 bytes */
+} enc_t;
+#define ENC_ENTRY(c)                                                                                   \
+    {{UNRESERVED(c) ? (char)(c) : '%', (char)HEXU((c) >> 4), (char)HEXU((c)&15), 0},                  \
+     {UNRESERVED(c) ? (char)(c) : '%', '2', '5', (char)HEXU((c) >> 4), (char)HEXU((c)&15), 0, 0, 0}, \
+     UNRESERVED(c) ? 1 : 3, UNRESERVED(c) ? 1 : 5, {0, 0}}
+static const enc_t ENC[256] = {TABLE256(ENC_ENTRY)};
+
+/* Eight bytes at a time: bit 7 of each byte of the result is set where that byte of x is
+ * unreserved. Each byte is tested on its low 7 bits (b), where adding a constant below
+ * 0x80 cannot carry into the next byte: b + (0x80 - lo) reaches bit 7 when b >= lo, and
+ * b + (0x7f - hi) when b > hi. Bytes with the high bit set are never unreserved. The
+ * order of the bytes in x does not matter: callers only ask whether all eight are. */
+#define BYTES(c) (0x0101010101010101ULL * (uint64_t)(c))
+#define IN_RANGE(b, lo, hi) (((b) + BYTES(0x80 - (lo))) & ~((b) + BYTES(0x7f - (hi))))
+static inline uint64_t unreserved8(uint64_t x) {
+    uint64_t b = x & BYTES(0x7f), folded = b | BYTES(0x20); /* letters folded to lower case */
+    uint64_t m = IN_RANGE(b, '-', '.') | IN_RANGE(b, '0', '9') | IN_RANGE(folded, 'a', 'z') |
+                 IN_RANGE(b, '_', '_') | IN_RANGE(b, '~', '~');
+    return m & ~x & BYTES(0x80);
 }
 
-/* Appends s, percent-encoded byte by byte (so UTF-8 text becomes %XX of its bytes).
- * keep_slash leaves '/' as is, for URL paths. */
-static void add_encoded(luaL_Buffer *b, const char *s, size_t n, int keep_slash) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (is_unreserved(c) || (keep_slash && c == '/')) {
-            luaL_addchar(b, (char)c);
-        } else {
-            luaL_addchar(b, '%');
-            luaL_addchar(b, HEX_UPPER[c >> 4]);
-            luaL_addchar(b, HEX_UPPER[c & 15]);
+/* One byte of encode_to and encode_twice below. Everything is loaded before anything is
+ * stored, so the compiler need not reload after a store that might alias. */
+static inline char *enc_once(char *d, unsigned char c) {
+    const enc_t *x = &ENC[c];
+    uint32_t w;
+    size_t n = x->once_len;
+    memcpy(&w, x->once, 4);
+    memcpy(d, &w, 4);
+    return d + n;
+}
+
+static inline void enc_both(char **a, char **b, unsigned char c) {
+    const enc_t *x = &ENC[c];
+    uint32_t w1;
+    uint64_t w2;
+    size_t n1 = x->once_len, n2 = x->twice_len;
+    memcpy(&w1, x->once, 4);
+    memcpy(&w2, x->twice, 8);
+    memcpy(*a, &w1, 4);
+    memcpy(*b, &w2, 8);
+    *a += n1;
+    *b += n2;
+}
+
+/* Writes s percent-encoded for a query (every byte but the unreserved ones becomes %XX,
+ * so UTF-8 text becomes %XX of its bytes) at d; returns the end. d needs room for 3 * n
+ * bytes plus ENC_SLACK. Runs of eight unreserved bytes are copied whole. */
+#define ENC_SLACK 8
+static char *encode_to(char *d, const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s, *e = p + n, *stop;
+    while (e - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        if (unreserved8(x) == BYTES(0x80)) {
+            memcpy(d, p, 8);
+            d += 8;
+            p += 8;
+            continue;
         }
+        for (stop = p + 8; p < stop; p++) d = enc_once(d, *p);
     }
+    for (; p < e; p++) d = enc_once(d, *p);
+    return d;
 }
 
-int aliyun_l_percent_encode(lua_State *L) {
-    size_t n;
-    const char *s = luaL_checklstring(L, 1, &n);
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    add_encoded(&b, s, n, 0);
-    luaL_pushresult(&b);
-    return 1;
+/* The same for a URL path, where '/' is kept too. */
+static char *encode_path_to(char *d, const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s, *e = p + n;
+    for (; p < e; p++) {
+        if (*p == '/')
+            *d++ = '/';
+        else
+            d = enc_once(d, *p);
+    }
+    return d;
 }
 
-static void push_hex(lua_State *L, const unsigned char *p, size_t n) {
-    luaL_Buffer b;
+/* One pass, two outputs: s encoded once at *once and encoded twice at *twice. *once needs
+ * room for 3 * n bytes, *twice for 5 * n, each plus ENC_SLACK. Both pointers advance. */
+static void encode_twice(char **once, char **twice, const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s, *e = p + n, *stop;
+    char *a = *once, *b = *twice;
+    while (e - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        if (unreserved8(x) == BYTES(0x80)) {
+            memcpy(a, p, 8);
+            memcpy(b, p, 8);
+            a += 8;
+            b += 8;
+            p += 8;
+            continue;
+        }
+        for (stop = p + 8; p < stop; p++) enc_both(&a, &b, *p);
+    }
+    for (; p < e; p++) enc_both(&a, &b, *p);
+    *once = a;
+    *twice = b;
+}
+
+/* Writes n bytes as 2 * n lower-case hex digits at d; returns the end. */
+static char *hex_to(char *d, const unsigned char *p, size_t n) {
     size_t i;
-    luaL_buffinit(L, &b);
     for (i = 0; i < n; i++) {
-        luaL_addchar(&b, HEX_LOWER[p[i] >> 4]);
-        luaL_addchar(&b, HEX_LOWER[p[i] & 15]);
+        *d++ = HEX_LOWER[p[i] >> 4];
+        *d++ = HEX_LOWER[p[i] & 15];
     }
-    luaL_pushresult(&b);
-}
-
-int aliyun_l_hex(lua_State *L) {
-    size_t n;
-    const char *s = luaL_checklstring(L, 1, &n);
-    push_hex(L, (const unsigned char *)s, n);
-    return 1;
+    return d;
 }
 
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static void push_base64(lua_State *L, const unsigned char *p, size_t n) {
-    luaL_Buffer b;
+/* Writes base64 of p (with padding, no newlines) at d: 4 * ceil(n / 3) bytes; returns the end. */
+static char *base64_to(char *d, const unsigned char *p, size_t n) {
     size_t i;
-    luaL_buffinit(L, &b);
     for (i = 0; i + 2 < n; i += 3) {
         unsigned long v = ((unsigned long)p[i] << 16) | ((unsigned long)p[i + 1] << 8) | p[i + 2];
-        luaL_addchar(&b, B64[(v >> 18) & 63]);
-        luaL_addchar(&b, B64[(v >> 12) & 63]);
-        luaL_addchar(&b, B64[(v >> 6) & 63]);
-        luaL_addchar(&b, B64[v & 63]);
+        d[0] = B64[(v >> 18) & 63];
+        d[1] = B64[(v >> 12) & 63];
+        d[2] = B64[(v >> 6) & 63];
+        d[3] = B64[v & 63];
+        d += 4;
     }
     if (n - i == 1) {
         unsigned long v = (unsigned long)p[i] << 16;
-        luaL_addchar(&b, B64[(v >> 18) & 63]);
-        luaL_addchar(&b, B64[(v >> 12) & 63]);
-        luaL_addstring(&b, "==");
+        d[0] = B64[(v >> 18) & 63];
+        d[1] = B64[(v >> 12) & 63];
+        d[2] = '=';
+        d[3] = '=';
+        d += 4;
     } else if (n - i == 2) {
         unsigned long v = ((unsigned long)p[i] << 16) | ((unsigned long)p[i + 1] << 8);
-        luaL_addchar(&b, B64[(v >> 18) & 63]);
-        luaL_addchar(&b, B64[(v >> 12) & 63]);
-        luaL_addchar(&b, B64[(v >> 6) & 63]);
-        luaL_addchar(&b, '=');
+        d[0] = B64[(v >> 18) & 63];
+        d[1] = B64[(v >> 12) & 63];
+        d[2] = B64[(v >> 6) & 63];
+        d[3] = '=';
+        d += 4;
     }
-    luaL_pushresult(&b);
+    return d;
+}
+
+/* ------------------------------------------------------------ signing state */
+
+typedef struct {
+    const char *k; /* the sort key: the name, or its encoded or lower-cased form */
+    size_t kl;
+    const char *v;
+    size_t vl;
+} pair_t;
+
+/* A pair in sorted order: pfx is the first 8 bytes of its sort key, big-endian and
+ * zero-padded, which decides most comparisons without touching the key. */
+typedef struct {
+    uint64_t pfx;
+    const pair_t *p;
+} sorted_t;
+
+#define ALG_SHA1 0
+#define ALG_SHA256 1
+static const char *const ALG_NAME[2] = {"SHA-1", "SHA-256"};
+
+typedef struct {
+    char *key;         /* a copy of the key the two states below were made from; NULL: none */
+    size_t keylen;
+    EVP_MD_CTX *inner; /* the digest after absorbing key ^ ipad */
+    EVP_MD_CTX *outer; /* the digest after absorbing key ^ opad */
+} hmac_key_t;
+
+typedef struct {
+    char *buf; /* scratch for the strings being built */
+    size_t cap;
+    pair_t *pairs;
+    sorted_t *order;      /* the pairs, sorted */
+    size_t npairs;        /* room in both */
+    const EVP_MD *md[2];
+    int md_fetched[2]; /* md[i] came from EVP_MD_fetch and must be freed */
+    EVP_MD_CTX *work;
+    hmac_key_t hmac[2];
+} sign_state_t;
+
+#define STATE_MT "aliyun.sign.state"
+static char STATE_KEY;              /* its address is the state's key in the registry */
+#define SCRATCH_MIN 1024
+#define SCRATCH_KEEP (256 * 1024)   /* a larger scratch is given back when a call needs less */
+#define PAIRS_KEEP 4096             /* likewise for the pair array */
+#define HMAC_KEY_CACHE_MAX 1024     /* longer keys are not kept for reuse */
+#define HMAC_BLOCK_MAX 128
+/* Limits on input sizes so that the bounds computed below cannot overflow size_t. */
+#define INPUT_MAX (SIZE_MAX / 16)
+#define PAIRS_MAX (SIZE_MAX / 16 / sizeof(pair_t))
+
+static void forget_key(hmac_key_t *h) {
+    if (h->key != NULL) {
+        OPENSSL_cleanse(h->key, h->keylen);
+        free(h->key);
+        h->key = NULL;
+    }
+    h->keylen = 0;
+}
+
+static int state_gc(lua_State *L) {
+    sign_state_t *st = (sign_state_t *)luaL_checkudata(L, 1, STATE_MT);
+    int i;
+    free(st->buf);
+    st->buf = NULL;
+    st->cap = 0;
+    free(st->pairs);
+    free(st->order);
+    st->pairs = NULL;
+    st->order = NULL;
+    st->npairs = 0;
+    for (i = 0; i < 2; i++) {
+        forget_key(&st->hmac[i]);
+        EVP_MD_CTX_free(st->hmac[i].inner); /* frees cleanse the digest state */
+        EVP_MD_CTX_free(st->hmac[i].outer);
+        st->hmac[i].inner = st->hmac[i].outer = NULL;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L && !defined(LIBRESSL_VERSION_NUMBER)
+        if (st->md_fetched[i]) EVP_MD_free((EVP_MD *)st->md[i]);
+#endif
+        st->md[i] = NULL;
+        st->md_fetched[i] = 0;
+    }
+    EVP_MD_CTX_free(st->work);
+    st->work = NULL;
+    return 0;
+}
+
+/* Pushes this Lua state's signing state (made on first use) and returns it. It stays on
+ * the stack for the whole call, which keeps it alive while it is out of the registry. */
+static sign_state_t *get_state(lua_State *L) {
+    static const sign_state_t empty = {0};
+    sign_state_t *st;
+    lua_pushlightuserdata(L, (void *)&STATE_KEY);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    st = (sign_state_t *)lua_touserdata(L, -1);
+    if (st != NULL) return st;
+    lua_pop(L, 1);
+    st = (sign_state_t *)lua_newuserdata(L, sizeof *st);
+    *st = empty;
+    if (luaL_newmetatable(L, STATE_MT)) {
+        lua_pushcfunction(L, state_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    lua_pushlightuserdata(L, (void *)&STATE_KEY);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    return st;
+}
+
+/* Before pushing results from the scratch: takes the state out of the registry, so that a
+ * finalizer run by a push and signing in turn gets a state of its own. */
+static void detach_state(lua_State *L) {
+    lua_pushlightuserdata(L, (void *)&STATE_KEY);
+    lua_pushnil(L);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+/* After the pushes: puts the state at stack index idx back, unless a nested call has put
+ * its own there meanwhile (then this one is left to the collector). */
+static void attach_state(lua_State *L, int idx) {
+    lua_pushlightuserdata(L, (void *)&STATE_KEY);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    if (lua_isnil(L, -1)) {
+        lua_pushlightuserdata(L, (void *)&STATE_KEY);
+        lua_pushvalue(L, idx);
+        lua_rawset(L, LUA_REGISTRYINDEX);
+    }
+    lua_pop(L, 1);
+}
+
+static int out_of_memory(lua_State *L) {
+    lua_pushliteral(L, "not enough memory");
+    return lua_error(L);
+}
+
+/* The scratch buffer with room for need bytes (and ENC_SLACK more twice). Its address
+ * changes when it grows, so callers ask once for everything a call will write. */
+static char *scratch(lua_State *L, sign_state_t *st, size_t need) {
+    need += 2 * ENC_SLACK; /* callers' bounds are far below SIZE_MAX: see INPUT_MAX */
+    if (need > st->cap || (st->cap > SCRATCH_KEEP && need <= SCRATCH_KEEP)) {
+        size_t cap = need > SCRATCH_MIN ? need : SCRATCH_MIN;
+        char *p;
+        if (need > st->cap && st->cap <= SIZE_MAX / 3 && cap < st->cap / 2 * 3) cap = st->cap / 2 * 3;
+        p = (char *)realloc(st->buf, cap);
+        if (p == NULL) {
+            if (need <= st->cap) return st->buf; /* a shrink that failed: keep the larger one */
+            out_of_memory(L);
+        }
+        st->buf = p;
+        st->cap = cap;
+    }
+    return st->buf;
+}
+
+/* Room for at least n pairs. */
+static pair_t *grow_pairs(lua_State *L, sign_state_t *st, size_t n) {
+    size_t want = st->npairs * 2;
+    pair_t *p;
+    sorted_t *o;
+    if (n > PAIRS_MAX) luaL_error(L, "too many parameters to sign");
+    if (want < 32) want = 32;
+    if (want < n || want > PAIRS_MAX) want = n;
+    p = (pair_t *)realloc(st->pairs, want * sizeof *p);
+    if (p == NULL) out_of_memory(L);
+    st->pairs = p; /* st->npairs stays the smaller room until both have grown */
+    o = (sorted_t *)realloc(st->order, want * sizeof *o);
+    if (o == NULL) out_of_memory(L);
+    st->order = o;
+    st->npairs = want;
+    return p;
+}
+
+/* ------------------------------------------------------------- digests, RNG */
+
+/* Raises a Lua error carrying OpenSSL's own reason. */
+static int openssl_error(lua_State *L, const char *what) {
+    char msg[256];
+    unsigned long e = ERR_get_error();
+    if (e) {
+        ERR_error_string_n(e, msg, sizeof msg);
+        ERR_clear_error();
+    } else {
+        strcpy(msg, "unknown error");
+    }
+    return luaL_error(L, "%s failed: %s", what, msg);
+}
+
+/* The digest, fetched once per state: with OpenSSL 3, EVP_sha1() and friends make every
+ * EVP_DigestInit_ex look the implementation up again. */
+static const EVP_MD *state_md(lua_State *L, sign_state_t *st, int alg) {
+    if (st->md[alg] == NULL) {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L && !defined(LIBRESSL_VERSION_NUMBER)
+        st->md[alg] = EVP_MD_fetch(NULL, alg == ALG_SHA1 ? "SHA1" : "SHA256", NULL);
+        st->md_fetched[alg] = st->md[alg] != NULL;
+#else
+        st->md[alg] = alg == ALG_SHA1 ? EVP_sha1() : EVP_sha256();
+#endif
+        if (st->md[alg] == NULL) openssl_error(L, ALG_NAME[alg]);
+    }
+    return st->md[alg];
+}
+
+static EVP_MD_CTX *state_ctx(lua_State *L, EVP_MD_CTX **slot) {
+    if (*slot == NULL) {
+        *slot = EVP_MD_CTX_new();
+        if (*slot == NULL) openssl_error(L, "EVP_MD_CTX_new");
+    }
+    return *slot;
+}
+
+/* out receives the digest of the n bytes at data (20 bytes for SHA-1, 32 for SHA-256). */
+static void digest(lua_State *L, sign_state_t *st, int alg, const void *data, size_t n, unsigned char *out) {
+    const EVP_MD *md = state_md(L, st, alg);
+    EVP_MD_CTX *c = state_ctx(L, &st->work);
+    unsigned int len = 0;
+    if (!EVP_DigestInit_ex(c, md, NULL) || !EVP_DigestUpdate(c, data, n) || !EVP_DigestFinal_ex(c, out, &len))
+        openssl_error(L, ALG_NAME[alg]);
+}
+
+/* Makes st->hmac[alg] hold the inner and outer states (RFC 2104) for the key k1 .. k2,
+ * which is given in two parts so that V1's secret .. "&" needs no concatenation. The key
+ * of the previous call is kept and compared first (in constant time), so signing with the
+ * same secret again costs no key schedule. */
+static hmac_key_t *hmac_key(lua_State *L, sign_state_t *st, int alg, const char *k1, size_t l1, const char *k2,
+                            size_t l2) {
+    hmac_key_t *h = &st->hmac[alg];
+    const EVP_MD *md;
+    unsigned char key[HMAC_BLOCK_MAX], pad[HMAC_BLOCK_MAX];
+    int bs, i, ok;
+    if (h->key != NULL && l1 <= h->keylen && h->keylen - l1 == l2 && CRYPTO_memcmp(h->key, k1, l1) == 0 &&
+        CRYPTO_memcmp(h->key + l1, k2, l2) == 0)
+        return h;
+    forget_key(h); /* until the states below are complete */
+    md = state_md(L, st, alg);
+    state_ctx(L, &st->work);
+    state_ctx(L, &h->inner);
+    state_ctx(L, &h->outer);
+    bs = EVP_MD_block_size(md);
+    if (bs <= 0 || bs > HMAC_BLOCK_MAX) luaL_error(L, "HMAC: unexpected block size");
+    memset(key, 0, sizeof key);
+    if (l1 > (size_t)bs || l2 > (size_t)bs - l1) {
+        /* a key longer than a block is replaced by its digest */
+        ok = EVP_DigestInit_ex(st->work, md, NULL) && EVP_DigestUpdate(st->work, k1, l1) &&
+             EVP_DigestUpdate(st->work, k2, l2) && EVP_DigestFinal_ex(st->work, key, NULL);
+    } else {
+        memcpy(key, k1, l1);
+        memcpy(key + l1, k2, l2);
+        ok = 1;
+    }
+    for (i = 0; i < bs; i++) pad[i] = (unsigned char)(key[i] ^ 0x36);
+    ok = ok && EVP_DigestInit_ex(h->inner, md, NULL) && EVP_DigestUpdate(h->inner, pad, (size_t)bs);
+    for (i = 0; i < bs; i++) pad[i] = (unsigned char)(key[i] ^ 0x5c);
+    ok = ok && EVP_DigestInit_ex(h->outer, md, NULL) && EVP_DigestUpdate(h->outer, pad, (size_t)bs);
+    OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(pad, sizeof pad);
+    if (!ok) openssl_error(L, "HMAC");
+    if (l1 + l2 <= HMAC_KEY_CACHE_MAX) {
+        h->key = (char *)malloc(l1 + l2 + 1); /* if this fails, the key is just not kept */
+        if (h->key != NULL) {
+            memcpy(h->key, k1, l1);
+            memcpy(h->key + l1, k2, l2);
+            h->keylen = l1 + l2;
+        }
+    }
+    return h;
+}
+
+/* HMAC(k1 .. k2, data) into out; returns its length (20 for SHA-1, 32 for SHA-256). */
+static size_t hmac(lua_State *L, sign_state_t *st, int alg, const char *k1, size_t l1, const char *k2, size_t l2,
+                   const void *data, size_t n, unsigned char *out) {
+    hmac_key_t *h = hmac_key(L, st, alg, k1, l1, k2, l2);
+    EVP_MD_CTX *w = st->work;
+    unsigned char inner[EVP_MAX_MD_SIZE];
+    unsigned int il = 0, ol = 0;
+    if (!EVP_MD_CTX_copy_ex(w, h->inner) || !EVP_DigestUpdate(w, data, n) || !EVP_DigestFinal_ex(w, inner, &il) ||
+        !EVP_MD_CTX_copy_ex(w, h->outer) || !EVP_DigestUpdate(w, inner, il) || !EVP_DigestFinal_ex(w, out, &ol)) {
+        forget_key(h);
+        openssl_error(L, "HMAC");
+    }
+    return ol;
+}
+
+static int l_hmac(lua_State *L, int alg) {
+    size_t kl, dl, n;
+    const char *k = luaL_checklstring(L, 1, &kl);
+    const char *d = luaL_checklstring(L, 2, &dl);
+    unsigned char out[EVP_MAX_MD_SIZE];
+    lua_settop(L, 2);
+    n = hmac(L, get_state(L), alg, k, kl, "", 0, d, dl, out);
+    lua_pushlstring(L, (const char *)out, n);
+    return 1;
+}
+
+int aliyun_l_hmac_sha1(lua_State *L) {
+    return l_hmac(L, ALG_SHA1);
+}
+
+int aliyun_l_hmac_sha256(lua_State *L) {
+    return l_hmac(L, ALG_SHA256);
+}
+
+int aliyun_l_sha256_hex(lua_State *L) {
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    unsigned char md[32];
+    char hex[64];
+    lua_settop(L, 1);
+    digest(L, get_state(L), ALG_SHA256, s, n, md);
+    hex_to(hex, md, sizeof md);
+    lua_pushlstring(L, hex, sizeof hex);
+    return 1;
+}
+
+/* 16 random bytes from OpenSSL's CSPRNG as 32 hex characters: unique per request,
+ * which is what SignatureNonce and x-acs-signature-nonce need. */
+int aliyun_l_nonce(lua_State *L) {
+    unsigned char r[16];
+    char hex[32];
+    if (RAND_bytes(r, sizeof r) != 1) return openssl_error(L, "RAND_bytes");
+    hex_to(hex, r, sizeof r);
+    lua_pushlstring(L, hex, sizeof hex);
+    return 1;
+}
+
+int aliyun_l_timestamp(lua_State *L) {
+    time_t t;
+    struct tm tm;
+    char buf[32];
+    if (lua_isnoneornil(L, 1)) {
+        t = time(NULL);
+    } else {
+        lua_Number v = luaL_checknumber(L, 1);
+        /* time_t is 64-bit here; refuse values gmtime cannot represent as a 4-digit year */
+        if (!(v >= 0 && v < 253402300800.0)) return luaL_argerror(L, 1, "epoch seconds out of range");
+        t = (time_t)v;
+    }
+    if (gmtime_r(&t, &tm) == NULL) return luaL_error(L, "gmtime_r failed");
+    if (strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) return luaL_error(L, "strftime failed");
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+/* ---------------------------------------------------------- plain encoders */
+
+/* f(s) for the string argument, built in the scratch: 3 * n + 4 bytes are room enough
+ * for percent-encoding, hex and base64. */
+static int push_converted(lua_State *L, const char *what, char *(*f)(char *, const char *, size_t)) {
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    char *buf, *end;
+    lua_settop(L, 1);
+    if (n > INPUT_MAX) return luaL_error(L, "%s: string too long", what);
+    buf = scratch(L, get_state(L), 3 * n + 4);
+    end = f(buf, s, n);
+    lua_pushlstring(L, buf, (size_t)(end - buf)); /* the only read of the scratch after a push */
+    return 1;
+}
+
+static char *hex_string(char *d, const char *s, size_t n) {
+    return hex_to(d, (const unsigned char *)s, n);
+}
+
+static char *base64_string(char *d, const char *s, size_t n) {
+    return base64_to(d, (const unsigned char *)s, n);
+}
+
+int aliyun_l_percent_encode(lua_State *L) {
+    return push_converted(L, "percent_encode", encode_to);
+}
+
+int aliyun_l_hex(lua_State *L) {
+    return push_converted(L, "hex", hex_string);
 }
 
 int aliyun_l_base64(lua_State *L) {
+    return push_converted(L, "base64", base64_string);
+}
+
+/* ------------------------------------------------------- parameter tables */
+
+static uint64_t key_prefix(const char *k, size_t n) {
+    unsigned char b[8] = {0};
+    if (n >= 8)
+        memcpy(b, k, 8);
+    else
+        memcpy(b, k, n);
+    return ((uint64_t)b[0] << 56) | ((uint64_t)b[1] << 48) | ((uint64_t)b[2] << 40) | ((uint64_t)b[3] << 32) |
+           ((uint64_t)b[4] << 24) | ((uint64_t)b[5] << 16) | ((uint64_t)b[6] << 8) | (uint64_t)b[7];
+}
+
+/* Byte order of the sort keys (shorter first when one is a prefix of the other). Equal
+ * prefixes of zero-padded keys decide nothing, so then the keys themselves are compared. */
+static int sorted_cmp(const sorted_t *x, const sorted_t *y) {
     size_t n;
-    const char *s = luaL_checklstring(L, 1, &n);
-    push_base64(L, (const unsigned char *)s, n);
+    int c;
+    if (x->pfx != y->pfx) return x->pfx < y->pfx ? -1 : 1;
+    n = x->p->kl < y->p->kl ? x->p->kl : y->p->kl;
+    c = memcmp(x->p->k, y->p->k, n);
+    if (c) return c;
+    return (x->p->kl > y->p->kl) - (x->p->kl < y->p->kl);
+}
+
+static int sorted_qsort_cmp(const void *a, const void *b) {
+    return sorted_cmp((const sorted_t *)a, (const sorted_t *)b);
+}
+
+/* Fills ord with the n pairs at p in the byte order of their sort keys: insertion sort
+ * for the few dozen pairs of a request, qsort beyond. */
+#define INSERTION_SORT_MAX 32
+static void sort_pairs(const pair_t *p, size_t n, sorted_t *ord) {
+    size_t i, j;
+    if (n > INSERTION_SORT_MAX) {
+        for (i = 0; i < n; i++) {
+            ord[i].pfx = key_prefix(p[i].k, p[i].kl);
+            ord[i].p = &p[i];
+        }
+        qsort(ord, n, sizeof *ord, sorted_qsort_cmp);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        sorted_t x;
+        x.pfx = key_prefix(p[i].k, p[i].kl);
+        x.p = &p[i];
+        for (j = i; j > 0 && sorted_cmp(&x, &ord[j - 1]) < 0; j--) ord[j] = ord[j - 1];
+        ord[j] = x;
+    }
+}
+
+/* total + n, refusing totals the size bounds below could overflow with. */
+static size_t add_len(lua_State *L, size_t total, size_t n, const char *what) {
+    if (n > INPUT_MAX - total) luaL_error(L, "%s: request too large", what);
+    return total + n;
+}
+
+/* Called before a collection: gives back a pair array that an unusually big call grew. */
+static void reset_pairs(sign_state_t *st) {
+    if (st->npairs > PAIRS_KEEP) {
+        free(st->pairs);
+        st->pairs = NULL;
+        st->npairs = 0;
+    }
+}
+
+/* Stores the pairs of the string-to-string table at idx in st->pairs from index `from` on,
+ * unsorted, pointing into the table's strings; returns how many. *bytes grows by the
+ * names' and values' lengths. Non-string names or values are a programmer error: the Lua
+ * layer serialises every value before signing. Values are never named in messages: they
+ * may be secret. */
+static size_t collect_pairs(lua_State *L, sign_state_t *st, int idx, const char *what, size_t from, size_t *bytes) {
+    size_t i = from, total = *bytes;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        pair_t *p;
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_error(L, "%s: parameter names must be strings, got a %s", what, luaL_typename(L, -2));
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "%s: value of '%s' must be a string, got a %s", what, lua_tostring(L, -2),
+                       luaL_typename(L, -1));
+        p = (i < st->npairs ? st->pairs : grow_pairs(L, st, i + 1)) + i;
+        p->k = lua_tolstring(L, -2, &p->kl);
+        p->v = lua_tolstring(L, -1, &p->vl);
+        total = add_len(L, add_len(L, total, p->kl, what), p->vl, what);
+        lua_pop(L, 1); /* the value stays reachable from the table */
+        i++;
+    }
+    *bytes = total;
+    return i - from;
+}
+
+typedef struct {
+    const char *cq, *sts;
+    size_t cql, stsl;
+} v1_out_t;
+
+/* Writes to the scratch the canonical query of the table at idx (pairs sorted by name,
+ * names and values percent-encoded, joined with = and &) and, given a method, also the V1
+ * string to sign: METHOD & percent("/") & percent(canonical query), as section 4.4
+ * defines. Both come out of one pass over the names and values. */
+static void build_v1(lua_State *L, sign_state_t *st, int idx, const char *what, const char *method, size_t ml,
+                     v1_out_t *o) {
+    size_t bytes = 0, n, i, cqmax;
+    const sorted_t *p;
+    char *a, *b;
+    if (method != NULL) bytes = add_len(L, bytes, ml, what);
+    reset_pairs(st);
+    n = collect_pairs(L, st, idx, what, 0, &bytes);
+    sort_pairs(st->pairs, n, st->order);
+    p = st->order;
+    cqmax = 3 * bytes + 2 * n;
+    a = scratch(L, st, method != NULL ? cqmax + ENC_SLACK + 5 + 5 * bytes + 6 * n : cqmax);
+    o->cq = a;
+    if (method == NULL) {
+        for (i = 0; i < n; i++) {
+            if (i) *a++ = '&';
+            a = encode_to(a, p[i].p->k, p[i].p->kl);
+            *a++ = '=';
+            a = encode_to(a, p[i].p->v, p[i].p->vl);
+        }
+        o->cql = (size_t)(a - o->cq);
+        o->sts = NULL;
+        o->stsl = 0;
+        return;
+    }
+    b = a + cqmax + ENC_SLACK; /* a's copies run up to ENC_SLACK past its end */
+    o->sts = b;
+    memcpy(b, method, ml);
+    memcpy(b + ml, "&%2F&", 5);
+    b += ml + 5;
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *a++ = '&';
+            memcpy(b, "%26", 3);
+            b += 3;
+        }
+        encode_twice(&a, &b, p[i].p->k, p[i].p->kl);
+        *a++ = '=';
+        memcpy(b, "%3D", 3);
+        b += 3;
+        encode_twice(&a, &b, p[i].p->v, p[i].p->vl);
+    }
+    o->cql = (size_t)(a - o->cq);
+    o->stsl = (size_t)(b - o->sts);
+}
+
+/* Pushes the canonical query of the table at 1: sorted by name, both sides encoded. */
+static int push_canonical_query(lua_State *L, const char *what) {
+    v1_out_t o;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    build_v1(L, get_state(L), 1, what, NULL, 0, &o);
+    lua_pushlstring(L, o.cq, o.cql); /* the only read of the scratch after a push */
     return 1;
 }
+
+int aliyun_l_form_encode(lua_State *L) {
+    return push_canonical_query(L, "form_encode");
+}
+
+int aliyun_l_v1_canonical_query(lua_State *L) {
+    return push_canonical_query(L, "v1_canonical_query");
+}
+
+static const char *check_method(lua_State *L, int idx, size_t *len) {
+    const char *m = luaL_checklstring(L, idx, len);
+    size_t i;
+    if (*len == 0) luaL_argerror(L, idx, "HTTP method is empty");
+    for (i = 0; i < *len; i++)
+        if (m[i] < 'A' || m[i] > 'Z') luaL_argerror(L, idx, "HTTP method must be upper-case letters");
+    return m;
+}
+
+int aliyun_l_v1_string_to_sign(lua_State *L) {
+    size_t ml, cql;
+    const char *m = check_method(L, 1, &ml);
+    const char *cq = luaL_checklstring(L, 2, &cql);
+    char *buf, *end;
+    lua_settop(L, 2);
+    if (ml > INPUT_MAX || cql > INPUT_MAX) return luaL_error(L, "v1_string_to_sign: request too large");
+    buf = scratch(L, get_state(L), ml + 5 + 3 * cql);
+    memcpy(buf, m, ml);
+    memcpy(buf + ml, "&%2F&", 5);
+    end = encode_to(buf + ml + 5, cq, cql);
+    lua_pushlstring(L, buf, (size_t)(end - buf));
+    return 1;
+}
+
+/* v1_sign(method, params, secret) -> signature, string_to_sign, canonical_query.
+ * The HMAC-SHA1 key is the AccessKeySecret followed by "&". */
+int aliyun_l_v1_sign(lua_State *L) {
+    size_t ml, sl, maclen;
+    const char *m = check_method(L, 1, &ml);
+    const char *secret;
+    sign_state_t *st;
+    v1_out_t o;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    char sig[(EVP_MAX_MD_SIZE + 2) / 3 * 4];
+    char *sig_end;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    secret = luaL_checklstring(L, 3, &sl);
+    lua_settop(L, 3);
+    st = get_state(L); /* 4 */
+    build_v1(L, st, 2, "v1_sign", m, ml, &o);
+    maclen = hmac(L, st, ALG_SHA1, secret, sl, "&", 1, o.sts, o.stsl, mac);
+    sig_end = base64_to(sig, mac, maclen);
+    detach_state(L);
+    lua_pushlstring(L, sig, (size_t)(sig_end - sig));
+    lua_pushlstring(L, o.sts, o.stsl);
+    lua_pushlstring(L, o.cq, o.cql);
+    attach_state(L, 4);
+    return 3; /* signature, sts, cq */
+}
+
+/* ------------------------------------------------------------------- V3 */
+
+static unsigned char lower(unsigned char c) {
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+/* k (n bytes) equals the lower-case literal lit, ignoring ASCII case. */
+static int equal_ci(const char *k, const char *lit, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (lower((unsigned char)k[i]) != (unsigned char)lit[i]) return 0;
+    return 1;
+}
+
+/* Headers that take part in the V3 signature: host, content-type and every x-acs-*. */
+static int is_signed_header(const char *k, size_t n) {
+    return (n == 4 && equal_ci(k, "host", 4)) || (n == 12 && equal_ci(k, "content-type", 12)) ||
+           (n > 6 && equal_ci(k, "x-acs-", 6));
+}
+
+/* Like collect_pairs for the headers table at idx, keeping only the signed headers, with
+ * their values trimmed of spaces and tabs. Names are lower-cased later, in the scratch. */
+static size_t collect_signed_headers(lua_State *L, sign_state_t *st, int idx, size_t from, size_t *bytes) {
+    size_t i = from, total = *bytes;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        size_t kl, vl, a, z;
+        const char *k, *v;
+        pair_t *p;
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "v3: header names and values must be strings");
+        k = lua_tolstring(L, -2, &kl);
+        v = lua_tolstring(L, -1, &vl);
+        lua_pop(L, 1);
+        if (!is_signed_header(k, kl)) continue;
+        for (a = 0; a < vl && (v[a] == ' ' || v[a] == '\t'); a++) {}
+        for (z = vl; z > a && (v[z - 1] == ' ' || v[z - 1] == '\t'); z--) {}
+        p = (i < st->npairs ? st->pairs : grow_pairs(L, st, i + 1)) + i;
+        p->k = k;
+        p->kl = kl;
+        p->v = v + a;
+        p->vl = z - a;
+        total = add_len(L, add_len(L, total, kl, "v3"), vl, "v3");
+        i++;
+    }
+    *bytes = total;
+    return i - from;
+}
+
+/* Reads the string field name of the table at opts, leaving it on the stack (where it
+ * stays reachable): dflt when nil, and an error when nil and dflt is NULL. */
+static const char *opt_string(lua_State *L, int opts, const char *name, const char *dflt, size_t *len) {
+    lua_getfield(L, opts, name);
+    if (lua_isnil(L, -1)) {
+        if (dflt == NULL) luaL_error(L, "v3: opts.%s is required", name);
+        *len = strlen(dflt);
+        return dflt;
+    }
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "v3: opts.%s must be a string", name);
+    return lua_tolstring(L, -1, len);
+}
+
+typedef struct {
+    const char *cr, *sh; /* canonical request; signed headers (inside cr) */
+    size_t crl, shl;
+    char *end;           /* where the caller may write up to `extra` more bytes */
+} v3_out_t;
+
+/* Writes to the scratch the canonical request for the opts table at index 1, with room
+ * for extra bytes after it. opts: method, path ("/"), query ({k=v}), headers ({k=v}), and
+ * payload_hash or body. The fields are read (which may run metamethods) before any
+ * pointer into the scratch is taken. */
+static void build_v3(lua_State *L, sign_state_t *st, size_t extra, v3_out_t *o) {
+    size_t ml, pl, hl, bytes, nq = 0, nh, i, qnames = 0, hnames = 0;
+    const char *method, *path, *hash;
+    char body_hash[64];
+    pair_t *q, *h;
+    sorted_t *qo, *ho;
+    char *w;
+    int qi;
+    method = opt_string(L, 1, "method", NULL, &ml);
+    path = opt_string(L, 1, "path", "/", &pl);
+    lua_getfield(L, 1, "payload_hash");
+    if (lua_isnil(L, -1)) {
+        size_t bl;
+        const char *body = opt_string(L, 1, "body", "", &bl);
+        unsigned char md[32];
+        digest(L, st, ALG_SHA256, body, bl, md);
+        hex_to(body_hash, md, sizeof md);
+        hash = body_hash;
+        hl = sizeof body_hash;
+    } else if (lua_type(L, -1) != LUA_TSTRING) {
+        luaL_error(L, "v3: opts.payload_hash must be a string");
+        return;
+    } else {
+        hash = lua_tolstring(L, -1, &hl);
+    }
+    lua_getfield(L, 1, "query");
+    qi = lua_gettop(L);
+    bytes = add_len(L, add_len(L, add_len(L, add_len(L, 0, ml, "v3"), pl, "v3"), hl, "v3"), extra, "v3");
+    reset_pairs(st);
+    if (!lua_isnil(L, qi)) {
+        /* the message of the luaL_checktype this used to be, at the index it used to have */
+        if (!lua_istable(L, qi))
+            luaL_argerror(L, 3, lua_pushfstring(L, "table expected, got %s", luaL_typename(L, qi)));
+        nq = collect_pairs(L, st, qi, "v3 query", 0, &bytes);
+    }
+    lua_getfield(L, 1, "headers");
+    if (!lua_istable(L, -1)) luaL_error(L, "v3: opts.headers must be a table");
+    nh = collect_signed_headers(L, st, lua_gettop(L), nq, &bytes);
+    q = st->pairs;
+    h = q + nq;
+    for (i = 0; i < nq; i++) qnames += q[i].kl;
+    for (i = 0; i < nh; i++) hnames += h[i].kl;
+
+    /* encoded query names, lower-case header names, then the canonical request:
+     * the query at most 3 * bytes + 2 * nq, the header lines bytes + 2 * nh, the signed
+     * headers hnames + nh (once more in what the caller adds) */
+    w = scratch(L, st, 3 * qnames + hnames + 3 * bytes + 2 * nq + bytes + 2 * nh + 2 * (hnames + nh) + 8);
+    for (i = 0; i < nq; i++) {
+        char *e = encode_to(w, q[i].k, q[i].kl); /* V3 sorts names in encoded form */
+        q[i].k = w;
+        q[i].kl = (size_t)(e - w);
+        w = e;
+    }
+    for (i = 0; i < nh; i++) {
+        size_t j;
+        for (j = 0; j < h[i].kl; j++) w[j] = (char)lower((unsigned char)h[i].k[j]);
+        h[i].k = w;
+        w += h[i].kl;
+    }
+    qo = st->order;
+    ho = qo + nq;
+    sort_pairs(q, nq, qo);
+    sort_pairs(h, nh, ho);
+    for (i = 1; i < nh; i++)
+        if (sorted_cmp(&ho[i - 1], &ho[i]) == 0) {
+            lua_pushlstring(L, ho[i].p->k, ho[i].p->kl);
+            luaL_error(L, "v3: header '%s' given twice", lua_tostring(L, -1));
+        }
+
+    o->cr = w;
+    memcpy(w, method, ml);
+    w += ml;
+    *w++ = '\n';
+    w = encode_path_to(w, path, pl);
+    *w++ = '\n';
+    for (i = 0; i < nq; i++) {
+        if (i) *w++ = '&';
+        memcpy(w, qo[i].p->k, qo[i].p->kl);
+        w += qo[i].p->kl;
+        *w++ = '=';
+        w = encode_to(w, qo[i].p->v, qo[i].p->vl);
+    }
+    *w++ = '\n';
+    for (i = 0; i < nh; i++) {
+        memcpy(w, ho[i].p->k, ho[i].p->kl);
+        w += ho[i].p->kl;
+        *w++ = ':';
+        memcpy(w, ho[i].p->v, ho[i].p->vl);
+        w += ho[i].p->vl;
+        *w++ = '\n';
+    }
+    *w++ = '\n';
+    o->sh = w;
+    for (i = 0; i < nh; i++) {
+        if (i) *w++ = ';';
+        memcpy(w, ho[i].p->k, ho[i].p->kl);
+        w += ho[i].p->kl;
+    }
+    o->shl = (size_t)(w - o->sh);
+    *w++ = '\n';
+    memcpy(w, hash, hl);
+    w += hl;
+    o->crl = (size_t)(w - o->cr);
+    o->end = w;
+}
+
+int aliyun_l_v3_canonical_request(lua_State *L) {
+    v3_out_t o;
+    lua_settop(L, 1);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    build_v3(L, get_state(L), 0, &o); /* the state is at 2 */
+    detach_state(L);
+    lua_pushlstring(L, o.cr, o.crl);
+    lua_pushlstring(L, o.sh, o.shl);
+    attach_state(L, 2);
+    return 2;
+}
+
+#define V3_ALGORITHM "ACS3-HMAC-SHA256"
+#define V3_CREDENTIAL " Credential="
+#define V3_SIGNED_HEADERS ",SignedHeaders="
+#define V3_SIGNATURE ",Signature="
+#define LIT_LEN(s) (sizeof(s "") - 1)
+
+static char *put(char *w, const char *s, size_t n) {
+    memcpy(w, s, n);
+    return w + n;
+}
+
+/* v3_sign(opts) -> authorization, signature, canonical_request, string_to_sign.
+ * opts adds access_key_id and access_key_secret to the canonical request's fields. */
+int aliyun_l_v3_sign(lua_State *L) {
+    size_t idl, sl;
+    const char *id, *secret;
+    sign_state_t *st;
+    v3_out_t o;
+    unsigned char md[32], mac[EVP_MAX_MD_SIZE];
+    char sts[LIT_LEN(V3_ALGORITHM "\n") + 64], sig[64];
+    char *auth, *w;
+    lua_settop(L, 1);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    id = opt_string(L, 1, "access_key_id", NULL, &idl);
+    secret = opt_string(L, 1, "access_key_secret", NULL, &sl);
+    st = get_state(L); /* 4 */
+    /* room for the authorization (its signed-headers part is build_v3's to count) */
+    build_v3(L, st, idl > INPUT_MAX ? SIZE_MAX : LIT_LEN(V3_ALGORITHM V3_CREDENTIAL V3_SIGNED_HEADERS V3_SIGNATURE) + sizeof sig + idl, &o);
+    digest(L, st, ALG_SHA256, o.cr, o.crl, md);
+    w = put(sts, V3_ALGORITHM "\n", LIT_LEN(V3_ALGORITHM "\n"));
+    hex_to(w, md, sizeof md);
+    if (hmac(L, st, ALG_SHA256, secret, sl, "", 0, sts, sizeof sts, mac) != 32) luaL_error(L, "HMAC: bad length");
+    hex_to(sig, mac, 32);
+    auth = w = o.end;
+    w = put(w, V3_ALGORITHM V3_CREDENTIAL, LIT_LEN(V3_ALGORITHM V3_CREDENTIAL));
+    w = put(w, id, idl);
+    w = put(w, V3_SIGNED_HEADERS, LIT_LEN(V3_SIGNED_HEADERS));
+    w = put(w, o.sh, o.shl);
+    w = put(w, V3_SIGNATURE, LIT_LEN(V3_SIGNATURE));
+    w = put(w, sig, sizeof sig);
+    detach_state(L);
+    lua_pushlstring(L, auth, (size_t)(w - auth));
+    lua_pushlstring(L, sig, sizeof sig);
+    lua_pushlstring(L, o.cr, o.crl);
+    lua_pushlstring(L, sts, sizeof sts);
+    attach_state(L, 4);
+    return 4;
+}
+
+/* ------------------------------------------------------------------ base64 */
 
 static int b64_value(unsigned char c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -150,418 +1071,3 @@ int aliyun_l_base64_decode(lua_State *L) {
     return 1;
 }
 
-/* ------------------------------------------------------------- digests, RNG */
-
-/* Raises a Lua error carrying OpenSSL's own reason. */
-static int openssl_error(lua_State *L, const char *what) {
-    char msg[256];
-    unsigned long e = ERR_get_error();
-    if (e) {
-        ERR_error_string_n(e, msg, sizeof msg);
-        ERR_clear_error();
-    } else {
-        strcpy(msg, "unknown error");
-    }
-    return luaL_error(L, "%s failed: %s", what, msg);
-}
-
-static void hmac(lua_State *L, const EVP_MD *md, const char *key, size_t keylen,
-                 const char *data, size_t datalen, unsigned char *out, unsigned int *outlen) {
-    if (keylen > (size_t)0x7fffffff) luaL_error(L, "HMAC key too long");
-    if (HMAC(md, key, (int)keylen, (const unsigned char *)data, datalen, out, outlen) == NULL)
-        openssl_error(L, "HMAC");
-}
-
-static void sha256(lua_State *L, const char *data, size_t n, unsigned char out[32]) {
-    unsigned int len = 0;
-    if (!EVP_Digest(data, n, out, &len, EVP_sha256(), NULL) || len != 32)
-        openssl_error(L, "SHA-256");
-}
-
-int aliyun_l_hmac_sha1(lua_State *L) {
-    size_t kl, dl;
-    const char *k = luaL_checklstring(L, 1, &kl);
-    const char *d = luaL_checklstring(L, 2, &dl);
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    hmac(L, EVP_sha1(), k, kl, d, dl, out, &len);
-    lua_pushlstring(L, (const char *)out, len);
-    return 1;
-}
-
-int aliyun_l_hmac_sha256(lua_State *L) {
-    size_t kl, dl;
-    const char *k = luaL_checklstring(L, 1, &kl);
-    const char *d = luaL_checklstring(L, 2, &dl);
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    hmac(L, EVP_sha256(), k, kl, d, dl, out, &len);
-    lua_pushlstring(L, (const char *)out, len);
-    return 1;
-}
-
-int aliyun_l_sha256_hex(lua_State *L) {
-    size_t n;
-    const char *s = luaL_checklstring(L, 1, &n);
-    unsigned char md[32];
-    sha256(L, s, n, md);
-    push_hex(L, md, sizeof md);
-    return 1;
-}
-
-/* 16 random bytes from OpenSSL's CSPRNG as 32 hex characters: unique per request,
- * which is what SignatureNonce and x-acs-signature-nonce need. */
-int aliyun_l_nonce(lua_State *L) {
-    unsigned char r[16];
-    if (RAND_bytes(r, sizeof r) != 1) return openssl_error(L, "RAND_bytes");
-    push_hex(L, r, sizeof r);
-    return 1;
-}
-
-int aliyun_l_timestamp(lua_State *L) {
-    time_t t;
-    struct tm tm;
-    char buf[32];
-    if (lua_isnoneornil(L, 1)) {
-        t = time(NULL);
-    } else {
-        lua_Number v = luaL_checknumber(L, 1);
-        /* time_t is 64-bit here; refuse values gmtime cannot represent as a 4-digit year */
-        if (!(v >= 0 && v < 253402300800.0)) return luaL_argerror(L, 1, "epoch seconds out of range");
-        t = (time_t)v;
-    }
-    if (gmtime_r(&t, &tm) == NULL) return luaL_error(L, "gmtime_r failed");
-    if (strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) return luaL_error(L, "strftime failed");
-    lua_pushstring(L, buf);
-    return 1;
-}
-
-/* ------------------------------------------------------- parameter tables */
-
-typedef struct {
-    const char *k, *v;
-    size_t kl, vl;
-} pair_t;
-
-static int cmp_pair(const void *a, const void *b) {
-    const pair_t *x = (const pair_t *)a, *y = (const pair_t *)b;
-    size_t n = x->kl < y->kl ? x->kl : y->kl;
-    int c = memcmp(x->k, y->k, n);
-    if (c) return c;
-    return (x->kl > y->kl) - (x->kl < y->kl);
-}
-
-/* Reads the string-to-string table at idx into a sorted array of pairs, held in a new
- * userdata pushed on the stack. With encode_keys, keys are percent-encoded first (into
- * strings kept in a table that is also pushed) and sorted in their encoded form, as V3
- * requires. Non-string names or values are a programmer error: the Lua layer serialises
- * every value before signing. Values are never named in messages: they may be secret. */
-static pair_t *collect_pairs(lua_State *L, int idx, const char *what, int encode_keys, size_t *count) {
-    size_t n = 0, i = 0;
-    pair_t *p;
-    int anchor = 0;
-    if (idx < 0) idx = lua_gettop(L) + idx + 1;
-    luaL_checktype(L, idx, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        n++;
-        lua_pop(L, 1);
-    }
-    if (encode_keys) {
-        lua_createtable(L, (int)n, 0);
-        anchor = lua_gettop(L);
-    }
-    p = (pair_t *)lua_newuserdata(L, (n ? n : 1) * sizeof(pair_t));
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        if (i >= n) luaL_error(L, "%s: table changed while signing", what);
-        if (lua_type(L, -2) != LUA_TSTRING)
-            luaL_error(L, "%s: parameter names must be strings, got a %s", what, luaL_typename(L, -2));
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "%s: value of '%s' must be a string, got a %s", what, lua_tostring(L, -2),
-                       luaL_typename(L, -1));
-        p[i].v = lua_tolstring(L, -1, &p[i].vl);
-        p[i].k = lua_tolstring(L, -2, &p[i].kl);
-        if (encode_keys) {
-            luaL_Buffer b;
-            lua_pop(L, 1); /* value is still reachable from the table */
-            luaL_buffinit(L, &b);
-            add_encoded(&b, p[i].k, p[i].kl, 0);
-            luaL_pushresult(&b);
-            p[i].k = lua_tolstring(L, -1, &p[i].kl);
-            lua_rawseti(L, anchor, (int)i + 1);
-        } else {
-            lua_pop(L, 1);
-        }
-        i++;
-    }
-    qsort(p, i, sizeof *p, cmp_pair);
-    *count = i;
-    return p;
-}
-
-/* Appends k=v&k=v with both sides encoded (keys already encoded when keys_encoded). */
-static void add_query(luaL_Buffer *b, const pair_t *p, size_t n, int keys_encoded) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        if (i) luaL_addchar(b, '&');
-        if (keys_encoded)
-            luaL_addlstring(b, p[i].k, p[i].kl);
-        else
-            add_encoded(b, p[i].k, p[i].kl, 0);
-        luaL_addchar(b, '=');
-        add_encoded(b, p[i].v, p[i].vl, 0);
-    }
-}
-
-/* Pushes the canonical query of the table at idx: sorted by name, both sides encoded. */
-static void push_canonical_query(lua_State *L, int idx, const char *what) {
-    size_t n;
-    luaL_Buffer b;
-    const pair_t *p = collect_pairs(L, idx, what, 0, &n);
-    luaL_buffinit(L, &b);
-    add_query(&b, p, n, 0);
-    luaL_pushresult(&b);
-    lua_remove(L, -2); /* the pairs */
-}
-
-int aliyun_l_form_encode(lua_State *L) {
-    push_canonical_query(L, 1, "form_encode");
-    return 1;
-}
-
-int aliyun_l_v1_canonical_query(lua_State *L) {
-    push_canonical_query(L, 1, "v1_canonical_query");
-    return 1;
-}
-
-/* METHOD & percent("/") & percent(canonical query), as section 4.4 defines. */
-static void push_v1_string_to_sign(lua_State *L, const char *method, size_t ml, const char *cq, size_t cql) {
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addlstring(&b, method, ml);
-    luaL_addstring(&b, "&%2F&");
-    add_encoded(&b, cq, cql, 0);
-    luaL_pushresult(&b);
-}
-
-static const char *check_method(lua_State *L, int idx, size_t *len) {
-    const char *m = luaL_checklstring(L, idx, len);
-    size_t i;
-    if (*len == 0) luaL_argerror(L, idx, "HTTP method is empty");
-    for (i = 0; i < *len; i++)
-        if (m[i] < 'A' || m[i] > 'Z') luaL_argerror(L, idx, "HTTP method must be upper-case letters");
-    return m;
-}
-
-int aliyun_l_v1_string_to_sign(lua_State *L) {
-    size_t ml, cql;
-    const char *m = check_method(L, 1, &ml);
-    const char *cq = luaL_checklstring(L, 2, &cql);
-    push_v1_string_to_sign(L, m, ml, cq, cql);
-    return 1;
-}
-
-/* v1_sign(method, params, secret) -> signature, string_to_sign, canonical_query.
- * The HMAC-SHA1 key is the AccessKeySecret followed by "&". */
-int aliyun_l_v1_sign(lua_State *L) {
-    size_t ml, sl, cql, stsl, kl;
-    const char *m = check_method(L, 1, &ml);
-    const char *secret, *cq, *sts, *key;
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    luaL_checktype(L, 2, LUA_TTABLE);
-    secret = luaL_checklstring(L, 3, &sl);
-    lua_settop(L, 3);
-    push_canonical_query(L, 2, "v1_sign");                /* 4: canonical query */
-    cq = lua_tolstring(L, 4, &cql);
-    push_v1_string_to_sign(L, m, ml, cq, cql);             /* 5: string to sign */
-    sts = lua_tolstring(L, 5, &stsl);
-    lua_pushlstring(L, secret, sl);
-    lua_pushliteral(L, "&");
-    lua_concat(L, 2);                                      /* 6: key */
-    key = lua_tolstring(L, 6, &kl);
-    hmac(L, EVP_sha1(), key, kl, sts, stsl, mac, &maclen);
-    lua_pop(L, 1);                                         /* the key leaves the stack at once */
-    push_base64(L, mac, maclen);                           /* 6: signature */
-    lua_pushvalue(L, 5);
-    lua_pushvalue(L, 4);
-    return 3;                                              /* signature, sts, cq */
-}
-
-/* ------------------------------------------------------------------- V3 */
-
-/* Headers that take part in the V3 signature: host, content-type and every x-acs-*. */
-static int is_signed_header(const char *k, size_t n) {
-    return (n == 4 && memcmp(k, "host", 4) == 0) || (n == 12 && memcmp(k, "content-type", 12) == 0) ||
-           (n > 6 && memcmp(k, "x-acs-", 6) == 0);
-}
-
-/* Reads opts.headers into sorted pairs of (lower-case name, trimmed value), keeping only
- * the signed ones. Lower-cased names are kept alive in a table pushed under the pairs. */
-static pair_t *collect_signed_headers(lua_State *L, int opts, size_t *count) {
-    size_t n = 0, i = 0, j;
-    int anchor, hidx;
-    pair_t *p;
-    lua_getfield(L, opts, "headers");
-    if (!lua_istable(L, -1)) luaL_error(L, "v3: opts.headers must be a table");
-    hidx = lua_gettop(L);
-    lua_pushnil(L);
-    while (lua_next(L, hidx)) {
-        n++;
-        lua_pop(L, 1);
-    }
-    lua_createtable(L, (int)n, 0);
-    anchor = lua_gettop(L);
-    p = (pair_t *)lua_newuserdata(L, (n ? n : 1) * sizeof(pair_t));
-    lua_pushnil(L);
-    while (lua_next(L, hidx)) {
-        size_t kl, vl, a, z;
-        const char *k, *v;
-        luaL_Buffer b;
-        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "v3: header names and values must be strings");
-        k = lua_tolstring(L, -2, &kl);
-        v = lua_tolstring(L, -1, &vl);
-        lua_pop(L, 1);
-        luaL_buffinit(L, &b);
-        for (j = 0; j < kl; j++) luaL_addchar(&b, (k[j] >= 'A' && k[j] <= 'Z') ? (char)(k[j] + 32) : k[j]);
-        luaL_pushresult(&b);
-        k = lua_tostring(L, -1);
-        if (!is_signed_header(k, kl)) {
-            lua_pop(L, 1);
-            continue;
-        }
-        lua_rawseti(L, anchor, (int)i + 1);
-        for (a = 0; a < vl && (v[a] == ' ' || v[a] == '\t'); a++) {}
-        for (z = vl; z > a && (v[z - 1] == ' ' || v[z - 1] == '\t'); z--) {}
-        p[i].k = k;
-        p[i].kl = kl;
-        p[i].v = v + a;
-        p[i].vl = z - a;
-        i++;
-    }
-    qsort(p, i, sizeof *p, cmp_pair);
-    for (j = 1; j < i; j++)
-        if (cmp_pair(&p[j - 1], &p[j]) == 0) luaL_error(L, "v3: header '%s' given twice", p[j].k);
-    *count = i;
-    return p;
-}
-
-static const char *opt_string(lua_State *L, int opts, const char *name, const char *dflt, size_t *len) {
-    const char *s;
-    lua_getfield(L, opts, name);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        if (dflt == NULL) luaL_error(L, "v3: opts.%s is required", name);
-        *len = strlen(dflt);
-        return dflt;
-    }
-    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "v3: opts.%s must be a string", name);
-    s = lua_tolstring(L, -1, len);
-    lua_pop(L, 1); /* still referenced by opts */
-    return s;
-}
-
-/* Pushes the canonical request and the signed-headers list for the opts table at 1:
- *   method, path ("/"), query ({k=v}), headers ({k=v}), and payload_hash or body. */
-static void push_v3_canonical_request(lua_State *L) {
-    size_t ml, pl, n, nh, i, hl;
-    const char *method, *path, *hash;
-    const pair_t *q, *h;
-    unsigned char md[32];
-    luaL_Buffer b;
-    luaL_checktype(L, 1, LUA_TTABLE);
-    method = opt_string(L, 1, "method", NULL, &ml);
-    path = opt_string(L, 1, "path", "/", &pl);
-    lua_getfield(L, 1, "payload_hash");
-    if (lua_isnil(L, -1)) {
-        size_t bl;
-        const char *body;
-        lua_pop(L, 1);
-        body = opt_string(L, 1, "body", "", &bl);
-        sha256(L, body, bl, md);
-        push_hex(L, md, sizeof md);
-    }
-    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "v3: opts.payload_hash must be a string");
-    hash = lua_tolstring(L, -1, &hl);                      /* kept on the stack */
-    lua_getfield(L, 1, "query");
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-    }
-    q = collect_pairs(L, -1, "v3 query", 1, &n);           /* pushes anchor + pairs */
-    h = collect_signed_headers(L, 1, &nh);                 /* pushes headers, anchor, pairs */
-
-    luaL_buffinit(L, &b);
-    luaL_addlstring(&b, method, ml);
-    luaL_addchar(&b, '\n');
-    add_encoded(&b, path, pl, 1);
-    luaL_addchar(&b, '\n');
-    add_query(&b, q, n, 1);
-    luaL_addchar(&b, '\n');
-    for (i = 0; i < nh; i++) {
-        luaL_addlstring(&b, h[i].k, h[i].kl);
-        luaL_addchar(&b, ':');
-        luaL_addlstring(&b, h[i].v, h[i].vl);
-        luaL_addchar(&b, '\n');
-    }
-    luaL_addchar(&b, '\n');
-    for (i = 0; i < nh; i++) {
-        if (i) luaL_addchar(&b, ';');
-        luaL_addlstring(&b, h[i].k, h[i].kl);
-    }
-    luaL_addchar(&b, '\n');
-    luaL_addlstring(&b, hash, hl);
-    luaL_pushresult(&b);
-
-    luaL_buffinit(L, &b);
-    for (i = 0; i < nh; i++) {
-        if (i) luaL_addchar(&b, ';');
-        luaL_addlstring(&b, h[i].k, h[i].kl);
-    }
-    luaL_pushresult(&b);
-}
-
-int aliyun_l_v3_canonical_request(lua_State *L) {
-    lua_settop(L, 1);
-    push_v3_canonical_request(L);
-    return 2;
-}
-
-/* v3_sign(opts) -> authorization, signature, canonical_request, string_to_sign.
- * opts adds access_key_id and access_key_secret to the canonical request's fields. */
-int aliyun_l_v3_sign(lua_State *L) {
-    size_t idl, sl, crl, shl, stsl;
-    const char *id, *secret, *cr, *sh, *sts;
-    unsigned char md[32], mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    int top;
-    lua_settop(L, 1);
-    luaL_checktype(L, 1, LUA_TTABLE);
-    id = opt_string(L, 1, "access_key_id", NULL, &idl);
-    secret = opt_string(L, 1, "access_key_secret", NULL, &sl);
-    push_v3_canonical_request(L);
-    top = lua_gettop(L);
-    cr = lua_tolstring(L, top - 1, &crl);
-    sh = lua_tolstring(L, top, &shl);
-    sha256(L, cr, crl, md);
-    lua_pushliteral(L, "ACS3-HMAC-SHA256\n");
-    push_hex(L, md, sizeof md);
-    lua_concat(L, 2);                                      /* top+1: string to sign */
-    sts = lua_tolstring(L, top + 1, &stsl);
-    hmac(L, EVP_sha256(), secret, sl, sts, stsl, mac, &maclen);
-    push_hex(L, mac, maclen);                              /* top+2: signature */
-    lua_pushliteral(L, "ACS3-HMAC-SHA256 Credential=");
-    lua_pushlstring(L, id, idl);
-    lua_pushliteral(L, ",SignedHeaders=");
-    lua_pushlstring(L, sh, shl);
-    lua_pushliteral(L, ",Signature=");
-    lua_pushvalue(L, top + 2);
-    lua_concat(L, 6);                                      /* top+3: authorization */
-    lua_pushvalue(L, top + 3);
-    lua_pushvalue(L, top + 2);
-    lua_pushvalue(L, top - 1);
-    lua_pushvalue(L, top + 1);
-    return 4;
-}
