@@ -178,11 +178,12 @@ static long line_end(const char *p, size_t n) {
 /* Finds the end of the header block: returns the index just past its empty line, 0 when
  * not there yet. Accepts CRLF and bare LF line ends. */
 static size_t head_end(const char *in, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        if (in[i] != '\n') continue;
+    const char *p = in, *end = in + n;
+    while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        size_t i = (size_t)(p - in);
         if (i + 1 < n && in[i + 1] == '\n') return i + 2;
         if (i + 2 < n && in[i + 1] == '\r' && in[i + 2] == '\n') return i + 3;
+        p++;
     }
     return 0;
 }

@@ -45,6 +45,7 @@ typedef struct {
     size_t max_body;
     int verify_tls;
     int curl_http; /* every request through libcurl's HTTP engine (no direct path) */
+    int env_proxy; /* a proxy variable was set in the environment when the session was made */
     char *ca_file, *proxy, *no_proxy, *user_agent;
     /* the direct path (h1conn.c): kept connections, the answer, the request being built */
     h1pool_t pool;
@@ -135,6 +136,19 @@ static int l_session_tostring(lua_State *L) {
     return 1;
 }
 
+/* Whether an environment variable that makes libcurl use a proxy is set; read when a
+ * session is made. Then its requests go through libcurl's engine, which applies the proxy
+ * (and no_proxy). */
+static int proxy_in_environment(void) {
+    static const char *const names[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = getenv(names[i]);
+        if (v && v[0]) return 1;
+    }
+    return 0;
+}
+
 /* Seconds (possibly fractional) from opts[name] as milliseconds; dflt when absent. */
 static long opt_ms(lua_State *L, int idx, const char *name, long dflt) {
     long ms = dflt;
@@ -186,6 +200,7 @@ int aliyun_l_session(lua_State *L) {
     lua_getfield(L, o, "curl_http");
     s->curl_http = lua_toboolean(L, -1);
     lua_pop(L, 1);
+    s->env_proxy = proxy_in_environment();
     lua_getfield(L, o, "max_body");
     if (lua_isnil(L, -1)) {
         s->max_body = DEFAULT_MAX_BODY;
@@ -268,24 +283,31 @@ static const char *build_headers(lua_State *L, transfer_t *s, int req) {
 }
 
 /* Pushes the header block of the final response as {lower-case name = value}; repeated
- * headers are joined with ", " as RFC 9110 allows. */
+ * headers are joined with ", " as RFC 9110 allows. Names are lower-cased in a stack buffer:
+ * this runs for every response, and per-byte luaL_Buffer calls were most of its cost. */
 static void push_headers(lua_State *L, const membuf_t *m) {
     const char *p = m->data, *end = m->data + m->len;
-    lua_newtable(L);
+    lua_createtable(L, 0, 8);
     if (p == NULL) return;
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         const char *line_end = eol ? eol : end;
         const char *colon = memchr(p, ':', (size_t)(line_end - p));
-        if (colon && memcmp(p, "HTTP/", 5) != 0) {
+        if (colon && !(line_end - p >= 5 && memcmp(p, "HTTP/", 5) == 0)) {
             const char *v = colon + 1, *ve = line_end;
             size_t i, kl = (size_t)(colon - p);
-            luaL_Buffer b;
+            char name[128];
             while (v < ve && (*v == ' ' || *v == '\t')) v++;
             while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-            luaL_buffinit(L, &b);
-            for (i = 0; i < kl; i++) luaL_addchar(&b, (p[i] >= 'A' && p[i] <= 'Z') ? (char)(p[i] + 32) : p[i]);
-            luaL_pushresult(&b);
+            if (kl <= sizeof name) {
+                for (i = 0; i < kl; i++) name[i] = (p[i] >= 'A' && p[i] <= 'Z') ? (char)(p[i] + 32) : p[i];
+                lua_pushlstring(L, name, kl);
+            } else {
+                luaL_Buffer b;
+                luaL_buffinit(L, &b);
+                for (i = 0; i < kl; i++) luaL_addchar(&b, (p[i] >= 'A' && p[i] <= 'Z') ? (char)(p[i] + 32) : p[i]);
+                luaL_pushresult(&b);
+            }
             lua_pushvalue(L, -1);
             lua_rawget(L, -3);
             if (lua_isnil(L, -1)) {
@@ -420,18 +442,6 @@ static void push_response(lua_State *L, transfer_t *t) {
 
 /* ------------------------------------------------------- direct path */
 
-/* Whether an environment variable that makes libcurl use a proxy is set: then the request
- * goes through libcurl's engine, which applies it (and no_proxy). */
-static int proxy_in_environment(void) {
-    static const char *const names[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
-    size_t i;
-    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-        const char *v = getenv(names[i]);
-        if (v && v[0]) return 1;
-    }
-    return 0;
-}
-
 static int is_method(const char *m, size_t n, const char *want) {
     return n == strlen(want) && memcmp(m, want, n) == 0;
 }
@@ -469,7 +479,7 @@ static int direct_request(lua_State *L, session_t *s, int req) {
     h1call_t call;
     struct timespec t0;
 
-    if (s->curl_http || s->proxy || proxy_in_environment()) return -1;
+    if (s->curl_http || s->proxy || s->env_proxy) return -1;
     lua_getfield(L, req, "method");
     lua_getfield(L, req, "url");
     lua_getfield(L, req, "body");
