@@ -29,10 +29,19 @@ local lazy = setmetatable({}, {
 })
 
 -- The generated tables for a product, or nil for a product the library has no tables for.
+-- Read-only option tables, so that a call does not build them each time.
+local EMPTY, VALIDATE, NO_VALIDATE = {}, { validate = true }, { validate = false }
+
+local tables_of = {} -- product -> tables, or false: looked up on every call
+
 local function api_tables(product)
-  local ok, api = pcall(require, "aliyun.api")
-  if not ok then return nil end
-  return api.load(product)
+  local t = tables_of[product]
+  if t == nil then
+    local ok, api = pcall(require, "aliyun.api")
+    t = ok and api.load(product) or false
+    tables_of[product] = t
+  end
+  return t or nil
 end
 
 -- "https://host:port/" -> scheme, authority. No scheme means HTTPS.
@@ -254,7 +263,8 @@ end
 function Client:_build(action, params, call_opts, tables)
   local entry = tables and tables.actions[action]
   local validate = pick(call_opts.validate, self.opts.validate) ~= false
-  local wire, err = lazy.params.prepare(self.product, action, entry, params or {}, { validate = validate })
+  local wire, err = lazy.params.prepare(self.product, action, entry, params or EMPTY,
+    validate and VALIDATE or NO_VALIDATE)
   if not wire then return nil, err end
 
   local version = pick(call_opts.version, self.opts.version, tables and tables.version)
@@ -379,7 +389,7 @@ function Client:call(action, params, call_opts)
   if call_opts ~= nil and type(call_opts) ~= "table" then
     error("aliyun: " .. action .. ": call options must be a table, got " .. type(call_opts), 2)
   end
-  call_opts = call_opts or {}
+  call_opts = call_opts or EMPTY
   local tables = api_tables(self.product)
   params = with_client_token(tables and tables.actions[action], params)
   local policy = Client._retry_policy(self, call_opts)
