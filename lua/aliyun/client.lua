@@ -301,8 +301,7 @@ function Client:_build(action, params, call_opts, tables)
   local timestamp = self._clock_offset and math.floor(core.time() + self._clock_offset) or nil
   local request, meta = sign {
     method = method, base_url = base_url, host = authority, action = action, version = version,
-    query = query, body = body, owned = true, -- fresh from params.prepare, or built here
-    credentials = creds, user_agent = USER_AGENT, timestamp = timestamp,
+    query = query, body = body, credentials = creds, user_agent = USER_AGENT, timestamp = timestamp,
   }
   if not request then return nil, errors.validation(action, meta) end
   request.timeout = pick(call_opts.timeout, self.opts.timeout, timeouts.read_for(action))

@@ -18,24 +18,23 @@ local function has_any(t)
   return t ~= nil and next(t) ~= nil
 end
 
--- args: method, base_url ("https://host[:port]"), host, action, version, query, body, owned,
+-- args: method, base_url ("https://host[:port]"), host, action, version, query, body,
 --       credentials {access_key_id, access_key_secret, security_token},
 --       timestamp (epoch seconds, optional), nonce (optional), user_agent
 -- Both return request, meta: meta.string_to_sign (and for V3 meta.canonical_request) let the
 -- client explain a SignatureDoesNotMatch; they are never sent.
--- args.owned: the query table is the caller's fresh copy, which v1 may fill in place.
 function signer.v1(args)
   local creds = args.credentials
-  local q = args.owned and args.query or copy(args.query)
-  q.Action = args.action
-  q.Version = args.version
-  q.Format = "JSON"
-  q.AccessKeyId = creds.access_key_id
-  q.SignatureMethod = "HMAC-SHA1"
-  q.SignatureVersion = "1.0"
-  q.SignatureNonce = args.nonce or core.nonce()
-  q.Timestamp = core.timestamp(args.timestamp)
-  q.SecurityToken = creds.security_token
+  -- the common parameters first, in one constructor (sized once), then the action's own;
+  -- a common parameter wins over one of the same name in the query
+  local q = {
+    Action = args.action, Version = args.version, Format = "JSON", AccessKeyId = creds.access_key_id,
+    SignatureMethod = "HMAC-SHA1", SignatureVersion = "1.0", SignatureNonce = args.nonce or core.nonce(),
+    Timestamp = core.timestamp(args.timestamp), SecurityToken = creds.security_token,
+  }
+  for k, v in pairs(args.query or q) do
+    if q[k] == nil then q[k] = v end
+  end
 
   -- Body parameters are part of the signature too: sign the union, send them apart.
   local signed = q
