@@ -58,18 +58,14 @@ typedef struct {
      UNRESERVED(c) ? 1 : 3, UNRESERVED(c) ? 1 : 5, {0, 0}}
 static const enc_t ENC[256] = {TABLE256(ENC_ENTRY)};
 
-/* Eight bytes at a time: bit 7 of each byte of the result is set where that byte of x is
- * unreserved. Each byte is tested on its low 7 bits (b), where adding a constant below
- * 0x80 cannot carry into the next byte: b + (0x80 - lo) reaches bit 7 when b >= lo, and
- * b + (0x7f - hi) when b > hi. Bytes with the high bit set are never unreserved. The
- * order of the bytes in x does not matter: callers only ask whether all eight are. */
-#define BYTES(c) (0x0101010101010101ULL * (uint64_t)(c))
-#define IN_RANGE(b, lo, hi) (((b) + BYTES(0x80 - (lo))) & ~((b) + BYTES(0x7f - (hi))))
-static inline uint64_t unreserved8(uint64_t x) {
-    uint64_t b = x & BYTES(0x7f), folded = b | BYTES(0x20); /* letters folded to lower case */
-    uint64_t m = IN_RANGE(b, '-', '.') | IN_RANGE(b, '0', '9') | IN_RANGE(folded, 'a', 'z') |
-                 IN_RANGE(b, '_', '_') | IN_RANGE(b, '~', '~');
-    return m & ~x & BYTES(0x80);
+/* 1 for the unreserved bytes. Eight lookups and-ed together tell whether a run of eight
+ * bytes can be copied as it is, which most of a request's bytes can. */
+#define IS_UNRESERVED(c) (UNRESERVED(c) ? 1 : 0)
+static const unsigned char UNRESERVED_BYTE[256] = {TABLE256(IS_UNRESERVED)};
+
+static inline int unreserved8(const unsigned char *p) {
+    const unsigned char *u = UNRESERVED_BYTE;
+    return u[p[0]] & u[p[1]] & u[p[2]] & u[p[3]] & u[p[4]] & u[p[5]] & u[p[6]] & u[p[7]];
 }
 
 /* One byte of encode_to and encode_twice below. Everything is loaded before anything is
@@ -103,9 +99,7 @@ static inline void enc_both(char **a, char **b, unsigned char c) {
 static char *encode_to(char *d, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s, *e = p + n, *stop;
     while (e - p >= 8) {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        if (unreserved8(x) == BYTES(0x80)) {
+        if (unreserved8(p)) {
             memcpy(d, p, 8);
             d += 8;
             p += 8;
@@ -131,13 +125,11 @@ static char *encode_path_to(char *d, const char *s, size_t n) {
 
 /* One pass, two outputs: s encoded once at *once and encoded twice at *twice. *once needs
  * room for 3 * n bytes, *twice for 5 * n, each plus ENC_SLACK. Both pointers advance. */
-static void encode_twice(char **once, char **twice, const char *s, size_t n) {
+static inline void encode_twice(char **once, char **twice, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s, *e = p + n, *stop;
     char *a = *once, *b = *twice;
     while (e - p >= 8) {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        if (unreserved8(x) == BYTES(0x80)) {
+        if (unreserved8(p)) {
             memcpy(a, p, 8);
             memcpy(b, p, 8);
             a += 8;
@@ -302,25 +294,21 @@ static sign_state_t *get_state(lua_State *L) {
     return st;
 }
 
-/* Before pushing results from the scratch: takes the state out of the registry, so that a
- * finalizer run by a push and signing in turn gets a state of its own. */
+/* Before pushing results from the scratch: takes the state out of the registry. A push may
+ * run a collection step, and the step finalizers (LuaJIT runs them before it copies the
+ * string), which may sign too: they get a state of their own and leave this one alone. */
 static void detach_state(lua_State *L) {
     lua_pushlightuserdata(L, (void *)&STATE_KEY);
     lua_pushnil(L);
     lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
-/* After the pushes: puts the state at stack index idx back, unless a nested call has put
- * its own there meanwhile (then this one is left to the collector). */
+/* After the pushes: puts the state at stack index idx back. Should a nested call have put
+ * a state of its own there meanwhile, that one is left to the collector. */
 static void attach_state(lua_State *L, int idx) {
     lua_pushlightuserdata(L, (void *)&STATE_KEY);
-    lua_rawget(L, LUA_REGISTRYINDEX);
-    if (lua_isnil(L, -1)) {
-        lua_pushlightuserdata(L, (void *)&STATE_KEY);
-        lua_pushvalue(L, idx);
-        lua_rawset(L, LUA_REGISTRYINDEX);
-    }
-    lua_pop(L, 1);
+    lua_pushvalue(L, idx);
+    lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
 static int out_of_memory(lua_State *L) {
@@ -545,9 +533,11 @@ static int push_converted(lua_State *L, const char *what, char *(*f)(char *, con
     char *buf, *end;
     lua_settop(L, 1);
     if (n > INPUT_MAX) return luaL_error(L, "%s: string too long", what);
-    buf = scratch(L, get_state(L), 3 * n + 4);
+    buf = scratch(L, get_state(L), 3 * n + 4); /* the state is at 2 */
     end = f(buf, s, n);
-    lua_pushlstring(L, buf, (size_t)(end - buf)); /* the only read of the scratch after a push */
+    detach_state(L);
+    lua_pushlstring(L, buf, (size_t)(end - buf));
+    attach_state(L, 2);
     return 1;
 }
 
@@ -583,16 +573,23 @@ static uint64_t key_prefix(const char *k, size_t n) {
            ((uint64_t)b[4] << 24) | ((uint64_t)b[5] << 16) | ((uint64_t)b[6] << 8) | (uint64_t)b[7];
 }
 
-/* Byte order of the sort keys (shorter first when one is a prefix of the other). Equal
- * prefixes of zero-padded keys decide nothing, so then the keys themselves are compared. */
-static int sorted_cmp(const sorted_t *x, const sorted_t *y) {
-    size_t n;
-    int c;
-    if (x->pfx != y->pfx) return x->pfx < y->pfx ? -1 : 1;
-    n = x->p->kl < y->p->kl ? x->p->kl : y->p->kl;
-    c = memcmp(x->p->k, y->p->k, n);
+/* Byte order of the keys (shorter first when one is a prefix of the other). */
+static int key_cmp(const pair_t *x, const pair_t *y) {
+    size_t n = x->kl < y->kl ? x->kl : y->kl;
+    int c = memcmp(x->k, y->k, n);
     if (c) return c;
-    return (x->p->kl > y->p->kl) - (x->p->kl < y->p->kl);
+    return (x->kl > y->kl) - (x->kl < y->kl);
+}
+
+/* The same for sorted entries. Different prefixes of the zero-padded keys decide; equal
+ * ones decide nothing, and then the keys themselves are compared. */
+static int sorted_cmp(const sorted_t *x, const sorted_t *y) {
+    if (x->pfx != y->pfx) return x->pfx < y->pfx ? -1 : 1;
+    return key_cmp(x->p, y->p);
+}
+
+static int sorted_less(const sorted_t *x, const sorted_t *y) {
+    return x->pfx < y->pfx || (x->pfx == y->pfx && key_cmp(x->p, y->p) < 0);
 }
 
 static int sorted_qsort_cmp(const void *a, const void *b) {
@@ -616,7 +613,7 @@ static void sort_pairs(const pair_t *p, size_t n, sorted_t *ord) {
         sorted_t x;
         x.pfx = key_prefix(p[i].k, p[i].kl);
         x.p = &p[i];
-        for (j = i; j > 0 && sorted_cmp(&x, &ord[j - 1]) < 0; j--) ord[j] = ord[j - 1];
+        for (j = i; j > 0 && sorted_less(&x, &ord[j - 1]); j--) ord[j] = ord[j - 1];
         ord[j] = x;
     }
 }
@@ -722,8 +719,10 @@ static int push_canonical_query(lua_State *L, const char *what) {
     v1_out_t o;
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    build_v1(L, get_state(L), 1, what, NULL, 0, &o);
-    lua_pushlstring(L, o.cq, o.cql); /* the only read of the scratch after a push */
+    build_v1(L, get_state(L), 1, what, NULL, 0, &o); /* the state is at 2 */
+    detach_state(L);
+    lua_pushlstring(L, o.cq, o.cql);
+    attach_state(L, 2);
     return 1;
 }
 
@@ -751,11 +750,13 @@ int aliyun_l_v1_string_to_sign(lua_State *L) {
     char *buf, *end;
     lua_settop(L, 2);
     if (ml > INPUT_MAX || cql > INPUT_MAX) return luaL_error(L, "v1_string_to_sign: request too large");
-    buf = scratch(L, get_state(L), ml + 5 + 3 * cql);
+    buf = scratch(L, get_state(L), ml + 5 + 3 * cql); /* the state is at 3 */
     memcpy(buf, m, ml);
     memcpy(buf + ml, "&%2F&", 5);
     end = encode_to(buf + ml + 5, cq, cql);
+    detach_state(L);
     lua_pushlstring(L, buf, (size_t)(end - buf));
+    attach_state(L, 3);
     return 1;
 }
 
@@ -854,10 +855,10 @@ typedef struct {
 } v3_out_t;
 
 /* Writes to the scratch the canonical request for the opts table at index 1, with room
- * for extra bytes after it. opts: method, path ("/"), query ({k=v}), headers ({k=v}), and
+ * for extra bytes after it. The state st is at stack index si. opts: method, path ("/"), query ({k=v}), headers ({k=v}), and
  * payload_hash or body. The fields are read (which may run metamethods) before any
  * pointer into the scratch is taken. */
-static void build_v3(lua_State *L, sign_state_t *st, size_t extra, v3_out_t *o) {
+static void build_v3(lua_State *L, sign_state_t *st, int si, size_t extra, v3_out_t *o) {
     size_t ml, pl, hl, bytes, nq = 0, nh, i, qnames = 0, hnames = 0;
     const char *method, *path, *hash;
     char body_hash[64];
@@ -884,6 +885,7 @@ static void build_v3(lua_State *L, sign_state_t *st, size_t extra, v3_out_t *o) 
     }
     lua_getfield(L, 1, "query");
     qi = lua_gettop(L);
+    lua_getfield(L, 1, "headers"); /* fetched now: from here on no Lua code runs until the pushes */
     bytes = add_len(L, add_len(L, add_len(L, add_len(L, 0, ml, "v3"), pl, "v3"), hl, "v3"), extra, "v3");
     reset_pairs(st);
     if (!lua_isnil(L, qi)) {
@@ -892,9 +894,8 @@ static void build_v3(lua_State *L, sign_state_t *st, size_t extra, v3_out_t *o) 
             luaL_argerror(L, 3, lua_pushfstring(L, "table expected, got %s", luaL_typename(L, qi)));
         nq = collect_pairs(L, st, qi, "v3 query", 0, &bytes);
     }
-    lua_getfield(L, 1, "headers");
-    if (!lua_istable(L, -1)) luaL_error(L, "v3: opts.headers must be a table");
-    nh = collect_signed_headers(L, st, lua_gettop(L), nq, &bytes);
+    if (!lua_istable(L, qi + 1)) luaL_error(L, "v3: opts.headers must be a table");
+    nh = collect_signed_headers(L, st, qi + 1, nq, &bytes);
     q = st->pairs;
     h = q + nq;
     for (i = 0; i < nq; i++) qnames += q[i].kl;
@@ -922,7 +923,9 @@ static void build_v3(lua_State *L, sign_state_t *st, size_t extra, v3_out_t *o) 
     sort_pairs(h, nh, ho);
     for (i = 1; i < nh; i++)
         if (sorted_cmp(&ho[i - 1], &ho[i]) == 0) {
+            detach_state(L);
             lua_pushlstring(L, ho[i].p->k, ho[i].p->kl);
+            attach_state(L, si);
             luaL_error(L, "v3: header '%s' given twice", lua_tostring(L, -1));
         }
 
@@ -967,7 +970,7 @@ int aliyun_l_v3_canonical_request(lua_State *L) {
     v3_out_t o;
     lua_settop(L, 1);
     luaL_checktype(L, 1, LUA_TTABLE);
-    build_v3(L, get_state(L), 0, &o); /* the state is at 2 */
+    build_v3(L, get_state(L), 2, 0, &o);
     detach_state(L);
     lua_pushlstring(L, o.cr, o.crl);
     lua_pushlstring(L, o.sh, o.shl);
@@ -1002,7 +1005,7 @@ int aliyun_l_v3_sign(lua_State *L) {
     secret = opt_string(L, 1, "access_key_secret", NULL, &sl);
     st = get_state(L); /* 4 */
     /* room for the authorization (its signed-headers part is build_v3's to count) */
-    build_v3(L, st, idl > INPUT_MAX ? SIZE_MAX : LIT_LEN(V3_ALGORITHM V3_CREDENTIAL V3_SIGNED_HEADERS V3_SIGNATURE) + sizeof sig + idl, &o);
+    build_v3(L, st, 4, idl > INPUT_MAX ? SIZE_MAX : LIT_LEN(V3_ALGORITHM V3_CREDENTIAL V3_SIGNED_HEADERS V3_SIGNATURE) + sizeof sig + idl, &o);
     digest(L, st, ALG_SHA256, o.cr, o.crl, md);
     w = put(sts, V3_ALGORITHM "\n", LIT_LEN(V3_ALGORITHM "\n"));
     hex_to(w, md, sizeof md);
