@@ -624,11 +624,13 @@ static size_t add_len(lua_State *L, size_t total, size_t n, const char *what) {
     return total + n;
 }
 
-/* Called before a collection: gives back a pair array that an unusually big call grew. */
+/* Called before a collection: gives back the pair arrays that an unusually big call grew. */
 static void reset_pairs(sign_state_t *st) {
     if (st->npairs > PAIRS_KEEP) {
         free(st->pairs);
+        free(st->order);
         st->pairs = NULL;
+        st->order = NULL;
         st->npairs = 0;
     }
 }
