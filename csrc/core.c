@@ -16,6 +16,7 @@ LUALIB_API int luaopen_aliyun_core(lua_State *L) {
         {"v1_canonical_query", aliyun_l_v1_canonical_query},
         {"v1_string_to_sign", aliyun_l_v1_string_to_sign},
         {"v1_sign", aliyun_l_v1_sign},
+        {"v1_sign_url", aliyun_l_v1_sign_url},
         {"v3_canonical_request", aliyun_l_v3_canonical_request},
         {"v3_sign", aliyun_l_v3_sign},
         {"hmac_sha1", aliyun_l_hmac_sha1},

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -222,6 +223,12 @@ typedef struct {
     int md_fetched[2]; /* md[i] came from EVP_MD_fetch and must be freed */
     EVP_MD_CTX *work;
     hmac_key_t hmac[2];
+    /* random bytes for nonces, drawn from OpenSSL's RNG a block at a time (one RAND_bytes
+     * call cost more than the rest of a V1 signature); refilled in a forked child, which
+     * must never hand out its parent's bytes (nginx forks its workers after init) */
+    unsigned char rnd[512];
+    size_t rnd_left;
+    pid_t rnd_pid;
 } sign_state_t;
 
 #define STATE_MT "aliyun.sign.state"
@@ -494,32 +501,58 @@ int aliyun_l_sha256_hex(lua_State *L) {
     return 1;
 }
 
-/* 16 random bytes from OpenSSL's CSPRNG as 32 hex characters: unique per request,
- * which is what SignatureNonce and x-acs-signature-nonce need. */
+/* 16 random bytes from OpenSSL's CSPRNG as 32 hex characters into hex: unique per
+ * request, which is what SignatureNonce and x-acs-signature-nonce need. The bytes given
+ * out are wiped from the reserve. */
+static void make_nonce(lua_State *L, sign_state_t *st, char hex[32]) {
+    pid_t pid = getpid();
+    unsigned char *r;
+    if (st->rnd_left < 16 || st->rnd_pid != pid) {
+        if (RAND_bytes(st->rnd, (int)sizeof st->rnd) != 1) {
+            st->rnd_left = 0;
+            openssl_error(L, "RAND_bytes");
+        }
+        st->rnd_left = sizeof st->rnd;
+        st->rnd_pid = pid;
+    }
+    r = st->rnd + sizeof st->rnd - st->rnd_left;
+    hex_to(hex, r, 16);
+    OPENSSL_cleanse(r, 16);
+    st->rnd_left -= 16;
+}
+
 int aliyun_l_nonce(lua_State *L) {
-    unsigned char r[16];
     char hex[32];
-    if (RAND_bytes(r, sizeof r) != 1) return openssl_error(L, "RAND_bytes");
-    hex_to(hex, r, sizeof r);
+    lua_settop(L, 0);
+    make_nonce(L, get_state(L), hex);
     lua_pushlstring(L, hex, sizeof hex);
     return 1;
 }
 
-int aliyun_l_timestamp(lua_State *L) {
+/* The ISO 8601 UTC timestamp of the epoch seconds at idx (now when nil) into buf; returns
+ * its length. */
+static size_t format_timestamp(lua_State *L, int idx, char buf[32]) {
     time_t t;
     struct tm tm;
-    char buf[32];
-    if (lua_isnoneornil(L, 1)) {
+    size_t n;
+    if (lua_isnoneornil(L, idx)) {
         t = time(NULL);
     } else {
-        lua_Number v = luaL_checknumber(L, 1);
+        lua_Number v = luaL_checknumber(L, idx);
         /* time_t is 64-bit here; refuse values gmtime cannot represent as a 4-digit year */
-        if (!(v >= 0 && v < 253402300800.0)) return luaL_argerror(L, 1, "epoch seconds out of range");
+        if (!(v >= 0 && v < 253402300800.0)) luaL_argerror(L, idx, "epoch seconds out of range");
         t = (time_t)v;
     }
-    if (gmtime_r(&t, &tm) == NULL) return luaL_error(L, "gmtime_r failed");
-    if (strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) return luaL_error(L, "strftime failed");
-    lua_pushstring(L, buf);
+    if (gmtime_r(&t, &tm) == NULL) luaL_error(L, "gmtime_r failed");
+    n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (n == 0) luaL_error(L, "strftime failed");
+    return n;
+}
+
+int aliyun_l_timestamp(lua_State *L) {
+    char buf[32];
+    size_t n = format_timestamp(L, 1, buf);
+    lua_pushlstring(L, buf, n);
     return 1;
 }
 
@@ -670,19 +703,34 @@ typedef struct {
  * names and values percent-encoded, joined with = and &) and, given a method, also the V1
  * string to sign: METHOD & percent("/") & percent(canonical query), as section 4.4
  * defines. Both come out of one pass over the names and values. */
+static void emit_v1(lua_State *L, sign_state_t *st, size_t n, size_t bytes, const char *method, size_t ml,
+                    const char *prefix, size_t pl, size_t tail, v1_out_t *o);
+
 static void build_v1(lua_State *L, sign_state_t *st, int idx, const char *what, const char *method, size_t ml,
                      v1_out_t *o) {
-    size_t bytes = 0, n, i, cqmax;
-    const sorted_t *p;
-    char *a, *b;
+    size_t bytes = 0, n;
     if (method != NULL) bytes = add_len(L, bytes, ml, what);
     reset_pairs(st);
     n = collect_pairs(L, st, idx, what, 0, &bytes);
+    emit_v1(L, st, n, bytes, method, ml, NULL, 0, 0, o);
+}
+
+/* The writing half of build_v1, over st->pairs[0..n) (bytes: their lengths and the
+ * method's). The canonical query comes after `prefix` (pl bytes) in o->cq, with `tail`
+ * bytes of room after it for the caller to append to. A NULL prefix leaves its pl bytes
+ * for the caller to write. */
+static void emit_v1(lua_State *L, sign_state_t *st, size_t n, size_t bytes, const char *method, size_t ml,
+                    const char *prefix, size_t pl, size_t tail, v1_out_t *o) {
+    size_t i, cqmax;
+    const sorted_t *p;
+    char *a, *b;
     sort_pairs(st->pairs, n, st->order);
     p = st->order;
-    cqmax = 3 * bytes + 2 * n;
+    cqmax = pl + 3 * bytes + 2 * n + tail;
     a = scratch(L, st, method != NULL ? cqmax + ENC_SLACK + 5 + 5 * bytes + 6 * n : cqmax);
     o->cq = a;
+    if (prefix != NULL) memcpy(a, prefix, pl); /* else the caller fills the pl bytes */
+    a += pl;
     if (method == NULL) {
         for (i = 0; i < n; i++) {
             if (i) *a++ = '&';
@@ -786,6 +834,103 @@ int aliyun_l_v1_sign(lua_State *L) {
     lua_pushlstring(L, o.cq, o.cql);
     attach_state(L, 4);
     return 3; /* signature, sts, cq */
+}
+
+/* The common parameters of a V1 request, which v1_sign_url adds itself: the same names in
+ * the caller's query are left out (the common value wins). */
+static int is_v1_common(const char *k, size_t n) {
+    static const char *const names[] = {"AccessKeyId", "Action", "Format", "SecurityToken", "SignatureMethod",
+                                        "SignatureNonce", "SignatureVersion", "Timestamp", "Version"};
+    size_t i;
+    if (n < 6 || n > 16) return 0;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && memcmp(names[i], k, n) == 0) return 1;
+    return 0;
+}
+
+static void add_pair(lua_State *L, sign_state_t *st, size_t *n, size_t *bytes, const char *k, const char *v,
+                     size_t vl) {
+    pair_t *p = (*n < st->npairs ? st->pairs : grow_pairs(L, st, *n + 1)) + *n;
+    p->k = k;
+    p->kl = strlen(k);
+    p->v = v;
+    p->vl = vl;
+    *bytes = add_len(L, add_len(L, *bytes, p->kl, "v1_sign_url"), vl, "v1_sign_url");
+    (*n)++;
+}
+
+/* v1_sign_url(method, base_url, query, secret, action, version, access_key_id
+ *             [, security_token [, nonce [, timestamp]]]) -> url, string_to_sign
+ * A whole V1 GET/POST URL in one call: the common parameters (Format=JSON,
+ * SignatureMethod=HMAC-SHA1, SignatureVersion=1.0, a fresh SignatureNonce unless given,
+ * the Timestamp of now unless given as epoch seconds) added to the query table, signed,
+ * and written as base_url/?canonical-query&Signature=... . It does what signer.v1 did with
+ * a Lua table per call, which was the larger part of a call's signing cost. */
+int aliyun_l_v1_sign_url(lua_State *L) {
+    size_t ml, bl, sl, al, vl, kl, tl = 0, nl, n = 0, bytes = 0, i, maclen, keep;
+    const char *m = check_method(L, 1, &ml);
+    const char *base = luaL_checklstring(L, 2, &bl);
+    const char *secret = luaL_checklstring(L, 4, &sl);
+    const char *action = luaL_checklstring(L, 5, &al);
+    const char *version = luaL_checklstring(L, 6, &vl);
+    const char *akid = luaL_checklstring(L, 7, &kl);
+    const char *token = luaL_optlstring(L, 8, NULL, &tl);
+    const char *nonce;
+    char nonce_buf[32], ts[32], sig[(EVP_MAX_MD_SIZE + 2) / 3 * 4];
+    size_t tsl;
+    sign_state_t *st;
+    v1_out_t o;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    char *a, *sig_end;
+    if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 10);
+    tsl = format_timestamp(L, 10, ts);
+    st = get_state(L); /* 11 */
+    if (lua_isnil(L, 9)) {
+        make_nonce(L, st, nonce_buf);
+        nonce = nonce_buf;
+        nl = sizeof nonce_buf;
+    } else {
+        nonce = luaL_checklstring(L, 9, &nl);
+    }
+    bytes = ml;
+    if (bl > INPUT_MAX) luaL_error(L, "v1_sign_url: base URL too long");
+    reset_pairs(st);
+    if (lua_istable(L, 3)) {
+        size_t got = collect_pairs(L, st, 3, "v1_sign_url", 0, &bytes);
+        for (i = 0; i < got; i++) {
+            pair_t *p = &st->pairs[i];
+            if (is_v1_common(p->k, p->kl)) {
+                bytes -= p->kl + p->vl;
+                continue;
+            }
+            st->pairs[n++] = *p;
+        }
+    }
+    add_pair(L, st, &n, &bytes, "AccessKeyId", akid, kl);
+    add_pair(L, st, &n, &bytes, "Action", action, al);
+    add_pair(L, st, &n, &bytes, "Format", "JSON", 4);
+    if (token != NULL) add_pair(L, st, &n, &bytes, "SecurityToken", token, tl);
+    add_pair(L, st, &n, &bytes, "SignatureMethod", "HMAC-SHA1", 9);
+    add_pair(L, st, &n, &bytes, "SignatureNonce", nonce, nl);
+    add_pair(L, st, &n, &bytes, "SignatureVersion", "1.0", 3);
+    add_pair(L, st, &n, &bytes, "Timestamp", ts, tsl);
+    add_pair(L, st, &n, &bytes, "Version", version, vl);
+    /* room after the query for "&Signature=" and the encoded base64 signature */
+    keep = 11 + 3 * sizeof sig + ENC_SLACK;
+    emit_v1(L, st, n, bytes, m, ml, NULL, bl + 2, keep, &o);
+    memcpy((char *)o.cq, base, bl);
+    memcpy((char *)o.cq + bl, "/?", 2);
+    maclen = hmac(L, st, ALG_SHA1, secret, sl, "&", 1, o.sts, o.stsl, mac);
+    sig_end = base64_to(sig, mac, maclen);
+    a = (char *)o.cq + o.cql;
+    memcpy(a, "&Signature=", 11);
+    a = encode_to(a + 11, sig, (size_t)(sig_end - sig));
+    detach_state(L);
+    lua_pushlstring(L, o.cq, (size_t)(a - o.cq));
+    lua_pushlstring(L, o.sts, o.stsl);
+    attach_state(L, 11);
+    return 2;
 }
 
 /* ------------------------------------------------------------------- V3 */

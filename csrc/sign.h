@@ -10,6 +10,9 @@ int aliyun_l_form_encode(lua_State *L);        /* ({k=v}) -> "k=v&..." sorted, e
 int aliyun_l_v1_canonical_query(lua_State *L); /* ({k=v}) -> canonical query */
 int aliyun_l_v1_string_to_sign(lua_State *L);  /* (method, canonical_query) -> s */
 int aliyun_l_v1_sign(lua_State *L);            /* (method, {k=v}, secret) -> signature, sts, cq */
+/* (method, base_url, {k=v}, secret, action, version, access_key_id[, token, nonce, epoch])
+ * -> url with the common parameters and the Signature, sts */
+int aliyun_l_v1_sign_url(lua_State *L);
 int aliyun_l_v3_canonical_request(lua_State *L); /* (opts) -> canonical_request, signed_headers */
 int aliyun_l_v3_sign(lua_State *L);            /* (opts) -> authorization, signature, cr, sts */
 int aliyun_l_hmac_sha1(lua_State *L);          /* (key, data) -> raw 20 bytes */

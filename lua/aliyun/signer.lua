@@ -25,7 +25,20 @@ end
 -- client explain a SignatureDoesNotMatch; they are never sent.
 function signer.v1(args)
   local creds = args.credentials
-  -- the common parameters first, in one constructor (sized once), then the action's own;
+  if not has_any(args.body) then
+    -- the usual call: the C core adds the common parameters, signs and writes the URL
+    local url, string_to_sign = core.v1_sign_url(args.method, args.base_url, args.query,
+      creds.access_key_secret, args.action, args.version, creds.access_key_id, creds.security_token,
+      args.nonce, args.timestamp)
+    local post = args.method == "POST"
+    return {
+      method = args.method,
+      url = url,
+      headers = { Accept = "application/json", ["User-Agent"] = args.user_agent, ["Content-Type"] = post and FORM or nil },
+      body = post and "" or nil,
+    }, { string_to_sign = string_to_sign }
+  end
+  -- with body parameters: the common parameters first, in one constructor (sized once), then the action's own;
   -- a common parameter wins over one of the same name in the query
   local q = {
     Action = args.action, Version = args.version, Format = "JSON", AccessKeyId = creds.access_key_id,
