@@ -6,7 +6,8 @@ lib.ROOT = (debug.getinfo(1, "S").source:sub(2):match("^(.*)/bench/lib%.lua$")) 
 local ROOT = lib.ROOT
 package.path = table.concat({ ROOT .. "/lua/?.lua", ROOT .. "/lua/?/init.lua", ROOT .. "/spec/?.lua",
   ROOT .. "/bench/?.lua", package.path }, ";")
-package.cpath = ROOT .. "/build/5.4/?.so;" .. package.cpath
+-- the core built for the interpreter running the bench (LUA=luajit runs them under LuaJIT)
+package.cpath = ROOT .. (jit and "/build/luajit/?.so;" or "/build/5.4/?.so;") .. package.cpath
 
 local core = require "aliyun.core"
 lib.core = core
@@ -42,14 +43,15 @@ function lib.median(list)
   for i, v in ipairs(list) do t[i] = v end
   table.sort(t)
   local n = #t
-  if n % 2 == 1 then return t[(n + 1) // 2] end
-  return (t[n // 2] + t[n // 2 + 1]) / 2
+  local h = math.floor(n / 2) -- no // : the benches also run under LuaJIT (LUA=luajit)
+  if n % 2 == 1 then return t[h + 1] end
+  return (t[h] + t[h + 1]) / 2
 end
 
 -- Resident set size of this process in kB (VmRSS in /proc/self/status).
 function lib.rss_kb()
   local f = assert(io.open("/proc/self/status"))
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return tonumber(s:match("VmRSS:%s*(%d+)"))
 end
