@@ -37,6 +37,7 @@ LUALIB_API int luaopen_aliyun_core(lua_State *L) {
         {"isatty", aliyun_l_isatty},
         /* http.c */
         {"session", aliyun_l_session},
+        {"parse_headers", aliyun_l_parse_headers},
         {NULL, NULL}};
     aliyun_http_register(L);
     luaL_newlib(L, funcs);

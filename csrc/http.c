@@ -46,6 +46,7 @@ typedef struct {
     int verify_tls;
     int curl_http; /* every request through libcurl's HTTP engine (no direct path) */
     int env_proxy; /* a proxy variable was set in the environment when the session was made */
+    int raw_headers; /* responses of request() carry raw_headers (a string), not headers */
     char *ca_file, *proxy, *no_proxy, *user_agent;
     /* the direct path (h1conn.c): kept connections, the answer, the request being built */
     h1pool_t pool;
@@ -179,7 +180,7 @@ static char *opt_strdup(lua_State *L, int idx, const char *name) {
 }
 
 /* core.session{connect_timeout=, timeout=, verify_tls=, ca_file=, proxy=, no_proxy=,
- *              user_agent=, max_body=, curl_http=} */
+ *              user_agent=, max_body=, curl_http=, raw_headers=} */
 int aliyun_l_session(lua_State *L) {
     session_t *s;
     int o;
@@ -199,6 +200,9 @@ int aliyun_l_session(lua_State *L) {
     lua_pop(L, 1);
     lua_getfield(L, o, "curl_http");
     s->curl_http = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, o, "raw_headers");
+    s->raw_headers = lua_toboolean(L, -1);
     lua_pop(L, 1);
     s->env_proxy = proxy_in_environment();
     lua_getfield(L, o, "max_body");
@@ -417,12 +421,19 @@ static const char *prepare_transfer(lua_State *L, session_t *s, transfer_t *t, i
 
 /* Pushes a response table {status, headers, body, elapsed} from a header block (status
  * line and header lines) and a body. */
-static void push_result(lua_State *L, long status, const membuf_t *headers, const membuf_t *body, double elapsed) {
+static void push_result(lua_State *L, long status, const membuf_t *headers, const membuf_t *body, double elapsed,
+                        int raw_headers) {
     lua_createtable(L, 0, 4);
     lua_pushinteger(L, (lua_Integer)status);
     lua_setfield(L, -2, "status");
-    push_headers(L, headers);
-    lua_setfield(L, -2, "headers");
+    if (raw_headers) {
+        /* the header block as received; core.parse_headers makes the table when needed */
+        lua_pushlstring(L, headers->data ? headers->data : "", headers->len);
+        lua_setfield(L, -2, "raw_headers");
+    } else {
+        push_headers(L, headers);
+        lua_setfield(L, -2, "headers");
+    }
     lua_pushlstring(L, body->data ? body->data : "", body->len);
     lua_setfield(L, -2, "body");
     lua_pushnumber(L, (lua_Number)elapsed);
@@ -430,12 +441,12 @@ static void push_result(lua_State *L, long status, const membuf_t *headers, cons
 }
 
 /* Pushes the response of a finished libcurl transfer. */
-static void push_response(lua_State *L, transfer_t *t) {
+static void push_response(lua_State *L, transfer_t *t, int raw_headers) {
     long status = 0;
     double elapsed = 0;
     if (curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) status = 0;
     if (curl_easy_getinfo(t->curl, CURLINFO_TOTAL_TIME, &elapsed) != CURLE_OK) elapsed = 0;
-    push_result(L, status, &t->headers, &t->body, elapsed);
+    push_result(L, status, &t->headers, &t->body, elapsed, raw_headers);
     /* big buffers are not kept between requests: a 60 MB answer once must not pin 60 MB */
     if (t->body.cap > 1024 * 1024) membuf_free(&t->body);
 }
@@ -616,7 +627,7 @@ static int direct_request(lua_State *L, session_t *s, int req) {
     rc = h1pool_request(&s->pool, &call, &s->resp, msg, sizeof msg);
     if (s->out.cap > 1024 * 1024) membuf_free(&s->out); /* a big body once must not pin its copy */
     if (rc == H1K_OK) {
-        push_result(L, s->resp.status, &s->resp.headers, &s->resp.body, seconds_since(&t0));
+        push_result(L, s->resp.status, &s->resp.headers, &s->resp.body, seconds_since(&t0), s->raw_headers);
         if (s->resp.body.cap > 1024 * 1024) membuf_free(&s->resp.body);
         return 1;
     }
@@ -651,7 +662,7 @@ static int l_session_request(lua_State *L) {
     }
     rc = curl_easy_perform(s->t.curl);
     if (rc != CURLE_OK) return push_failure(L, &s->t, rc);
-    push_response(L, &s->t);
+    push_response(L, &s->t, s->raw_headers);
     return 1;
 }
 
@@ -767,7 +778,7 @@ static int l_session_batch(lua_State *L) {
                 curl_multi_remove_handle(s->multi, t->curl); /* msg is invalid after this */
                 b->slot_index[k] = 0;
                 if (rc == CURLE_OK) {
-                    push_response(L, t);
+                    push_response(L, t, 0); /* batch results always carry the table */
                     lua_rawseti(L, 4, i);
                 } else {
                     int nret = push_failure(L, t, rc); /* nil, message, kind */
@@ -784,6 +795,18 @@ static int l_session_batch(lua_State *L) {
     }
     batch_free(s->multi, b);
     lua_settop(L, 4);
+    return 1;
+}
+
+/* core.parse_headers(raw) -> {lower-case name = value}: the table of a raw header block
+ * (the raw_headers of a response), as session:request builds it. */
+int aliyun_l_parse_headers(lua_State *L) {
+    size_t n;
+    const char *raw = luaL_checklstring(L, 1, &n);
+    membuf_t m;
+    m.data = (char *)raw; /* push_headers only reads */
+    m.len = m.cap = n;
+    push_headers(L, &m);
     return 1;
 }
 

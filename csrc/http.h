@@ -9,4 +9,7 @@ void aliyun_http_register(lua_State *L);
 
 /* core.session(opts) -> session. session:request(req) -> response | nil, message, kind */
 int aliyun_l_session(lua_State *L);
+
+/* core.parse_headers(raw) -> {lower-case name = value} */
+int aliyun_l_parse_headers(lua_State *L);
 #endif

@@ -229,6 +229,8 @@ end
 local function decode_response(action, response)
   local status = response.status
   local data, derr = core.json_decode(response.body or "")
+  if status >= 200 and status < 300 and type(data) == "table" then return data end
+  -- the headers are read only for errors: a transport may make them on first use
   local headers = response.headers or {}
   if status >= 200 and status < 300 then
     if type(data) ~= "table" then
@@ -328,8 +330,15 @@ end
 function Client:_retry_policy(call_opts)
   local given = pick(call_opts.retry, self.opts.retry)
   local max = pick(call_opts.max_retries, self.opts.max_retries)
+  local own = call_opts.retry == nil and call_opts.max_retries == nil
+  if own and self._default_policy then return self._default_policy end
   if given == nil and max == nil then
-    self._default_policy = self._default_policy or lazy.retry.new()
+    self._default_policy = lazy.retry.new()
+    return self._default_policy
+  end
+  if own then
+    -- the client's own options: made once, not at every call
+    self._default_policy = Client._retry_policy(self, { retry = given or false, max_retries = max })
     return self._default_policy
   end
   local o = {}
@@ -378,8 +387,10 @@ end
 -- client:call(action, params, call_opts) -> result | nil, err
 -- call_opts: timeout, connect_timeout, method, signature_version, validate, credentials,
 -- version, max_retries, retry, debug, dry_run
+local checked_names = {} -- action names that passed the check below
+
 function Client:call(action, params, call_opts)
-  if type(action) ~= "string" or not action:match("^%a[%w_]*$") then
+  if not checked_names[action] and (type(action) ~= "string" or not action:match("^%a[%w_]*$")) then
     error("aliyun: call: action name expected, got " .. (type(action) == "string" and ("'" .. action .. "'") or type(action)), 2)
   end
   if params ~= nil and type(params) ~= "table" then
@@ -388,6 +399,7 @@ function Client:call(action, params, call_opts)
   if call_opts ~= nil and type(call_opts) ~= "table" then
     error("aliyun: " .. action .. ": call options must be a table, got " .. type(call_opts), 2)
   end
+  checked_names[action] = true
   call_opts = call_opts or EMPTY
   local tables = api_tables(self.product)
   params = with_client_token(tables and tables.actions[action], params)
@@ -408,10 +420,10 @@ function Client:call(action, params, call_opts)
     local response, err = send(request)
     local result, headers
     if response then
-      headers = response.headers
       if sink then lazy.trace.response(sink, action, response, core.monotonic() - started) end
       result, err = decode_response(action, response)
       if result then return result end
+      headers = response.headers
     else
       if not errors.is_error(err) then err = errors.new { kind = "network", message = tostring(err) } end
       err.action = action

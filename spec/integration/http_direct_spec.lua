@@ -179,6 +179,21 @@ describe("core.session's direct path #core #integration", function()
     assert.are.equal(200, assert(s:request { url = server.url .. "/echo" }).status)
   end)
 
+  it("gives the raw header block on request, which core.parse_headers turns into the same table", function()
+    for _, curl_http in ipairs { false, true } do
+      local raw = assert(core.session { raw_headers = true, curl_http = curl_http }:request {
+        url = server.url .. "/echo" })
+      local cooked = assert(core.session { curl_http = curl_http }:request { url = server.url .. "/echo" })
+      assert.is_nil(raw.headers)
+      assert.matches("^HTTP/1%.1 200", raw.raw_headers)
+      local h = core.parse_headers(raw.raw_headers)
+      assert.are.equal(cooked.headers["content-type"], h["content-type"])
+      assert.is_string(h["x-conn"])
+      assert.is_nil(h["http/1.1 200 ok"])
+    end
+    assert.are.same({ ["x-a"] = "1, 2", b = "" }, core.parse_headers("HTTP/1.1 200 OK\r\nX-A: 1\r\nB:\r\nx-a: 2\r\n\r\n"))
+  end)
+
   it("keeps a connection per origin", function()
     local s = core.session()
     local a = assert(s:request { url = server.url .. "/echo" }).headers["x-conn"]

@@ -4,6 +4,17 @@ local errors = require "aliyun.errors"
 
 local curl = {}
 
+-- Responses come with the raw header block; the headers table is made on first use (on
+-- errors, with debug on), not for every answer: most calls only read the body.
+local LAZY_HEADERS = {
+  __index = function(response, k)
+    if k ~= "headers" then return nil end
+    local h = core.parse_headers(rawget(response, "raw_headers") or "")
+    rawset(response, "headers", h)
+    return h
+  end,
+}
+
 -- opts: connect_timeout, timeout (seconds), verify_tls (default true), ca_file, proxy,
 --       no_proxy, user_agent, max_body. Returns a transport {send = function(request)}.
 function curl.new(opts)
@@ -17,6 +28,7 @@ function curl.new(opts)
         connect_timeout = opts.connect_timeout, timeout = opts.timeout,
         verify_tls = opts.verify_tls, ca_file = opts.ca_file, proxy = opts.proxy,
         no_proxy = opts.no_proxy, user_agent = opts.user_agent, max_body = opts.max_body,
+        raw_headers = true,
       }
     end
     return session
@@ -27,7 +39,7 @@ function curl.new(opts)
     if not response then
       return nil, errors.new { kind = kind, message = message }
     end
-    return response
+    return setmetatable(response, LAZY_HEADERS)
   end
 
   -- transport.batch(requests, concurrency) -> list where entry i is the response to
