@@ -181,12 +181,12 @@ describe("core.session's direct path #core #integration", function()
 
   it("gives the raw header block on request, which core.parse_headers turns into the same table", function()
     for _, curl_http in ipairs { false, true } do
-      local raw = assert(core.session { raw_headers = true, curl_http = curl_http }:request {
+      local plain = assert(core.session { raw_headers = true, curl_http = curl_http }:request {
         url = server.url .. "/echo" })
       local cooked = assert(core.session { curl_http = curl_http }:request { url = server.url .. "/echo" })
-      assert.is_nil(raw.headers)
-      assert.matches("^HTTP/1%.1 200", raw.raw_headers)
-      local h = core.parse_headers(raw.raw_headers)
+      assert.is_nil(plain.headers)
+      assert.matches("^HTTP/1%.1 200", plain.raw_headers)
+      local h = core.parse_headers(plain.raw_headers)
       assert.are.equal(cooked.headers["content-type"], h["content-type"])
       assert.is_string(h["x-conn"])
       assert.is_nil(h["http/1.1 200 ok"])
