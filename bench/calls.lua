@@ -4,8 +4,9 @@
 package.path = (arg and arg[0] and arg[0]:match("^(.*)/[^/]+$") or "bench") .. "/?.lua;" .. package.path
 local lib = require "lib"
 
-local SECONDS = tonumber(os.getenv("BENCH_SECONDS")) or 3
-local WRK_SECONDS = tonumber(os.getenv("BENCH_WRK_SECONDS")) or 5
+local SECONDS = tonumber(os.getenv("BENCH_SECONDS")) or 5 -- ours, over all rounds
+local ROUNDS = 5
+local WRK_SECONDS = tonumber(os.getenv("BENCH_WRK_SECONDS")) or 1 -- per round
 local MAX = 2000000
 local PARAMS = { AcceptLanguage = "en-US", InstanceChargeType = "PostPaid", ResourceType = "instance" }
 
@@ -25,12 +26,22 @@ local function run()
     server.stop()
     error("first call failed: " .. tostring(err))
   end
-  local ours = lib.best_rate(3, function()
-    local r = ecs:DescribeRegions(PARAMS)
-    if not r then error("call failed") end
-  end, MAX, SECONDS / 3, 50)
-
-  local ceiling, wrk_why = wrk(server.url .. lib.STATIC_PATH)
+  -- Rounds alternate between our calls and wrk, and each side keeps its best round: on a
+  -- shared machine both then get the same chances of a quiet moment.
+  local ours, ceiling, wrk_why = 0, 0, nil
+  for _ = 1, ROUNDS do
+    local r = lib.rate(function()
+      local answer = ecs:DescribeRegions(PARAMS)
+      if not answer then error("call failed") end
+    end, MAX, SECONDS / ROUNDS, 50)
+    if r > ours then ours = r end
+    local w, why = wrk(server.url .. lib.STATIC_PATH)
+    if not w then
+      ceiling, wrk_why = nil, why
+      break
+    end
+    if w > ceiling then ceiling = w end
+  end
   local peer, peer_why = lib.node("calls.js", { endpoint = server.url, action = "DescribeRegions",
     params = PARAMS, max_iter = MAX, seconds = SECONDS })
   server.stop()
