@@ -398,26 +398,68 @@ static int parse_literal(decoder *d, const char *word, size_t n) {
 
 /* Entering an array or object: depth is bounded, and Lua's stack grown to hold the table,
  * a key and a value, so deep input is an error message, never an overflow. */
+/* Up to STAGED entries of an array or object wait on the stack, and the table is made when
+ * the container ends (or the count is reached) with the size it needs: filling a table
+ * key by key resized it at 1, 2, 4, ... entries, which was a third of decoding small
+ * answers. */
+#define STAGED 32
+
 static int enter(decoder *d) {
     if (++d->depth > ALIYUN_JSON_MAX_DEPTH)
         return fail(d, "nesting deeper than %d at byte %llu", ALIYUN_JSON_MAX_DEPTH, byte_at(d, d->p));
-    luaL_checkstack(d->L, 3, "JSON nesting");
-    lua_newtable(d->L);
     return 0;
 }
 
+/* Room for n more stack slots, or a failure (never a raised error). */
+static int room(decoder *d, int n) {
+    if (!lua_checkstack(d->L, n)) return fail(d, "JSON too deeply nested for the Lua stack at byte %llu", byte_at(d, d->p));
+    return 0;
+}
+
+/* Makes the table for the n staged items above stack index base (sized for at least
+ * `size` of them), fills it, and leaves it at base + 1. */
+static void flush_array(lua_State *L, int base, int n, int size) {
+    int i;
+    lua_createtable(L, size, 0);
+    lua_insert(L, base + 1);
+    for (i = n; i >= 1; i--) lua_rawseti(L, base + 1, i); /* pops the top: item i */
+}
+
+/* Likewise for n staged key/value pairs: set in order, so a repeated key keeps its last
+ * value as before. */
+static void flush_object(lua_State *L, int base, int n, int size) {
+    int i;
+    lua_createtable(L, 0, size);
+    for (i = 0; i < n; i++) {
+        lua_pushvalue(L, base + 1 + 2 * i);
+        lua_pushvalue(L, base + 2 + 2 * i);
+        lua_rawset(L, -3);
+    }
+    if (n > 0) {
+        lua_replace(L, base + 1); /* the table over the first key; the rest go */
+        lua_settop(L, base + 1);
+    }
+}
+
 static int parse_array(decoder *d) {
+    lua_State *L = d->L;
     const char *p;
-    int n = 0;
+    int n = 0, base = lua_gettop(L), made = 0;
     if (enter(d)) return -1;
     p = skip_ws(d->p + 1, d->end);
     if (p < d->end && *p == ']') goto done;
     for (;;) {
         d->p = p;
-        if (parse_value(d)) return -1;
+        if (room(d, 3) || parse_value(d)) return -1;
         /* lua_rawseti takes an int index under the 5.1 API. */
         if (n == INT_MAX) return fail(d, "array too long at byte %llu", byte_at(d, p));
-        lua_rawseti(d->L, -2, ++n);
+        n++;
+        if (made) {
+            lua_rawseti(L, base + 1, n);
+        } else if (n == STAGED) {
+            flush_array(L, base, n, 2 * STAGED);
+            made = 1;
+        }
         p = skip_ws(d->p, d->end);
         if (p < d->end && *p == ',') {
             p++;
@@ -427,25 +469,33 @@ static int parse_array(decoder *d) {
         return fail_at(d, p);
     }
 done:
+    if (!made) flush_array(L, base, n, n);
     d->p = p + 1;
     d->depth--;
     return 0;
 }
 
 static int parse_object(decoder *d) {
+    lua_State *L = d->L;
     const char *p;
+    int n = 0, base = lua_gettop(L), made = 0;
     if (enter(d)) return -1;
     p = skip_ws(d->p + 1, d->end);
     if (p < d->end && *p == '}') goto done;
     for (;;) {
         if (p >= d->end || *p != '"') return fail_at(d, p);
         d->p = p;
-        if (parse_string(d)) return -1;
+        if (room(d, 4) || parse_string(d)) return -1;
         p = skip_ws(d->p, d->end);
         if (p >= d->end || *p != ':') return fail_at(d, p);
         d->p = p + 1;
         if (parse_value(d)) return -1;
-        lua_rawset(d->L, -3);
+        if (made) {
+            lua_rawset(L, base + 1);
+        } else if (++n == STAGED) {
+            flush_object(L, base, n, 2 * STAGED);
+            made = 1;
+        }
         p = skip_ws(d->p, d->end);
         if (p < d->end && *p == ',') {
             p = skip_ws(p + 1, d->end);
@@ -455,6 +505,7 @@ static int parse_object(decoder *d) {
         return fail_at(d, p);
     }
 done:
+    if (!made) flush_object(L, base, n, n);
     d->p = p + 1;
     d->depth--;
     return 0;

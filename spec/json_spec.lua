@@ -265,6 +265,34 @@ describe("core.json_decode #core", function()
 
     it("keeps the last of duplicate keys", function()
       assert.are.equal(2, decode('{"a":1,"a":2}').a)
+      -- across the point where the decoder stops staging entries and makes the table (32)
+      local parts = { '"dup":"first"' }
+      for i = 2, 40 do parts[i] = '"k' .. i .. '":' .. i end
+      parts[41] = '"dup":"last"'
+      local t = decode("{" .. table.concat(parts, ",") .. "}")
+      assert.are.equal("last", t.dup)
+      assert.are.equal(40, t.k40)
+    end)
+
+    it("fills arrays and objects of every size around its staging limit", function()
+      for _, n in ipairs { 0, 1, 2, 31, 32, 33, 63, 64, 65, 100, 1000 } do
+        local items, fields = {}, {}
+        for i = 1, n do
+          items[i] = tostring(i * 3)
+          fields[i] = '"f' .. i .. '":[' .. i .. ',{"x":' .. i .. '}]'
+        end
+        local a = decode("[" .. table.concat(items, ",") .. "]")
+        assert.are.equal(n, #a, "array of " .. n)
+        for i = 1, n do assert.are.equal(i * 3, a[i]) end
+        local o = decode("{" .. table.concat(fields, ",") .. "}")
+        local count = 0
+        for _ in pairs(o) do count = count + 1 end
+        assert.are.equal(n, count, "object of " .. n)
+        for i = 1, n do
+          assert.are.equal(i, o["f" .. i][1])
+          assert.are.equal(i, o["f" .. i][2].x)
+        end
+      end
     end)
   end)
 
@@ -561,6 +589,25 @@ describe("core.json_decode #core", function()
       assert.are.equal(512, depth_of(o))
       local m = decode(string.rep('[{"a":', 256) .. "1" .. string.rep("}]", 256))
       assert.are.equal(512, depth_of(m))
+    end)
+
+    it("holds 31 waiting entries at each of 512 levels without raising", function()
+      local open = string.rep("1,", 31) .. "["
+      local doc = "[" .. string.rep(open, 511) .. "0" .. string.rep("]", 512)
+      local t, err = decode(doc)
+      -- either the whole tree or a message, never a raised error
+      if t then
+        local depth, last = 0, nil
+        while type(t) == "table" do
+          depth, last = depth + 1, t
+          assert.are.equal(1, t[31] or 1)
+          t = t[32]
+        end
+        assert.are.equal(512, depth)
+        assert.are.same({ 0 }, last)
+      else
+        assert.matches("too deeply nested", err)
+      end
     end)
 
     it("rejects one level deeper, naming the byte that opens it", function()
