@@ -100,7 +100,9 @@ function client.new(product, opts)
   if opts ~= nil and type(opts) ~= "table" then error("aliyun.client: options must be a table", 2) end
   opts = opts or {}
   check_options(opts)
-  local self = { product = product:lower(), opts = {} }
+  -- _clock_offset is read at every call: false, not nil, so the read finds it here rather
+  -- than through the metatable's __index
+  local self = { product = product:lower(), opts = {}, _clock_offset = false }
   for k, v in pairs(DEFAULTS) do self.opts[k] = v end
   for k, v in pairs(opts) do self.opts[k] = v end
   return setmetatable(self, client.mt)
@@ -415,8 +417,11 @@ function Client:call(action, params, call_opts)
     if dry_run then
       return { method = request.method, url = request.url, headers = request.headers, body = request.body }
     end
-    if sink then lazy.trace.request(sink, action, request, attempt) end
-    local started = core.monotonic()
+    local started
+    if sink then
+      lazy.trace.request(sink, action, request, attempt)
+      started = core.monotonic()
+    end
     local response, err = send(request)
     local result, headers
     if response then

@@ -10,13 +10,16 @@ function static.new(opts, source)
     access_key_id = opts.access_key_id, access_key_secret = opts.access_key_secret,
     security_token = opts.security_token, source = source or "client options",
   }
+  -- checked once: the pair does not change, and get() runs at every call
+  local why
+  if not value.is_complete(creds) then
+    why = (source or "client options") .. " give only half of the key pair "
+      .. "(access_key_id and access_key_secret are both needed)"
+  end
   return {
     name = source or "client options",
     get = function()
-      if not value.is_complete(creds) then
-        return nil, (source or "client options") .. " give only half of the key pair "
-          .. "(access_key_id and access_key_secret are both needed)"
-      end
+      if why then return nil, why end
       return creds
     end,
   }
