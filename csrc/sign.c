@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -228,8 +229,29 @@ typedef struct {
      * must never hand out its parent's bytes (nginx forks its workers after init) */
     unsigned char rnd[512];
     size_t rnd_left;
-    pid_t rnd_pid;
+    unsigned long rnd_forks; /* fork_generation() when the reserve was filled */
 } sign_state_t;
+
+/* Forks of this process so far, counted by a pthread_atfork child handler (a getpid()
+ * per nonce was a system call per request). When a closing Lua state unloads core.so,
+ * glibc drops the handlers the library registered (musl never unloads libraries), so no
+ * fork calls into unmapped code; a later load registers again. Should registering fail,
+ * the process id is compared instead. */
+static volatile unsigned long fork_count = 1;
+static int fork_watch_failed = 0;
+static pthread_once_t fork_watch_once = PTHREAD_ONCE_INIT;
+static void count_fork(void) {
+    fork_count++;
+}
+static void watch_forks(void) {
+    fork_watch_failed = pthread_atfork(NULL, NULL, count_fork) != 0;
+}
+
+/* A number that changes in every forked child: the fork count, or the process id. */
+static unsigned long fork_generation(void) {
+    pthread_once(&fork_watch_once, watch_forks);
+    return fork_watch_failed ? (unsigned long)getpid() : fork_count;
+}
 
 #define STATE_MT "aliyun.sign.state"
 static char STATE_KEY;              /* its address is the state's key in the registry */
@@ -505,15 +527,15 @@ int aliyun_l_sha256_hex(lua_State *L) {
  * request, which is what SignatureNonce and x-acs-signature-nonce need. The bytes given
  * out are wiped from the reserve. */
 static void make_nonce(lua_State *L, sign_state_t *st, char hex[32]) {
-    pid_t pid = getpid();
+    unsigned long gen = fork_generation();
     unsigned char *r;
-    if (st->rnd_left < 16 || st->rnd_pid != pid) {
+    if (st->rnd_left < 16 || st->rnd_forks != gen) {
         if (RAND_bytes(st->rnd, (int)sizeof st->rnd) != 1) {
             st->rnd_left = 0;
             openssl_error(L, "RAND_bytes");
         }
         st->rnd_left = sizeof st->rnd;
-        st->rnd_pid = pid;
+        st->rnd_forks = gen;
     }
     r = st->rnd + sizeof st->rnd - st->rnd_left;
     hex_to(hex, r, 16);
