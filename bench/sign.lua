@@ -24,9 +24,30 @@ local PARAMS = {}
 for k, v in pairs(USER) do PARAMS[k] = v end
 for k, v in pairs(COMMON) do PARAMS[k] = v end
 
+local ROUNDS = 3
+
 local function run()
   local ours_sig = core.v1_sign("GET", PARAMS, SECRET)
-  local v1 = lib.best_rate(3, function() core.v1_sign("GET", PARAMS, SECRET) end, MAX, SECONDS / 3, 1000)
+  -- Rounds alternate between our V1 signing and pop-core's, each side keeping its best
+  -- round, so that both get the same chances of a quiet moment on a shared machine.
+  local v1, peer, why = 0, nil, nil
+  for _ = 1, ROUNDS do
+    local r = lib.rate(function() core.v1_sign("GET", PARAMS, SECRET) end, MAX, SECONDS / ROUNDS, 1000)
+    if r > v1 then v1 = r end
+    local p, w = lib.node("sign.js", { method = "GET", params = PARAMS, secret = SECRET,
+      max_iter = MAX, seconds = SECONDS / ROUNDS })
+    if not p then
+      peer, why = nil, w
+      break
+    end
+    if not peer or p.steps_per_s > peer.steps_per_s then
+      local keep_request = peer and math.max(peer.request_per_s, p.request_per_s) or p.request_per_s
+      peer = p
+      peer.request_per_s = keep_request
+    elseif p.request_per_s > peer.request_per_s then
+      peer.request_per_s = p.request_per_s
+    end
+  end
 
   local creds = { access_key_id = "testid", access_key_secret = SECRET }
   local v1req = lib.best_rate(3, function()
@@ -50,8 +71,6 @@ local function run()
       credentials = creds, user_agent = "bench" }
   end, MAX, SECONDS / 3, 1000)
 
-  local peer, why = lib.node("sign.js", { method = "GET", params = PARAMS, secret = SECRET,
-    max_iter = MAX, seconds = SECONDS / 2 })
   if peer and peer.steps_signature ~= ours_sig then
     lib.note("signature mismatch: ours " .. ours_sig .. " pop-core " .. tostring(peer.steps_signature))
     peer = nil
