@@ -5,6 +5,7 @@
 #include "http.h"
 #include "json.h"
 #include "clock.h"
+#include "interrupt.h"
 
 LUALIB_API int luaopen_aliyun_core(lua_State *L);
 
@@ -35,6 +36,8 @@ LUALIB_API int luaopen_aliyun_core(lua_State *L) {
         {"sleep", aliyun_l_sleep},
         {"parse_http_date", aliyun_l_parse_http_date},
         {"isatty", aliyun_l_isatty},
+        /* interrupt.c */
+        {"catch_interrupts", aliyun_l_catch_interrupts},
         /* http.c */
         {"session", aliyun_l_session},
         {"parse_headers", aliyun_l_parse_headers},

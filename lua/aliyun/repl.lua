@@ -566,13 +566,15 @@ function repl.main(argv)
   end
 
   if interactive then
+    -- every Ctrl-C, not only the first, interrupts what runs (lua5.4's handler fires once)
+    core.catch_interrupts()
     session:say(string.format("lua-aliyun %s (%s): ecs, ens and aliyun are ready; help() for help, :quit to leave",
       aliyun.VERSION, _VERSION))
     session:status()
   end
   local state
   while true do
-    -- Ctrl-C (lua5.4's handler raises "interrupted!" once readline returns) drops the line
+    -- Ctrl-C (core.catch_interrupts raises "interrupted!" once readline returns) drops the line
     local read_ok, line = pcall(read, session:prompt(state == "more"))
     if not read_ok then
       session.buffer, state = nil, nil
