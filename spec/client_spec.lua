@@ -370,3 +370,35 @@ describe("the CLI profile", function()
     os.execute("rm -rf " .. dir)
   end)
 end)
+
+describe("per-action plans", function()
+  it("are kept for calls without options and never hide a call's own options", function()
+    local seen
+    local c = aliyun.ecs { endpoint = "https://ecs.example.com", access_key_id = "id", access_key_secret = "k",
+      method = "GET", timeout = 7,
+      transport = function(req)
+        seen = req
+        return { status = 200, headers = {}, body = '{"RequestId":"r"}' }
+      end }
+    local function call(opts)
+      assert(c:DescribeRegions({}, opts))
+      return seen.method, seen.timeout
+    end
+    assert.are.same({ "GET", 7 }, { call() })
+    assert.are.same({ "POST", 7 }, { call { method = "POST" } })
+    assert.are.same({ "GET", 2 }, { call { timeout = 2 } })
+    -- options the plan does not depend on leave the kept plan in use
+    assert.are.same({ "GET", 7 }, { call { credentials = { access_key_id = "x", access_key_secret = "y" } } })
+    assert.are.same({ "GET", 7 }, { call { max_retries = 0 } })
+    local dry = assert(c:DescribeRegions({}, { dry_run = true }))
+    assert.matches("^https://ecs%.example%.com/%?", dry.url)
+    assert.are.same({ "GET", 7 }, { call() })
+    -- a debug sink given for one call sees that call only
+    local lines = {}
+    assert(c:DescribeRegions({}, { debug = function(l) lines[#lines + 1] = l end }))
+    local n = #lines
+    assert.is_true(n > 0)
+    call()
+    assert.are.equal(n, #lines)
+  end)
+end)

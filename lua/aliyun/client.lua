@@ -102,7 +102,7 @@ function client.new(product, opts)
   check_options(opts)
   -- _clock_offset is read at every call: false, not nil, so the read finds it here rather
   -- than through the metatable's __index
-  local self = { product = product:lower(), opts = {}, _clock_offset = false }
+  local self = { product = product:lower(), opts = {}, _clock_offset = false, _plans = {} }
   for k, v in pairs(DEFAULTS) do self.opts[k] = v end
   for k, v in pairs(opts) do self.opts[k] = v end
   return setmetatable(self, client.mt)
@@ -262,16 +262,58 @@ local function decode_response(action, response)
   }
 end
 
+-- What a call of an action needs that depends only on the client's options, the call's
+-- options and the action's entry. Made each time for a call with options; for a call without
+-- (the usual one) made once per action and kept (plan_of), since it was a good part of a
+-- call's Lua time. The client's options are read when a client first calls an action.
+local function make_plan(self, action, call_opts, tables)
+  local o = self.opts
+  local entry = tables and tables.actions[action]
+  return {
+    entry = entry,
+    client_token = entry ~= nil and lazy.api.index(entry).by_name.ClientToken ~= nil,
+    prepare_opts = pick(call_opts.validate, o.validate) ~= false and VALIDATE or NO_VALIDATE,
+    version = pick(call_opts.version, o.version, tables and tables.version),
+    methods = entry and entry.methods and lazy.api.methods(entry),
+    method = pick(call_opts.method, o.method),
+    sign = pick(call_opts.signature_version, o.signature_version) == "v3" and signer.v3 or signer.v1,
+    timeout = pick(call_opts.timeout, o.timeout, timeouts.read_for(action)),
+    connect_timeout = pick(call_opts.connect_timeout, o.connect_timeout, timeouts.connect),
+    sink = lazy.trace.sink(pick(call_opts.debug, o.debug)),
+    dry_run = pick(call_opts.dry_run, o.dry_run),
+  }
+end
+
+-- The call options a plan depends on; calls with only others (credentials, max_retries,
+-- retry, as a multi-tenant gateway passes) use the action's kept plan.
+local PLAN_OPTIONS = {
+  validate = true, version = true, method = true, signature_version = true, timeout = true,
+  connect_timeout = true, debug = true, dry_run = true,
+}
+
+local function plan_of(self, action, call_opts, tables)
+  if call_opts ~= EMPTY then
+    for k in pairs(call_opts) do
+      if PLAN_OPTIONS[k] then return make_plan(self, action, call_opts, tables) end
+    end
+  end
+  local plan = self._plans[action]
+  if not plan then
+    plan = make_plan(self, action, call_opts, tables)
+    self._plans[action] = plan
+  end
+  return plan
+end
+
 -- Builds the signed request for an action; returns request, meta (string_to_sign), or nil
 -- and an error. Called once per attempt: every retry is signed afresh (nonce, timestamp).
 function Client:_build(action, params, call_opts, tables)
-  local entry = tables and tables.actions[action]
-  local validate = pick(call_opts.validate, self.opts.validate) ~= false
-  local wire, err = lazy.params.prepare(self.product, action, entry, params or EMPTY,
-    validate and VALIDATE or NO_VALIDATE)
+  local plan = plan_of(self, action, call_opts, tables)
+  local entry = plan.entry
+  local wire, err = lazy.params.prepare(self.product, action, entry, params or EMPTY, plan.prepare_opts)
   if not wire then return nil, err end
 
-  local version = pick(call_opts.version, self.opts.version, tables and tables.version)
+  local version = plan.version
   if not version then
     return nil, errors.validation(action, "no API version known for product '" .. self.product
       .. "': pass version = \"YYYY-MM-DD\" in the client options")
@@ -289,8 +331,7 @@ function Client:_build(action, params, call_opts, tables)
   end
 
   local query, body = wire.query, wire.body
-  local method = choose_method(entry and entry.methods and lazy.api.methods(entry),
-    pick(call_opts.method, self.opts.method), next(body) ~= nil)
+  local method = choose_method(plan.methods, plan.method, next(body) ~= nil)
   if method == "POST" and not entry then
     -- with no metadata to say where a parameter goes, the body has no URL length limit
     for k, v in pairs(query) do body[k] = v end
@@ -300,7 +341,7 @@ function Client:_build(action, params, call_opts, tables)
     body = {}
   end
 
-  local sign = pick(call_opts.signature_version, self.opts.signature_version) == "v3" and signer.v3 or signer.v1
+  local sign = plan.sign
   -- a clock offset learnt from the server (InvalidTimeStamp.Expired) corrects the timestamp
   local timestamp = self._clock_offset and math.floor(core.time() + self._clock_offset) or nil
   local request, meta = sign {
@@ -308,8 +349,8 @@ function Client:_build(action, params, call_opts, tables)
     query = query, body = body, credentials = creds, user_agent = USER_AGENT, timestamp = timestamp,
   }
   if not request then return nil, errors.validation(action, meta) end
-  request.timeout = pick(call_opts.timeout, self.opts.timeout, timeouts.read_for(action))
-  request.connect_timeout = pick(call_opts.connect_timeout, self.opts.connect_timeout, timeouts.connect)
+  request.timeout = plan.timeout
+  request.connect_timeout = plan.connect_timeout
   meta = meta or {}
   meta.access_key_id = creds.access_key_id
   return request, meta
@@ -317,10 +358,8 @@ end
 
 -- A copy of params with a ClientToken when the action takes one and none was given, so
 -- that a retried create is not a second create. The same token is kept across retries.
-local function with_client_token(entry, params)
-  if not entry or (params and params.ClientToken ~= nil) then return params end
-  local idx = lazy.api.index(entry)
-  if not idx.by_name.ClientToken then return params end
+local function with_client_token(plan, params)
+  if not plan.client_token or (params and params.ClientToken ~= nil) then return params end
   local copy = {}
   for k, v in pairs(params or {}) do copy[k] = v end
   local h = core.nonce()
@@ -404,10 +443,10 @@ function Client:call(action, params, call_opts)
   checked_names[action] = true
   call_opts = call_opts or EMPTY
   local tables = api_tables(self.product)
-  params = with_client_token(tables and tables.actions[action], params)
+  local plan = plan_of(self, action, call_opts, tables)
+  params = with_client_token(plan, params)
   local policy = Client._retry_policy(self, call_opts)
-  local sink = lazy.trace.sink(pick(call_opts.debug, self.opts.debug))
-  local dry_run = pick(call_opts.dry_run, self.opts.dry_run)
+  local sink, dry_run = plan.sink, plan.dry_run
   local send = Client._transport(self)
   local attempt, skew_corrected = 0, false
   while true do
@@ -488,7 +527,7 @@ function Client:batch(calls, opts)
     local merged = {}
     for k, v in pairs(opts) do if k ~= "concurrency" then merged[k] = v end end
     for k, v in pairs(copts or {}) do merged[k] = v end
-    jobs[i] = { action = action, params = with_client_token(tables and tables.actions[action], params),
+    jobs[i] = { action = action, params = with_client_token(plan_of(self, action, merged, tables), params),
       opts = merged }
   end
 
