@@ -58,6 +58,22 @@ describe("core.session's direct path #core #integration", function()
                 h["content-length"] or "-", "|", h["x-custom"] or "-", "|", ngx.req.get_body_data() or "")
             }
           }
+          location /size {
+            client_body_buffer_size 8m;
+            client_max_body_size 8m;
+            content_by_lua_block {
+              ngx.req.read_body()
+              local body = ngx.req.get_body_data() or ""
+              ngx.print(#body, " ", ngx.encode_base64(ngx.hmac_sha1("k", body)))
+            }
+          }
+          location /large {
+            content_by_lua_block {
+              local body = string.rep("0123456789abcdef", 196608) -- 3 MB
+              ngx.header.content_length = #body
+              ngx.print(body)
+            }
+          }
           location /few { keepalive_requests 3; content_by_lua_block { ngx.print(ngx.var.connection) } }
           location /raw { content_by_lua_block { ]] .. raw_handler() .. [[ } }
           location /slowbody {
@@ -192,6 +208,20 @@ describe("core.session's direct path #core #integration", function()
       assert.is_nil(h["http/1.1 200 ok"])
     end
     assert.are.same({ ["x-a"] = "1, 2", b = "" }, core.parse_headers("HTTP/1.1 200 OK\r\nX-A: 1\r\nB:\r\nx-a: 2\r\n\r\n"))
+  end)
+
+  it("sends a large body whole, however many writes it takes, and a large answer", function()
+    local s = core.session()
+    local body = {}
+    for i = 1, 200000 do body[i] = string.char(33 + i % 90) end
+    body = table.concat(body):rep(20) -- 4 MB
+    local r = assert(s:request { method = "POST", url = server.url .. "/size", body = body })
+    assert.are.equal(#body .. " " .. core.base64(core.hmac_sha1("k", body)), r.body)
+    local big = assert(s:request { url = server.url .. "/large" })
+    assert.are.equal(3 * 1024 * 1024, #big.body)
+    assert.are.equal(string.rep("0123456789abcdef", 196608), big.body)
+    -- and the connection carries on
+    assert.are.equal(200, assert(s:request { url = server.url .. "/echo" }).status)
   end)
 
   it("keeps a connection per origin", function()
