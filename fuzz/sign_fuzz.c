@@ -134,6 +134,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     lua_settop(L, 2);
 
+    /* v1_sign_url: the URL ends with the percent-encoded HMAC of the string to sign it gives */
+    lua_pushcfunction(L, aliyun_l_v1_sign_url);
+    lua_pushvalue(L, 2);
+    lua_pushliteral(L, "http://h");
+    lua_pushvalue(L, 1);
+    lua_pushliteral(L, "secret");
+    lua_pushliteral(L, "Act");
+    lua_pushliteral(L, "2014-05-26");
+    lua_pushliteral(L, "id");
+    lua_pushnil(L);
+    lua_pushliteral(L, "nonce");
+    lua_pushinteger(L, 1700000000);
+    if (lua_pcall(L, 10, 2, 0) == LUA_OK) { /* 3: url, 4: string to sign */
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        unsigned int macl = 0;
+        size_t urll, stsl, encl;
+        const char *url = lua_tolstring(L, 3, &urll);
+        const char *sts = lua_tolstring(L, 4, &stsl);
+        const char *enc;
+        char b64[64];
+        check(urll > 10 && memcmp(url, "http://h/?", 10) == 0);
+        check(HMAC(EVP_sha1(), "secret&", 7, (const unsigned char *)sts, stsl, mac, &macl) != NULL);
+        lua_pushcfunction(L, aliyun_l_percent_encode);
+        lua_pushlstring(L, b64, (size_t)EVP_EncodeBlock((unsigned char *)b64, mac, (int)macl));
+        check(lua_pcall(L, 1, 1, 0) == LUA_OK);
+        enc = lua_tolstring(L, -1, &encl);
+        check(urll > encl + 11 && memcmp(url + urll - encl - 11, "&Signature=", 11) == 0 &&
+              memcmp(url + urll - encl, enc, encl) == 0);
+    }
+    lua_settop(L, 2);
+
     lua_pushcfunction(L, aliyun_l_form_encode);
     lua_pushvalue(L, 1);
     (void)lua_pcall(L, 1, 1, 0);
