@@ -791,6 +791,22 @@ describe("credentials", function()
       assert.are.equal("uri-id", first())
     end)
 
+    it("uses a profile named in the options before the environment, and nothing in its place", function()
+      local home, vars, t = world()
+      local function chain_for(name)
+        return chain.default { home = home, getenv = env(vars), credentials_transport = t.send,
+          sts_endpoint = "http://127.0.0.1:9", metadata_endpoint = "http://127.0.0.1:9", profile = name }
+      end
+      -- the environment holds a key pair too, yet the named profile wins
+      assert.are.equal("LTAIprofile", assert(chain_for("default").get()).access_key_id)
+      assert.are.equal("cn-qingdao", chain_for("default").region())
+      -- a profile that is not there is an error naming it, not the environment's keys
+      local c, err = chain_for("missing").get()
+      assert.is_nil(c)
+      assert.matches("missing", tostring(err))
+      assert.is_nil(tostring(err):find("env-secret-value", 1, true))
+    end)
+
     it("offers the profile's region_id as region()", function()
       local home = world()
       assert.are.equal("cn-qingdao", chain.default({ home = home, getenv = env {} }).region())

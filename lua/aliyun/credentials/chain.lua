@@ -71,7 +71,8 @@ end
 -- The chain for a client's options, in this order: explicit options (access_key_id,
 -- access_key_secret, security_token; with role_arn, a role assumed with that key); the
 -- environment; OIDC; the CLI profile file; the INI file; the ECS instance RAM role (only
--- when indicated); the credentials URI.
+-- when indicated); the credentials URI. With a `profile` named in the options, that
+-- profile comes right after the explicit key pair and nothing else is tried.
 -- Options naming addresses and paths: sts_endpoint, metadata_endpoint, credentials_uri,
 -- config_file, credentials_file, home; getenv replaces os.getenv. credentials_transport,
 -- credentials_margin, credentials_now, credentials_wait, credentials_on_refresh go to the
@@ -94,6 +95,19 @@ function chain.default(opts)
     explicit = role or { name = "client options", get = function() return nil, why end }
   end
   if explicit then providers[#providers + 1] = explicit end
+  local profile
+  local function profile_provider()
+    profile = profile or require("aliyun.credentials.profile").new(po)
+    return profile
+  end
+  if opts.profile ~= nil then
+    -- a profile named in the options is as explicit as a key pair: it is used, or the
+    -- chain fails saying why; credentials from the environment never stand in for it
+    providers[#providers + 1] = profile_provider
+    local c = chain.new(providers, { reuse_last = true })
+    c.region = function() return profile_provider().region() end
+    return c
+  end
   -- the others are made when reached: most clients stop at their options or the environment
   providers[#providers + 1] = function() return require("aliyun.credentials.env").new(opts.getenv) end
   providers[#providers + 1] = function()
@@ -101,11 +115,6 @@ function chain.default(opts)
     for k, v in pairs(po) do oo[k] = v end
     if opts.oidc_provider_arn or opts.oidc_token_file then oo.role_arn = opts.role_arn end
     return require("aliyun.credentials.oidc").from_env(oo)
-  end
-  local profile
-  local function profile_provider()
-    profile = profile or require("aliyun.credentials.profile").new(po)
-    return profile
   end
   providers[#providers + 1] = profile_provider
   providers[#providers + 1] = function() return require("aliyun.credentials.ini").new(po) end
