@@ -99,12 +99,25 @@ local function start_repl(extra)
   }, " ")
   local cmd = string.format("env -i %s %s --endpoint %s --region cn-hangzhou %s; echo REPL-EXITED-$?; sleep 120",
     env, quote(BIN), quote(srv.url), extra or "")
-  assert(tmux("new-session -d -s repl -x 160 -y 50 " .. quote(cmd)))
+  -- right after the last session was killed, the tmux server may still be shutting down and
+  -- refuse a new one: try again for a few seconds
+  local started = false
+  for _ = 1, 50 do
+    started = tmux("new-session -d -s repl -x 160 -y 50 " .. quote(cmd))
+    if started then break end
+    sh("sleep 0.1")
+  end
+  assert(started, "tmux could not start a session")
   wait_text("aliyun[cn-hangzhou]> ")
 end
 
 local function stop_repl()
   tmux("kill-session -t repl")
+  -- wait until the session is gone, so that the next start does not meet it
+  for _ = 1, 50 do
+    if not tmux("has-session -t repl") then break end
+    sh("sleep 0.1")
+  end
 end
 
 describe("aliyun-lua REPL in a terminal #integration", function()
