@@ -1,5 +1,6 @@
 /* h1conn.c: requests over kept connect-only libcurl connections (see h1conn.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,14 @@ static long long now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int aliyun_socket_cloexec(void *clientp, curl_socket_t fd, curlsocktype purpose) {
+    int flags = fcntl(fd, F_GETFD);
+    (void)clientp;
+    (void)purpose;
+    if (flags == -1 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == -1) return CURL_SOCKOPT_ERROR;
+    return CURL_SOCKOPT_OK;
 }
 
 static void conn_close(h1conn_t *c) {
@@ -105,6 +114,7 @@ static int conn_open(h1conn_t *c, const h1call_t *call, long long deadline, char
     TRY_SETOPT(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     TRY_SETOPT(CURLOPT_TIMEOUT_MS, left);
     TRY_SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+    TRY_SETOPT(CURLOPT_SOCKOPTFUNCTION, aliyun_socket_cloexec);
     TRY_SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
     /* ALPN must offer only http/1.1: this connection speaks HTTP/1.1 */
     TRY_SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);

@@ -46,4 +46,8 @@ int h1pool_request(h1pool_t *p, const h1call_t *c, h1_response_t *resp, char *ms
 /* Closes every connection and frees the buffers. */
 void h1pool_free(h1pool_t *p);
 
+/* CURLOPT_SOCKOPTFUNCTION for every handle of the core: marks the socket close-on-exec, so
+ * that processes a program starts (os.execute, io.popen) do not inherit its connections. */
+int aliyun_socket_cloexec(void *clientp, curl_socket_t fd, curlsocktype purpose);
+
 #endif

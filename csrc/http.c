@@ -394,6 +394,7 @@ static const char *prepare_transfer(lua_State *L, session_t *s, transfer_t *t, i
     SETOPT(L, c, CURLOPT_CONNECTTIMEOUT_MS, opt_ms(L, req, "connect_timeout", s->connect_timeout_ms));
     SETOPT(L, c, CURLOPT_TIMEOUT_MS, opt_ms(L, req, "timeout", s->timeout_ms));
     SETOPT(L, c, CURLOPT_TCP_KEEPALIVE, 1L);
+    SETOPT(L, c, CURLOPT_SOCKOPTFUNCTION, aliyun_socket_cloexec);
     SETOPT(L, c, CURLOPT_PROTOCOLS_STR, "http,https");
     SETOPT(L, c, CURLOPT_SSL_VERIFYPEER, s->verify_tls ? 1L : 0L);
     SETOPT(L, c, CURLOPT_SSL_VERIFYHOST, s->verify_tls ? 2L : 0L);

@@ -224,6 +224,51 @@ describe("core.session's direct path #core #integration", function()
     assert.are.equal(200, assert(s:request { url = server.url .. "/echo" }).status)
   end)
 
+  it("keeps its connections out of the processes a program starts", function()
+    local function run(cmd)
+      local p = assert(io.popen(cmd))
+      local out = p:read("a")
+      p:close()
+      return out
+    end
+    local function sockets_of(pid)
+      local set = {}
+      for inode in run("ls -l /proc/" .. pid .. "/fd 2>/dev/null"):gmatch("socket:%[(%d+)%]") do set[inode] = true end
+      return set
+    end
+    local f = assert(io.open("/proc/self/stat"))
+    local pid = f:read("l"):match("^(%d+)")
+    f:close()
+    for _, curl_http in ipairs { false, true } do
+      local before = sockets_of(pid)
+      local s = core.session { curl_http = curl_http }
+      assert(s:request { url = server.url .. "/echo" })
+      -- the new TCP sockets (libcurl also keeps a socket pair per handle for its own
+      -- wake-ups, which it makes without close-on-exec; that one is not ours to mark)
+      local tcp = {}
+      for _, table_name in ipairs { "/proc/net/tcp", "/proc/net/tcp6" } do
+        local t = io.open(table_name)
+        if t then
+          for line in t:lines() do
+            local inode = line:match("^%s*%d+:%s+%S+%s+%S+%s+%S+%s+%S+%s+%S+%s+%S+%s+%S+%s+%S+%s+(%d+)")
+            if inode then tcp[inode] = true end
+          end
+          t:close()
+        end
+      end
+      local ours = {}
+      for inode in pairs(sockets_of(pid)) do
+        if not before[inode] and tcp[inode] then ours[#ours + 1] = inode end
+      end
+      assert.is_true(#ours >= 1, "the kept connection is open")
+      local child = run("sh -c 'ls -l /proc/$$/fd'")
+      for _, inode in ipairs(ours) do
+        assert.is_nil(child:find("socket:[" .. inode .. "]", 1, true), child)
+      end
+      s:close()
+    end
+  end)
+
   it("keeps a connection per origin", function()
     local s = core.session()
     local a = assert(s:request { url = server.url .. "/echo" }).headers["x-conn"]
