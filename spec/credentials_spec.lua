@@ -854,6 +854,23 @@ describe("credentials", function()
       assert.are.equal("acs:ram::1:role/x", counts.last.RoleArn)
     end)
 
+    it("passes credentials_max_retries to the STS client of an assumed role", function()
+      local function tries(extra)
+        local busy = fake { ["/"] = function()
+          return 503, json.encode { Code = "ServiceUnavailable", Message = "busy", RequestId = "r" }
+        end }
+        local o = { access_key_id = "LTAIexplicit", access_key_secret = "explicit-secret-value",
+          role_arn = "acs:ram::1:role/x", sts_endpoint = "http://127.0.0.1:9", credentials_transport = busy.send,
+          getenv = env {}, credentials_wait = function() end }
+        for k, v in pairs(extra) do o[k] = v end
+        local c = chain.default(o).get()
+        assert.is_nil(c)
+        return #busy.calls
+      end
+      assert.are.equal(1, tries { credentials_max_retries = 0 })
+      assert.are.equal(3, tries { credentials_max_retries = 2 })
+    end)
+
     it("makes each provider only when it reaches it", function()
       local made, calls = {}, {}
       local function maker(name, creds)

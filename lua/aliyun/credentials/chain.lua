@@ -58,7 +58,7 @@ local PASSED = {
 local RENAMED = {
   credentials_transport = "transport", credentials_margin = "margin", credentials_now = "now",
   credentials_wait = "wait", credentials_on_refresh = "on_refresh", credentials_retry_after = "retry_after",
-  credentials_shared_dict = "shared_dict",
+  credentials_shared_dict = "shared_dict", credentials_max_retries = "max_retries",
 }
 
 function chain.provider_options(opts)
@@ -75,8 +75,9 @@ end
 -- profile comes right after the explicit key pair and nothing else is tried.
 -- Options naming addresses and paths: sts_endpoint, metadata_endpoint, credentials_uri,
 -- config_file, credentials_file, home; getenv replaces os.getenv. credentials_transport,
--- credentials_margin, credentials_now, credentials_wait, credentials_on_refresh go to the
--- providers that fetch (as transport, margin, now, wait, on_refresh).
+-- credentials_margin, credentials_now, credentials_wait, credentials_on_refresh and
+-- credentials_max_retries go to the providers that fetch (as transport, margin, now, wait,
+-- on_refresh, and max_retries for the STS client of an assumed role).
 -- The result also has region(): the profile file's region_id, or nil.
 function chain.default(opts)
   opts = opts or {}
