@@ -11,7 +11,9 @@
 
 #include "http.h"
 #include "h1conn.h"
+#include "json.h"
 #include "membuf.h"
+#include "sign.h"
 
 #define SESSION_MT "aliyun.core.session"
 #define DEFAULT_MAX_BODY (64L * 1024 * 1024)
@@ -52,6 +54,8 @@ typedef struct {
     h1pool_t pool;
     h1_response_t resp;
     membuf_t out, extra, key;
+    membuf_t sts; /* the fused call's string to sign, handed back when a call fails */
+    int busy;     /* a fused call is decoding from resp.body: nothing may reset it */
 } session_t;
 
 /* ------------------------------------------------------------- helpers */
@@ -90,6 +94,8 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
 static session_t *check_session(lua_State *L) {
     session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
     if (s->t.curl == NULL) luaL_error(L, "session is closed");
+    /* a finalizer run while a fused call decodes must not reuse the buffers it reads */
+    if (s->busy) luaL_error(L, "session is busy (used from a finalizer during a call)");
     return s;
 }
 
@@ -114,6 +120,7 @@ static void session_free(session_t *s) {
     membuf_free(&s->out);
     membuf_free(&s->extra);
     membuf_free(&s->key);
+    membuf_free(&s->sts);
     free(s->ca_file);
     free(s->proxy);
     free(s->no_proxy);
@@ -127,7 +134,9 @@ static int l_session_gc(lua_State *L) {
 }
 
 static int l_session_close(lua_State *L) {
-    session_free((session_t *)luaL_checkudata(L, 1, SESSION_MT));
+    session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
+    if (s->busy) return luaL_error(L, "session is busy (closed from a finalizer during a call)");
+    session_free(s);
     return 0;
 }
 
@@ -667,6 +676,133 @@ static int l_session_request(lua_State *L) {
     return 1;
 }
 
+/* ---------------------------------------------------- fused V1 call */
+
+/* The origin "http(s)://authority" of a fused call, as the direct path takes it: the
+ * scheme's length, or 0 when libcurl's engine must handle it (odd bytes, user info). */
+static size_t origin_scheme(const char *o, size_t n) {
+    size_t i, sl;
+    if (n > 7 && memcmp(o, "http://", 7) == 0)
+        sl = 7;
+    else if (n > 8 && memcmp(o, "https://", 8) == 0)
+        sl = 8;
+    else
+        return 0;
+    if (n - sl > 1024) return 0;
+    for (i = sl; i < n; i++) {
+        unsigned char c = (unsigned char)o[i];
+        if (c <= 0x20 || c >= 0x7f || c == '/' || c == '?' || c == '#' || c == '@') return 0;
+    }
+    return sl;
+}
+
+/* Seconds at argument idx as milliseconds, as opt_ms checks them; dflt when nil. */
+static long arg_ms(lua_State *L, int idx, long dflt) {
+    lua_Number v;
+    long ms;
+    if (lua_isnil(L, idx)) return dflt;
+    v = luaL_checknumber(L, idx);
+    if (!(v > 0 && v <= 86400)) luaL_argerror(L, idx, "seconds between 0 and 86400 expected");
+    ms = (long)(v * 1000 + 0.5);
+    return ms < 1 ? 1 : ms;
+}
+
+/* session:v1_call(origin, method, query, secret, action, version, access_key_id,
+ *                 security_token, nonce, timestamp, timeout, connect_timeout)
+ * The client's common call in one step: signs it (V1, as core.v1_sign_url), sends it over
+ * the direct path and decodes the answer, with no request or response table in between.
+ * Returns
+ *   the decoded table                            a 2xx answer whose body is a JSON object or array
+ *   false, status, body, raw_headers, sts        any other answer (the Lua layer makes the error)
+ *   nil, message, kind, sts                      the request failed (network, timeout, ...)
+ *   false                                        the direct path does not apply (a proxy, an
+ *                                                odd origin): send it the ordinary way */
+static int l_session_v1_call(lua_State *L) {
+    session_t *s = check_session(L);
+    size_t ol, ml, scheme_len, i;
+    const char *origin = luaL_checklstring(L, 2, &ol);
+    const char *method = luaL_checklstring(L, 3, &ml);
+    char msg[CURL_ERROR_SIZE + 256];
+    h1call_t call;
+    int rc, post;
+    lua_settop(L, 13);
+    scheme_len = origin_scheme(origin, ol);
+    post = ml == 4 && memcmp(method, "POST", 4) == 0;
+    if (s->curl_http || s->proxy || s->env_proxy || scheme_len == 0 ||
+        !(post || (ml == 3 && memcmp(method, "GET", 3) == 0))) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    call.timeout_ms = arg_ms(L, 12, s->timeout_ms);
+    call.connect_timeout_ms = arg_ms(L, 13, s->connect_timeout_ms);
+
+    /* v1_sign_url's arguments at 14..23, with an empty base URL: what it writes is then
+     * the request target "/?query&Signature=..." */
+    lua_pushvalue(L, 3);
+    lua_pushliteral(L, "");
+    for (i = 4; i <= 11; i++) lua_pushvalue(L, (int)i);
+    s->out.len = 0;
+    s->sts.len = 0;
+    ADD(&s->out, method, ml);
+    ADD(&s->out, " ", 1);
+    aliyun_v1_sign_into(L, 14, &s->out, &s->sts);
+    lua_settop(L, 13);
+    ADDS(&s->out, " HTTP/1.1\r\nHost: ");
+    ADD(&s->out, origin + scheme_len, ol - scheme_len);
+    if (s->user_agent) {
+        ADDS(&s->out, "\r\nUser-Agent: ");
+        ADDS(&s->out, s->user_agent);
+    }
+    ADDS(&s->out, "\r\nAccept: application/json\r\n");
+    if (post) ADDS(&s->out, "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n");
+    ADD(&s->out, "\r\n", 2);
+    s->key.len = 0;
+    ADD(&s->key, origin, ol);
+
+    call.key = s->key.data;
+    call.out = s->out.data;
+    call.out_len = s->out.len;
+    call.head = 0;
+    call.verify_tls = s->verify_tls;
+    call.ca_file = s->ca_file;
+    h1_reset(&s->resp, 0, s->max_body);
+    rc = h1pool_request(&s->pool, &call, &s->resp, msg, sizeof msg);
+    if (s->out.cap > 1024 * 1024) membuf_free(&s->out); /* a big query once must not pin its copy */
+    if (rc != H1K_OK) {
+        if (s->resp.body.cap > 1024 * 1024) membuf_free(&s->resp.body);
+        if (rc == H1K_TOO_LARGE) {
+            push_too_large(L, s->max_body);
+        } else {
+            lua_pushnil(L);
+            lua_pushstring(L, msg);
+            if (rc == H1K_TIMEOUT)
+                lua_pushliteral(L, "timeout");
+            else
+                lua_pushliteral(L, "network");
+        }
+        lua_pushlstring(L, s->sts.data, s->sts.len);
+        return 4;
+    }
+    if (s->resp.status >= 200 && s->resp.status < 300) {
+        int n;
+        s->busy = 1; /* the decoder reads resp.body in place */
+        n = aliyun_json_decode(L, s->resp.body.data ? s->resp.body.data : "", s->resp.body.len);
+        s->busy = 0;
+        if (n == 1 && lua_istable(L, -1)) {
+            if (s->resp.body.cap > 1024 * 1024) membuf_free(&s->resp.body);
+            return 1;
+        }
+        lua_settop(L, 13);
+    }
+    lua_pushboolean(L, 0);
+    lua_pushinteger(L, s->resp.status);
+    lua_pushlstring(L, s->resp.body.data ? s->resp.body.data : "", s->resp.body.len);
+    lua_pushlstring(L, s->resp.headers.data ? s->resp.headers.data : "", s->resp.headers.len);
+    lua_pushlstring(L, s->sts.data, s->sts.len);
+    if (s->resp.body.cap > 1024 * 1024) membuf_free(&s->resp.body);
+    return 5;
+}
+
 /* ------------------------------------------------------------- batches */
 
 static void batch_free(CURLM *multi, batch_t *b) {
@@ -816,6 +952,7 @@ void aliyun_http_register(lua_State *L) {
     static const luaL_Reg methods[] = {
         {"request", l_session_request},
         {"batch", l_session_batch},
+        {"v1_call", l_session_v1_call},
         {"close", l_session_close},
         {NULL, NULL}};
     if (!curl_ready) {

@@ -3,9 +3,10 @@
  * Bad text gives nil plus "... at byte N", N counted from 1 like Lua string indices. The
  * parser unwinds by return codes, not longjmp, so that the message can be returned rather
  * than raised. Lua itself may still longjmp through here (out of memory), so nothing is
- * malloc'd: the one scratch area is a userdata parked in stack slot SCRATCH_SLOT, which
+ * malloc'd: the one scratch area is a userdata parked in a stack slot below the result, which
  * the collector reclaims however the call ends. Pointers into the text stay valid because
- * the text is a Lua string held in slot 1 and Lua's collector never moves objects. */
+ * the text is a Lua string on the stack (or a buffer its owner leaves alone meanwhile) and
+ * Lua's collector never moves objects. */
 #include <float.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -32,15 +33,14 @@
 #define FAST_FLOATS 0
 #endif
 
-#define SCRATCH_SLOT 2
-
 typedef struct {
     lua_State *L;
     const char *start; /* first byte of the text */
     const char *end;   /* one past its last byte */
     const char *p;     /* where the next value starts; each parser leaves it just past its value */
     int depth;
-    char *scratch; /* userdata in SCRATCH_SLOT, or NULL until a string has an escape */
+    int scratch_slot; /* the stack slot that anchors the scratch userdata */
+    char *scratch; /* userdata in scratch_slot, or NULL until a string has an escape */
     size_t scratch_size;
     char err[160];
 } decoder;
@@ -112,7 +112,7 @@ static char *get_scratch(decoder *d, size_t need) {
         if (size < 256) size = 256;
         d->scratch = (char *)lua_newuserdata(d->L, size);
         d->scratch_size = size;
-        lua_replace(d->L, SCRATCH_SLOT);
+        lua_replace(d->L, d->scratch_slot);
     }
     return d->scratch;
 }
@@ -540,26 +540,39 @@ static int parse_value(decoder *d) {
     }
 }
 
-int aliyun_l_json_decode(lua_State *L) {
-    size_t len;
-    const char *text = luaL_checklstring(L, 1, &len);
+/* Decodes text[0..len) and pushes the value, or nil and the message. The text must stay
+ * valid and unchanged while this runs, even if a collection runs finalizers: a Lua string
+ * on the stack, or a buffer its owner does not touch meanwhile. One stack slot below the
+ * result anchors the scratch area and is removed before returning. */
+int aliyun_json_decode(lua_State *L, const char *text, size_t len) {
     decoder d;
-    lua_settop(L, 1);
-    lua_pushnil(L); /* SCRATCH_SLOT */
+    lua_pushnil(L); /* the scratch slot */
     d.L = L;
     d.start = text;
     d.end = text + len;
     d.p = text;
     d.depth = 0;
+    d.scratch_slot = lua_gettop(L);
     d.scratch = NULL;
     d.scratch_size = 0;
     d.err[0] = '\0';
     if (parse_value(&d) == 0) {
         const char *p = skip_ws(d.p, d.end);
-        if (p == d.end) return 1;
+        if (p == d.end) {
+            lua_remove(L, d.scratch_slot);
+            return 1;
+        }
         fail(&d, "trailing garbage at byte %llu", byte_at(&d, p));
     }
+    lua_settop(L, d.scratch_slot - 1);
     lua_pushnil(L);
     lua_pushstring(L, d.err);
     return 2;
+}
+
+int aliyun_l_json_decode(lua_State *L) {
+    size_t len;
+    const char *text = luaL_checklstring(L, 1, &len);
+    lua_settop(L, 1); /* the string stays in slot 1 while the decoder points into it */
+    return aliyun_json_decode(L, text, len);
 }

@@ -881,45 +881,46 @@ static void add_pair(lua_State *L, sign_state_t *st, size_t *n, size_t *bytes, c
     (*n)++;
 }
 
-/* v1_sign_url(method, base_url, query, secret, action, version, access_key_id
- *             [, security_token [, nonce [, timestamp]]]) -> url, string_to_sign
- * A whole V1 GET/POST URL in one call: the common parameters (Format=JSON,
- * SignatureMethod=HMAC-SHA1, SignatureVersion=1.0, a fresh SignatureNonce unless given,
- * the Timestamp of now unless given as epoch seconds) added to the query table, signed,
- * and written as base_url/?canonical-query&Signature=... . It does what signer.v1 did with
- * a Lua table per call, which was the larger part of a call's signing cost. */
-int aliyun_l_v1_sign_url(lua_State *L) {
+/* The whole V1 URL of the request whose parts are the Lua values at slots a..a+9, laid
+ * out as v1_sign_url's arguments (method, base_url, query, secret, action, version,
+ * access_key_id, security_token, nonce, timestamp; the optional ones may be nil): the
+ * common parameters (Format=JSON, SignatureMethod=HMAC-SHA1, SignatureVersion=1.0, a fresh
+ * SignatureNonce unless given, the Timestamp of now unless given as epoch seconds) added
+ * to the query table, signed, and written to the scratch as base_url/?canonical-query&
+ * Signature=... . *url and *sts point into the scratch, valid until the next signing.
+ * Pushes the signing state, which the caller pops or detaches. */
+static sign_state_t *sign_v1_url(lua_State *L, int a, const char **url, size_t *url_len, const char **sts,
+                                 size_t *sts_len) {
     size_t ml, bl, sl, al, vl, kl, tl = 0, nl, n = 0, bytes = 0, i, maclen, keep;
-    const char *m = check_method(L, 1, &ml);
-    const char *base = luaL_checklstring(L, 2, &bl);
-    const char *secret = luaL_checklstring(L, 4, &sl);
-    const char *action = luaL_checklstring(L, 5, &al);
-    const char *version = luaL_checklstring(L, 6, &vl);
-    const char *akid = luaL_checklstring(L, 7, &kl);
-    const char *token = luaL_optlstring(L, 8, NULL, &tl);
+    const char *m = check_method(L, a, &ml);
+    const char *base = luaL_checklstring(L, a + 1, &bl);
+    const char *secret = luaL_checklstring(L, a + 3, &sl);
+    const char *action = luaL_checklstring(L, a + 4, &al);
+    const char *version = luaL_checklstring(L, a + 5, &vl);
+    const char *akid = luaL_checklstring(L, a + 6, &kl);
+    const char *token = luaL_optlstring(L, a + 7, NULL, &tl);
     const char *nonce;
     char nonce_buf[32], ts[32], sig[(EVP_MAX_MD_SIZE + 2) / 3 * 4];
     size_t tsl;
     sign_state_t *st;
     v1_out_t o;
     unsigned char mac[EVP_MAX_MD_SIZE];
-    char *a, *sig_end;
-    if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
-    lua_settop(L, 10);
-    tsl = format_timestamp(L, 10, ts);
-    st = get_state(L); /* 11 */
-    if (lua_isnil(L, 9)) {
+    char *e, *sig_end;
+    if (!lua_isnoneornil(L, a + 2)) luaL_checktype(L, a + 2, LUA_TTABLE);
+    tsl = format_timestamp(L, a + 9, ts);
+    st = get_state(L);
+    if (lua_isnil(L, a + 8)) {
         make_nonce(L, st, nonce_buf);
         nonce = nonce_buf;
         nl = sizeof nonce_buf;
     } else {
-        nonce = luaL_checklstring(L, 9, &nl);
+        nonce = luaL_checklstring(L, a + 8, &nl);
     }
     bytes = ml;
     if (bl > INPUT_MAX) luaL_error(L, "v1_sign_url: base URL too long");
     reset_pairs(st);
-    if (lua_istable(L, 3)) {
-        size_t got = collect_pairs(L, st, 3, "v1_sign_url", 0, &bytes);
+    if (lua_istable(L, a + 2)) {
+        size_t got = collect_pairs(L, st, a + 2, "v1_sign_url", 0, &bytes);
         for (i = 0; i < got; i++) {
             pair_t *p = &st->pairs[i];
             if (is_v1_common(p->k, p->kl)) {
@@ -945,14 +946,39 @@ int aliyun_l_v1_sign_url(lua_State *L) {
     memcpy((char *)o.cq + bl, "/?", 2);
     maclen = hmac(L, st, ALG_SHA1, secret, sl, "&", 1, o.sts, o.stsl, mac);
     sig_end = base64_to(sig, mac, maclen);
-    a = (char *)o.cq + o.cql;
-    memcpy(a, "&Signature=", 11);
-    a = encode_to(a + 11, sig, (size_t)(sig_end - sig));
+    e = (char *)o.cq + o.cql;
+    memcpy(e, "&Signature=", 11);
+    e = encode_to(e + 11, sig, (size_t)(sig_end - sig));
+    *url = o.cq;
+    *url_len = (size_t)(e - o.cq);
+    *sts = o.sts;
+    *sts_len = o.stsl;
+    return st;
+}
+
+/* v1_sign_url(method, base_url, query, secret, action, version, access_key_id
+ *             [, security_token [, nonce [, timestamp]]]) -> url, string_to_sign
+ * A whole V1 GET/POST URL in one call (sign_v1_url). It does what signer.v1 did with a
+ * Lua table per call, which was the larger part of a call's signing cost. */
+int aliyun_l_v1_sign_url(lua_State *L) {
+    const char *url, *sts;
+    size_t url_len, sts_len;
+    lua_settop(L, 10);
+    sign_v1_url(L, 1, &url, &url_len, &sts, &sts_len); /* the state is at 11 */
     detach_state(L);
-    lua_pushlstring(L, o.cq, (size_t)(a - o.cq));
-    lua_pushlstring(L, o.sts, o.stsl);
+    lua_pushlstring(L, url, url_len);
+    lua_pushlstring(L, sts, sts_len);
     attach_state(L, 11);
     return 2;
+}
+
+void aliyun_v1_sign_into(lua_State *L, int a, membuf_t *url, membuf_t *sts) {
+    const char *u, *s;
+    size_t ul, sl;
+    sign_v1_url(L, a, &u, &ul, &s, &sl);
+    /* copies, so that nothing points into the scratch once the state is off the stack */
+    if (!membuf_add(url, u, ul) || !membuf_add(sts, s, sl)) luaL_error(L, "out of memory");
+    lua_pop(L, 1);
 }
 
 /* ------------------------------------------------------------------- V3 */

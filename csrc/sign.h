@@ -4,6 +4,7 @@
 #ifndef ALIYUN_SIGN_H
 #define ALIYUN_SIGN_H
 #include "compat.h"
+#include "membuf.h"
 
 int aliyun_l_percent_encode(lua_State *L);     /* (s) -> s */
 int aliyun_l_form_encode(lua_State *L);        /* ({k=v}) -> "k=v&..." sorted, encoded */
@@ -13,6 +14,9 @@ int aliyun_l_v1_sign(lua_State *L);            /* (method, {k=v}, secret) -> sig
 /* (method, base_url, {k=v}, secret, action, version, access_key_id[, token, nonce, epoch])
  * -> url with the common parameters and the Signature, sts */
 int aliyun_l_v1_sign_url(lua_State *L);
+/* The same from C (the fused call, call.c): the arguments at slots a..a+9, the URL
+ * appended to url and the string to sign to sts. Raises a Lua error on bad arguments. */
+void aliyun_v1_sign_into(lua_State *L, int a, membuf_t *url, membuf_t *sts);
 int aliyun_l_v3_canonical_request(lua_State *L); /* (opts) -> canonical_request, signed_headers */
 int aliyun_l_v3_sign(lua_State *L);            /* (opts) -> authorization, signature, cr, sts */
 int aliyun_l_hmac_sha1(lua_State *L);          /* (key, data) -> raw 20 bytes */

@@ -137,6 +137,7 @@ function Client:_transport()
       max_body = o.max_body,
     }
     t, batch = tr.send, tr.batch
+    self._session = tr.session -- the fused call goes through this libcurl session
   end
   self._send, self._batch = t, batch
   return t, batch
@@ -197,11 +198,17 @@ local function warn_plain_http(authority, warn)
 end
 
 function Client:_endpoint(wire)
+  return Client._endpoint_for(self, wire and wire.query, wire and wire.body)
+end
+
+-- The endpoint for a call whose wire query and body are these (either may be nil).
+function Client:_endpoint_for(query, body)
   local endpoint = self.opts.endpoint
   if not endpoint then
     local why
     endpoint, why = lazy.endpoints.resolve(self.product, {
-      region = self.opts.region or (wire and (wire.query.RegionId or wire.body.RegionId)) or Client._default_region(self),
+      region = self.opts.region or (query and query.RegionId) or (body and body.RegionId)
+        or Client._default_region(self),
       endpoint_type = self.opts.endpoint_type,
     })
     if not endpoint then return nil, errors.new { kind = "validation", message = why } end
@@ -269,7 +276,7 @@ end
 local function make_plan(self, action, call_opts, tables)
   local o = self.opts
   local entry = tables and tables.actions[action]
-  return {
+  local plan = {
     entry = entry,
     client_token = entry ~= nil and lazy.api.index(entry).by_name.ClientToken ~= nil,
     prepare_opts = pick(call_opts.validate, o.validate) ~= false and VALIDATE or NO_VALIDATE,
@@ -282,6 +289,13 @@ local function make_plan(self, action, call_opts, tables)
     sink = lazy.trace.sink(pick(call_opts.debug, o.debug)),
     dry_run = pick(call_opts.dry_run, o.dry_run),
   }
+  -- The fused call (fast_attempt) takes the usual case: a known action signed with V1,
+  -- parameters checked, nothing traced, nothing to only show. Its method is the one a call
+  -- with no body parameters gets.
+  plan.fast = entry ~= nil and plan.sign == signer.v1 and plan.prepare_opts == VALIDATE and not plan.sink
+    and not plan.dry_run and plan.version ~= nil
+  plan.fast_method = choose_method(plan.methods, plan.method, false)
+  return plan
 end
 
 -- The call options a plan depends on; calls with only others (credentials, max_retries,
@@ -425,6 +439,75 @@ local function explain(err, meta, access_key_id)
   return err
 end
 
+-- One attempt through the fused call of the libcurl session: sign, send and decode in one
+-- C call (session:v1_call), with no request, response or wire table. Returns the result,
+-- or nil, err, headers, meta for the error handling of call(), or false when this call
+-- is not one the fused call takes (then _attempt makes it the ordinary way).
+local function fast_attempt(self, plan, action, params)
+  local query = lazy.params.query_only(plan.entry, params or EMPTY)
+  if not query then return false end
+  local base_url, authority = Client._endpoint_for(self, query, nil)
+  if not base_url then
+    authority.action = action
+    return nil, authority
+  end
+  local creds, cerr = Client._credentials(self, EMPTY)
+  if not creds then
+    cerr.action = action
+    return nil, cerr
+  end
+  local timestamp = self._clock_offset and math.floor(core.time() + self._clock_offset) or nil
+  local session = self._session()
+  local result, a, b, c, sts = session:v1_call(base_url, plan.fast_method, query, creds.access_key_secret,
+    action, plan.version, creds.access_key_id, creds.security_token, nil, timestamp, plan.timeout,
+    plan.connect_timeout)
+  if result then return result end
+  if result == false and a == nil then
+    -- a proxy or an origin the direct path does not take: this client's calls go the
+    -- ordinary way from now on
+    self._session = nil
+    return false
+  end
+  local meta = { string_to_sign = result == false and sts or c, access_key_id = creds.access_key_id }
+  if result == nil then
+    local err = errors.new { kind = b, message = a }
+    err.action = action
+    return nil, err, nil, meta
+  end
+  local response = lazy["transport.curl"].response(a, b, c)
+  local err
+  result, err = decode_response(action, response)
+  if result then return result end
+  return nil, err, response.headers, meta
+end
+
+-- One attempt the ordinary way: build and sign the request, send it through the
+-- transport, decode. Returns the result, or nil, err, headers, meta.
+local function attempt_once(self, plan, action, params, call_opts, tables, send, attempt)
+  local request, meta = Client._build(self, action, params, call_opts, tables)
+  if not request then return nil, meta end
+  if plan.dry_run then
+    return { method = request.method, url = request.url, headers = request.headers, body = request.body }
+  end
+  local sink, started = plan.sink, nil
+  if sink then
+    lazy.trace.request(sink, action, request, attempt)
+    started = core.monotonic()
+  end
+  local response, err = send(request)
+  if response then
+    if sink then lazy.trace.response(sink, action, response, core.monotonic() - started) end
+    local result
+    result, err = decode_response(action, response)
+    if result then return result end
+    return nil, err, response.headers, meta
+  end
+  if not errors.is_error(err) then err = errors.new { kind = "network", message = tostring(err) } end
+  err.action = action
+  if sink then lazy.trace.failure(sink, action, err, core.monotonic() - started) end
+  return nil, err, nil, meta
+end
+
 -- client:call(action, params, call_opts) -> result | nil, err
 -- call_opts: timeout, connect_timeout, method, signature_version, validate, credentials,
 -- version, max_retries, retry, debug, dry_run
@@ -445,34 +528,22 @@ function Client:call(action, params, call_opts)
   local tables = api_tables(self.product)
   local plan = plan_of(self, action, call_opts, tables)
   params = with_client_token(plan, params)
-  local policy = Client._retry_policy(self, call_opts)
-  local sink, dry_run = plan.sink, plan.dry_run
   local send = Client._transport(self)
+  -- the fused call needs the client's own credentials and the libcurl session
+  local fast = plan.fast and call_opts.credentials == nil
+  local policy = Client._retry_policy(self, call_opts)
   local attempt, skew_corrected = 0, false
   while true do
     attempt = attempt + 1
-    local request, meta = Client._build(self, action, params, call_opts, tables)
-    if not request then return nil, meta end
-    if dry_run then
-      return { method = request.method, url = request.url, headers = request.headers, body = request.body }
+    local result, err, headers, meta = false, nil, nil, nil
+    if fast and self._session then
+      result, err, headers, meta = fast_attempt(self, plan, action, params)
     end
-    local started
-    if sink then
-      lazy.trace.request(sink, action, request, attempt)
-      started = core.monotonic()
+    if result == false then
+      result, err, headers, meta = attempt_once(self, plan, action, params, call_opts, tables, send, attempt)
     end
-    local response, err = send(request)
-    local result, headers
-    if response then
-      if sink then lazy.trace.response(sink, action, response, core.monotonic() - started) end
-      result, err = decode_response(action, response)
-      if result then return result end
-      headers = response.headers
-    else
-      if not errors.is_error(err) then err = errors.new { kind = "network", message = tostring(err) } end
-      err.action = action
-      if sink then lazy.trace.failure(sink, action, err, core.monotonic() - started) end
-    end
+    if result then return result end
+    if not headers and not meta then return nil, err end -- not sent: nothing to retry
 
     local again = false
     if err.code == "InvalidTimeStamp.Expired" then
@@ -611,7 +682,7 @@ end
 function Client:close()
   if self.opts.transport == nil and self._send then
     -- only the transport the client made itself is the client's to close
-    self._send, self._batch = nil, nil
+    self._send, self._batch, self._session = nil, nil, nil
     collectgarbage()
   end
 end

@@ -545,6 +545,41 @@ local function prepare_flat(entry, values, validate)
   return { query = query, body = body }
 end
 
+-- For the client's fused call: the wire query of a call whose parameters all go to the
+-- query, or nil (then prepare() decides, with its error messages). When every value is
+-- already its own wire text (a string of the parameter's type) the caller's table itself is
+-- returned, read-only, with no copy; else prepare_flat's query when its body is empty.
+function params.query_only(entry, values)
+  local by_name = lazy.api.index(entry).by_name
+  local as_is = true
+  for k, v in pairs(values) do
+    local p = by_name[k]
+    if not p or p.position == "Body" then return nil end
+    if type(v) ~= "string" then
+      as_is = false
+    else
+      local ptype = p.type
+      if ptype ~= "String" then
+        if ptype == "Integer" or ptype == "Long" then
+          if not is_integer_string(v) then return nil end
+        elseif not (ptype == "Boolean" and (v == "true" or v == "false")) then
+          return nil
+        end
+      end
+    end
+  end
+  if not as_is then
+    local wire = prepare_flat(entry, values, true)
+    if wire and next(wire.body) == nil then return wire.query end
+    return nil
+  end
+  local required = required_of(entry)
+  for i = 1, #required do
+    if values[required[i]] == nil then return nil end
+  end
+  return values
+end
+
 -- The full walk over any values; prepare() tries prepare_flat first. Exposed as
 -- params.walk so that the specs can hold the two to the same results.
 local function walk(action, entry, values, opts)

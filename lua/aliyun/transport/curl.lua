@@ -15,6 +15,11 @@ local LAZY_HEADERS = {
   end,
 }
 
+-- A response of the session's fused call (session:v1_call) in the shape send() returns.
+function curl.response(status, body, raw_headers)
+  return setmetatable({ status = status, body = body, raw_headers = raw_headers }, LAZY_HEADERS)
+end
+
 -- opts: connect_timeout, timeout (seconds), verify_tls (default true), ca_file, proxy,
 --       no_proxy, user_agent, max_body. Returns a transport {send = function(request)}.
 function curl.new(opts)
@@ -52,6 +57,10 @@ function curl.new(opts)
     end
     return raw
   end
+
+  -- The session itself, for the client's fused call (session:v1_call): sign, send and
+  -- decode in one C call, with no request or response table.
+  transport.session = get_session
 
   function transport.close()
     if session then session:close() end
