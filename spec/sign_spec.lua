@@ -180,6 +180,12 @@ describe("primitives #core", function()
     assert.are.equal("1970-01-01T00:00:00Z", core.timestamp(0))
     assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$", core.timestamp())
     assert.has_error(function() core.timestamp(-1) end)
+    -- every field at its edges: a spread of instants against os.date's own formatting
+    assert.are.equal("9999-12-31T23:59:59Z", core.timestamp(253402300799))
+    assert.are.equal("2024-02-29T23:59:59Z", core.timestamp(1709251199))
+    for t = 0, 4102444800, 86400 * 37 + 3599 do
+      assert.are.equal(os.date("!%Y-%m-%dT%H:%M:%SZ", t), core.timestamp(t))
+    end
   end)
   it("hex is lower-case", function()
     assert.are.equal("00ff10", core.hex("\0\255\16"))
