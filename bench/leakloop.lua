@@ -1,7 +1,8 @@
 -- make valgrind: 10,000 client calls through the whole pipeline against a local nginx (the
 -- signature-checking echo handler, spec/integration/server/echo.lua), run under valgrind
 -- to show no definitely-lost blocks. Every 100th call goes through client:batch, and a few
--- go through the error paths (bad signature, non-JSON answer), so those paths are covered too.
+-- go through the error paths (bad signature, non-JSON answer), so those paths are covered too;
+-- every 4th is a flat V1 call, which the client makes through the fused session:v1_call.
 -- Bounded in count (LEAKLOOP_CALLS, 10000) and in time (LEAKLOOP_SECONDS, 900).
 package.path = (arg and arg[0] and arg[0]:match("^(.*)/[^/]+$") or "bench") .. "/?.lua;" .. package.path
 local lib = require "lib"
@@ -27,6 +28,10 @@ local ok, err = pcall(function()
     elseif i % 250 == 1 then
       local r = wrong:DescribeInstances { RegionId = "cn-hangzhou" }
       if r then failures = failures + 1 end -- must be refused
+    elseif i % 4 == 0 then
+      -- flat parameters: the fused call (session:v1_call), its decode in C included
+      local r = v1:DescribeInstances { RegionId = "cn-hangzhou", PageNumber = i % 7 + 1, PageSize = 10 }
+      if not r or r.RequestId == nil then failures = failures + 1 end
     else
       local c = (i % 2 == 0) and v1 or v3
       local r = c:DescribeInstances { RegionId = "cn-hangzhou", PageNumber = i % 7 + 1, PageSize = 10,
