@@ -60,16 +60,6 @@ typedef struct {
      UNRESERVED(c) ? 1 : 3, UNRESERVED(c) ? 1 : 5, {0, 0}}
 static const enc_t ENC[256] = {TABLE256(ENC_ENTRY)};
 
-/* 1 for the unreserved bytes. Eight lookups and-ed together tell whether a run of eight
- * bytes can be copied as it is, which most of a request's bytes can. */
-#define IS_UNRESERVED(c) (UNRESERVED(c) ? 1 : 0)
-static const unsigned char UNRESERVED_BYTE[256] = {TABLE256(IS_UNRESERVED)};
-
-static inline int unreserved8(const unsigned char *p) {
-    const unsigned char *u = UNRESERVED_BYTE;
-    return u[p[0]] & u[p[1]] & u[p[2]] & u[p[3]] & u[p[4]] & u[p[5]] & u[p[6]] & u[p[7]];
-}
-
 /* One byte of encode_to and encode_twice below. Everything is loaded before anything is
  * stored, so the compiler need not reload after a store that might alias. */
 static inline char *enc_once(char *d, unsigned char c) {
@@ -94,22 +84,160 @@ static inline void enc_both(char **a, char **b, unsigned char c) {
     *b += n2;
 }
 
-/* Writes s percent-encoded for a query (every byte but the unreserved ones becomes %XX,
- * so UTF-8 text becomes %XX of its bytes) at d; returns the end. d needs room for 3 * n
- * bytes plus ENC_SLACK. Runs of eight unreserved bytes are copied whole. */
+/* Percent-encoding, in one of two forms: s encoded once at *a (every byte but the unreserved
+ * ones becomes %XX, so UTF-8 text becomes %XX of its bytes), and, when twice is set, s
+ * encoded twice at *b as well (the encoding of the encoding: the V1 string to sign). Both
+ * pointers advance. *a needs room for 3 * n bytes, *b for 5 * n, each plus ENC_SLACK: a
+ * store may run up to 7 bytes past what it means to write (never more, whichever path
+ * below runs: the 16-byte stores only happen with 16 or more bytes of output still to
+ * come), and the bytes beyond are overwritten by what comes next. */
 #define ENC_SLACK 8
-static char *encode_to(char *d, const char *s, size_t n) {
+
+/* encode_gen is specialised by its constant `twice` only where it is inlined */
+#if defined(__GNUC__) || defined(__clang__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+#include <emmintrin.h>
+
+/* A bit for each of the 16 bytes of v that is not unreserved. Ranges are tested with
+ * signed compares after moving the range's low end to -128; letters of both cases at once,
+ * since c | 0x20 is in a..z exactly for the letters. */
+static inline unsigned reserved_mask(__m128i v) {
+    __m128i l = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    __m128i alpha = _mm_cmplt_epi8(_mm_add_epi8(l, _mm_set1_epi8((char)(128 - 'a'))), _mm_set1_epi8(-128 + 26));
+    __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(128 - '0'))), _mm_set1_epi8(-128 + 10));
+    __m128i dash_dot = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(128 - '-'))), _mm_set1_epi8(-128 + 2));
+    __m128i other = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('_')), _mm_cmpeq_epi8(v, _mm_set1_epi8('~')));
+    __m128i keep = _mm_or_si128(_mm_or_si128(alpha, digit), _mm_or_si128(dash_dot, other));
+    return (unsigned)_mm_movemask_epi8(keep) ^ 0xFFFFu;
+}
+
+/* Finds the next reserved byte 16 bytes at a time and copies the unreserved run before it
+ * with one 16-byte store (or two overlapping 8- or 4-byte ones near the end of s, which is
+ * never read past), then encodes the run of reserved bytes that follows from the same mask. */
+static ALWAYS_INLINE void encode_gen(char **pa, char **pb, const char *s, size_t n, int twice) {
+    const unsigned char *p = (const unsigned char *)s, *e = p + n;
+    char *a = *pa, *b = twice ? *pb : NULL;
+    for (;;) {
+        size_t left = (size_t)(e - p);
+        unsigned m, t, r;
+        if (left >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+            m = reserved_mask(v);
+            _mm_storeu_si128((__m128i *)(void *)a, v);
+            if (twice) _mm_storeu_si128((__m128i *)(void *)b, v);
+            if (m == 0) {
+                a += 16;
+                if (twice) b += 16;
+                p += 16;
+                continue;
+            }
+        } else if (left >= 8) {
+            uint64_t lo, hi;
+            memcpy(&lo, p, 8);
+            memcpy(&hi, p + left - 8, 8);
+            m = reserved_mask(_mm_set_epi64x((long long)hi, (long long)lo));
+            m = (m & 0xFFu) | (m >> 8 << (left - 8)); /* hi's bits where its bytes are */
+            memcpy(a, &lo, 8);
+            memcpy(a + left - 8, &hi, 8);
+            if (twice) {
+                memcpy(b, &lo, 8);
+                memcpy(b + left - 8, &hi, 8);
+            }
+        } else if (left >= 4) {
+            uint32_t lo, hi;
+            memcpy(&lo, p, 4);
+            memcpy(&hi, p + left - 4, 4);
+            m = reserved_mask(_mm_set_epi32(0, 0, (int)hi, (int)lo));
+            m = (m & 0xFu) | ((m >> 4 & 0xFu) << (left - 4));
+            memcpy(a, &lo, 4);
+            memcpy(a + left - 4, &hi, 4);
+            if (twice) {
+                memcpy(b, &lo, 4);
+                memcpy(b + left - 4, &hi, 4);
+            }
+        } else {
+            for (; p < e; p++) {
+                if (twice)
+                    enc_both(&a, &b, *p);
+                else
+                    a = enc_once(a, *p);
+            }
+            break;
+        }
+        if (m == 0) { /* the rest of s, copied above */
+            a += left;
+            if (twice) b += left;
+            break;
+        }
+        t = (unsigned)__builtin_ctz(m); /* unreserved bytes before the next reserved one */
+        a += t;
+        if (twice) b += t;
+        p += t;
+        r = (unsigned)__builtin_ctz(~(m >> t)); /* reserved bytes in a row, at least one */
+        do {
+            if (twice)
+                enc_both(&a, &b, *p);
+            else
+                a = enc_once(a, *p);
+            p++;
+        } while (--r);
+    }
+    *pa = a;
+    if (twice) *pb = b;
+}
+
+#else /* portable: runs of eight unreserved bytes are copied whole */
+
+/* 1 for the unreserved bytes. Eight lookups and-ed together tell whether a run of eight
+ * bytes can be copied as it is, which most of a request's bytes can. */
+#define IS_UNRESERVED(c) (UNRESERVED(c) ? 1 : 0)
+static const unsigned char UNRESERVED_BYTE[256] = {TABLE256(IS_UNRESERVED)};
+
+static inline int unreserved8(const unsigned char *p) {
+    const unsigned char *u = UNRESERVED_BYTE;
+    return u[p[0]] & u[p[1]] & u[p[2]] & u[p[3]] & u[p[4]] & u[p[5]] & u[p[6]] & u[p[7]];
+}
+
+static ALWAYS_INLINE void encode_gen(char **pa, char **pb, const char *s, size_t n, int twice) {
     const unsigned char *p = (const unsigned char *)s, *e = p + n, *stop;
+    char *a = *pa, *b = twice ? *pb : NULL;
     while (e - p >= 8) {
         if (unreserved8(p)) {
-            memcpy(d, p, 8);
-            d += 8;
+            memcpy(a, p, 8);
+            a += 8;
+            if (twice) {
+                memcpy(b, p, 8);
+                b += 8;
+            }
             p += 8;
             continue;
         }
-        for (stop = p + 8; p < stop; p++) d = enc_once(d, *p);
+        for (stop = p + 8; p < stop; p++) {
+            if (twice)
+                enc_both(&a, &b, *p);
+            else
+                a = enc_once(a, *p);
+        }
     }
-    for (; p < e; p++) d = enc_once(d, *p);
+    for (; p < e; p++) {
+        if (twice)
+            enc_both(&a, &b, *p);
+        else
+            a = enc_once(a, *p);
+    }
+    *pa = a;
+    if (twice) *pb = b;
+}
+#endif
+
+/* s percent-encoded at d; returns the end. d needs room for 3 * n bytes plus ENC_SLACK. */
+static char *encode_to(char *d, const char *s, size_t n) {
+    encode_gen(&d, NULL, s, n, 0);
     return d;
 }
 
@@ -127,23 +255,8 @@ static char *encode_path_to(char *d, const char *s, size_t n) {
 
 /* One pass, two outputs: s encoded once at *once and encoded twice at *twice. *once needs
  * room for 3 * n bytes, *twice for 5 * n, each plus ENC_SLACK. Both pointers advance. */
-static inline void encode_twice(char **once, char **twice, const char *s, size_t n) {
-    const unsigned char *p = (const unsigned char *)s, *e = p + n, *stop;
-    char *a = *once, *b = *twice;
-    while (e - p >= 8) {
-        if (unreserved8(p)) {
-            memcpy(a, p, 8);
-            memcpy(b, p, 8);
-            a += 8;
-            b += 8;
-            p += 8;
-            continue;
-        }
-        for (stop = p + 8; p < stop; p++) enc_both(&a, &b, *p);
-    }
-    for (; p < e; p++) enc_both(&a, &b, *p);
-    *once = a;
-    *twice = b;
+static ALWAYS_INLINE void encode_twice(char **once, char **twice, const char *s, size_t n) {
+    encode_gen(once, twice, s, n, 1);
 }
 
 /* Writes n bytes as 2 * n lower-case hex digits at d; returns the end. */
