@@ -23,10 +23,13 @@
 #include <unistd.h>
 #include <time.h>
 
+/* For SHA1_Init and friends, deprecated since OpenSSL 3.0: see hmac_key_t. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "sign.h"
 
@@ -320,11 +323,33 @@ typedef struct {
 #define ALG_SHA256 1
 static const char *const ALG_NAME[2] = {"SHA-1", "SHA-256"};
 
+/* The keyed HMAC states are plain SHA_CTX / SHA256_CTX structs, copied by assignment for
+ * each MAC: with the EVP API every copy of a keyed state allocated (OpenSSL 3.0's
+ * EVP_MD_CTX_copy_ex frees the target's provider context and duplicates the source's, two
+ * mallocs and frees per signature) and went through the provider's dispatch. The low-level
+ * functions run the same assembly (SHA-NI included); they are deprecated since 3.0 but
+ * still there unless OpenSSL is built without deprecated APIs, and then the EVP states
+ * are used instead. */
+#if defined(OPENSSL_NO_DEPRECATED_3_0)
+#define HMAC_PLAIN 0
+#else
+#define HMAC_PLAIN 1
+typedef union {
+    SHA_CTX sha1;
+    SHA256_CTX sha256;
+} sha_state_t;
+#endif
+
 typedef struct {
     char *key;         /* a copy of the key the two states below were made from; NULL: none */
     size_t keylen;
-    EVP_MD_CTX *inner; /* the digest after absorbing key ^ ipad */
-    EVP_MD_CTX *outer; /* the digest after absorbing key ^ opad */
+#if HMAC_PLAIN
+    sha_state_t inner; /* the digest after absorbing key ^ ipad */
+    sha_state_t outer; /* the digest after absorbing key ^ opad */
+#else
+    EVP_MD_CTX *inner;
+    EVP_MD_CTX *outer;
+#endif
 } hmac_key_t;
 
 typedef struct {
@@ -384,6 +409,10 @@ static void forget_key(hmac_key_t *h) {
         h->key = NULL;
     }
     h->keylen = 0;
+#if HMAC_PLAIN
+    OPENSSL_cleanse(&h->inner, sizeof h->inner); /* as good as the key */
+    OPENSSL_cleanse(&h->outer, sizeof h->outer);
+#endif
 }
 
 static int state_gc(lua_State *L) {
@@ -399,9 +428,11 @@ static int state_gc(lua_State *L) {
     st->npairs = 0;
     for (i = 0; i < 2; i++) {
         forget_key(&st->hmac[i]);
+#if !HMAC_PLAIN
         EVP_MD_CTX_free(st->hmac[i].inner); /* frees cleanse the digest state */
         EVP_MD_CTX_free(st->hmac[i].outer);
         st->hmac[i].inner = st->hmac[i].outer = NULL;
+#endif
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L && !defined(LIBRESSL_VERSION_NUMBER)
         if (st->md_fetched[i]) EVP_MD_free((EVP_MD *)st->md[i]);
 #endif
@@ -542,6 +573,28 @@ static void digest(lua_State *L, sign_state_t *st, int alg, const void *data, si
         openssl_error(L, ALG_NAME[alg]);
 }
 
+#if HMAC_PLAIN
+static int sha_init(int alg, sha_state_t *c) {
+    return alg == ALG_SHA1 ? SHA1_Init(&c->sha1) : SHA256_Init(&c->sha256);
+}
+
+static int sha_update(int alg, sha_state_t *c, const void *p, size_t n) {
+    return alg == ALG_SHA1 ? SHA1_Update(&c->sha1, p, n) : SHA256_Update(&c->sha256, p, n);
+}
+
+/* The copy of a keyed state this MAC works on: only the algorithm's own part of the union. */
+static void sha_copy(int alg, sha_state_t *to, const sha_state_t *from) {
+    if (alg == ALG_SHA1)
+        to->sha1 = from->sha1;
+    else
+        to->sha256 = from->sha256;
+}
+
+static int sha_final(int alg, sha_state_t *c, unsigned char *out) {
+    return alg == ALG_SHA1 ? SHA1_Final(out, &c->sha1) : SHA256_Final(out, &c->sha256);
+}
+#endif
+
 /* Makes st->hmac[alg] hold the inner and outer states (RFC 2104) for the key k1 .. k2,
  * which is given in two parts so that V1's secret .. "&" needs no concatenation. The key
  * of the previous call is kept and compared first (in constant time), so signing with the
@@ -558,8 +611,10 @@ static hmac_key_t *hmac_key(lua_State *L, sign_state_t *st, int alg, const char 
     forget_key(h); /* until the states below are complete */
     md = state_md(L, st, alg);
     state_ctx(L, &st->work);
+#if !HMAC_PLAIN
     state_ctx(L, &h->inner);
     state_ctx(L, &h->outer);
+#endif
     bs = EVP_MD_block_size(md);
     if (bs <= 0 || bs > HMAC_BLOCK_MAX) luaL_error(L, "HMAC: unexpected block size");
     memset(key, 0, sizeof key);
@@ -573,9 +628,17 @@ static hmac_key_t *hmac_key(lua_State *L, sign_state_t *st, int alg, const char 
         ok = 1;
     }
     for (i = 0; i < bs; i++) pad[i] = (unsigned char)(key[i] ^ 0x36);
+#if HMAC_PLAIN
+    ok = ok && sha_init(alg, &h->inner) && sha_update(alg, &h->inner, pad, (size_t)bs);
+#else
     ok = ok && EVP_DigestInit_ex(h->inner, md, NULL) && EVP_DigestUpdate(h->inner, pad, (size_t)bs);
+#endif
     for (i = 0; i < bs; i++) pad[i] = (unsigned char)(key[i] ^ 0x5c);
+#if HMAC_PLAIN
+    ok = ok && sha_init(alg, &h->outer) && sha_update(alg, &h->outer, pad, (size_t)bs);
+#else
     ok = ok && EVP_DigestInit_ex(h->outer, md, NULL) && EVP_DigestUpdate(h->outer, pad, (size_t)bs);
+#endif
     OPENSSL_cleanse(key, sizeof key);
     OPENSSL_cleanse(pad, sizeof pad);
     if (!ok) openssl_error(L, "HMAC");
@@ -594,15 +657,29 @@ static hmac_key_t *hmac_key(lua_State *L, sign_state_t *st, int alg, const char 
 static size_t hmac(lua_State *L, sign_state_t *st, int alg, const char *k1, size_t l1, const char *k2, size_t l2,
                    const void *data, size_t n, unsigned char *out) {
     hmac_key_t *h = hmac_key(L, st, alg, k1, l1, k2, l2);
-    EVP_MD_CTX *w = st->work;
     unsigned char inner[EVP_MAX_MD_SIZE];
+#if HMAC_PLAIN
+    /* The final calls cleanse the work state's data block; what is left in it, the inner
+     * hash or the MAC, is not secret like the keyed states. */
+    sha_state_t w;
+    size_t ol = alg == ALG_SHA1 ? SHA_DIGEST_LENGTH : SHA256_DIGEST_LENGTH;
+    sha_copy(alg, &w, &h->inner);
+    if (!sha_update(alg, &w, data, n) || !sha_final(alg, &w, inner)) goto fail;
+    sha_copy(alg, &w, &h->outer);
+    if (!sha_update(alg, &w, inner, ol) || !sha_final(alg, &w, out)) goto fail;
+    return ol;
+#else
+    EVP_MD_CTX *w = st->work;
     unsigned int il = 0, ol = 0;
     if (!EVP_MD_CTX_copy_ex(w, h->inner) || !EVP_DigestUpdate(w, data, n) || !EVP_DigestFinal_ex(w, inner, &il) ||
-        !EVP_MD_CTX_copy_ex(w, h->outer) || !EVP_DigestUpdate(w, inner, il) || !EVP_DigestFinal_ex(w, out, &ol)) {
-        forget_key(h);
-        openssl_error(L, "HMAC");
-    }
+        !EVP_MD_CTX_copy_ex(w, h->outer) || !EVP_DigestUpdate(w, inner, il) || !EVP_DigestFinal_ex(w, out, &ol))
+        goto fail;
     return ol;
+#endif
+fail:
+    forget_key(h);
+    openssl_error(L, "HMAC");
+    return 0;
 }
 
 static int l_hmac(lua_State *L, int alg) {
