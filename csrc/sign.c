@@ -808,14 +808,28 @@ int aliyun_l_base64(lua_State *L) {
 
 /* ------------------------------------------------------- parameter tables */
 
-static uint64_t key_prefix(const char *k, size_t n) {
-    unsigned char b[8] = {0};
-    if (n >= 8)
-        memcpy(b, k, 8);
-    else
-        memcpy(b, k, n);
+static inline uint64_t load_be64(const unsigned char *p) {
+    unsigned char b[8];
+    memcpy(b, p, 8);
     return ((uint64_t)b[0] << 56) | ((uint64_t)b[1] << 48) | ((uint64_t)b[2] << 40) | ((uint64_t)b[3] << 32) |
            ((uint64_t)b[4] << 24) | ((uint64_t)b[5] << 16) | ((uint64_t)b[6] << 8) | (uint64_t)b[7];
+}
+
+static inline uint64_t load_be32(const unsigned char *p) {
+    unsigned char b[4];
+    memcpy(b, p, 4);
+    return ((uint64_t)b[0] << 24) | ((uint64_t)b[1] << 16) | ((uint64_t)b[2] << 8) | (uint64_t)b[3];
+}
+
+/* The first 8 bytes of k, big-endian and zero-padded. Keys shorter than 8 bytes are read
+ * with two overlapping loads (or byte by byte below 4), not with a memcpy of n bytes: the
+ * library call cost more than the comparisons it serves. */
+static uint64_t key_prefix(const char *k, size_t n) {
+    const unsigned char *p = (const unsigned char *)k;
+    if (n >= 8) return load_be64(p);
+    if (n >= 4) return (load_be32(p) << 32) | (load_be32(p + n - 4) << (8 * (8 - n)));
+    if (n == 0) return 0;
+    return ((uint64_t)p[0] << 56) | ((uint64_t)p[n / 2] << (56 - 8 * (n / 2))) | ((uint64_t)p[n - 1] << (64 - 8 * n));
 }
 
 /* Byte order of the keys (shorter first when one is a prefix of the other). */

@@ -295,6 +295,27 @@ describe("V1 canonical query against its definition #core", function()
     assert.truthy(cq:find("a=13&a%00=14&a%00b=15&aaaaaaa=28&aaaaaaaa=25&aaaaaaaa%00=26&aaaaaaab=27&ab=16", 1, true))
   end)
 
+  it("sorts names of 0 to 9 bytes that differ only in one byte, or only in length", function()
+    local params = {}
+    for n = 0, 9 do
+      for at = 1, n do
+        for _, c in ipairs { "\0", "A", "a", "\127", "\128", "\255" } do
+          local name = ("m"):rep(at - 1) .. c .. ("m"):rep(n - at)
+          params[name] = tostring(n * 100 + at)
+        end
+      end
+      params[("m"):rep(n)] = "len" .. n
+    end
+    assert_v1("GET", params, "s") -- a few hundred: the qsort path
+    for n = 0, 9 do -- a few dozen at most: the insertion sort
+      for _, c in ipairs { "\0", "A", "\255" } do
+        local few = { [("m"):rep(n)] = "n", [("m"):rep(n + 1)] = "n1", [("m"):rep(n) .. c] = "c" }
+        for at = 1, n do few[("m"):rep(at - 1) .. c .. ("m"):rep(n - at)] = tostring(at) end
+        assert_v1("GET", few, "s")
+      end
+    end
+  end)
+
   it("many parameters: hundreds of them (a sort of its own beyond a few dozen), then a few again", function()
     for _, n in ipairs { 1, 2, 31, 32, 33, 64, 500, 5000, 3 } do
       local params = {}
