@@ -23,10 +23,13 @@
 #include <unistd.h>
 #include <time.h>
 
+/* For SHA1_Init and friends, deprecated since OpenSSL 3.0: see hmac_key_t. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "sign.h"
 
@@ -60,16 +63,6 @@ typedef struct {
      UNRESERVED(c) ? 1 : 3, UNRESERVED(c) ? 1 : 5, {0, 0}}
 static const enc_t ENC[256] = {TABLE256(ENC_ENTRY)};
 
-/* 1 for the unreserved bytes. Eight lookups and-ed together tell whether a run of eight
- * bytes can be copied as it is, which most of a request's bytes can. */
-#define IS_UNRESERVED(c) (UNRESERVED(c) ? 1 : 0)
-static const unsigned char UNRESERVED_BYTE[256] = {TABLE256(IS_UNRESERVED)};
-
-static inline int unreserved8(const unsigned char *p) {
-    const unsigned char *u = UNRESERVED_BYTE;
-    return u[p[0]] & u[p[1]] & u[p[2]] & u[p[3]] & u[p[4]] & u[p[5]] & u[p[6]] & u[p[7]];
-}
-
 /* One byte of encode_to and encode_twice below. Everything is loaded before anything is
  * stored, so the compiler need not reload after a store that might alias. */
 static inline char *enc_once(char *d, unsigned char c) {
@@ -94,22 +87,160 @@ static inline void enc_both(char **a, char **b, unsigned char c) {
     *b += n2;
 }
 
-/* Writes s percent-encoded for a query (every byte but the unreserved ones becomes %XX,
- * so UTF-8 text becomes %XX of its bytes) at d; returns the end. d needs room for 3 * n
- * bytes plus ENC_SLACK. Runs of eight unreserved bytes are copied whole. */
+/* Percent-encoding, in one of two forms: s encoded once at *a (every byte but the unreserved
+ * ones becomes %XX, so UTF-8 text becomes %XX of its bytes), and, when twice is set, s
+ * encoded twice at *b as well (the encoding of the encoding: the V1 string to sign). Both
+ * pointers advance. *a needs room for 3 * n bytes, *b for 5 * n, each plus ENC_SLACK: a
+ * store may run up to 7 bytes past what it means to write (never more, whichever path
+ * below runs: the 16-byte stores only happen with 16 or more bytes of output still to
+ * come), and the bytes beyond are overwritten by what comes next. */
 #define ENC_SLACK 8
-static char *encode_to(char *d, const char *s, size_t n) {
+
+/* encode_gen is specialised by its constant `twice` only where it is inlined */
+#if defined(__GNUC__) || defined(__clang__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+#include <emmintrin.h>
+
+/* A bit for each of the 16 bytes of v that is not unreserved. Ranges are tested with
+ * signed compares after moving the range's low end to -128; letters of both cases at once,
+ * since c | 0x20 is in a..z exactly for the letters. */
+static inline unsigned reserved_mask(__m128i v) {
+    __m128i l = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    __m128i alpha = _mm_cmplt_epi8(_mm_add_epi8(l, _mm_set1_epi8((char)(128 - 'a'))), _mm_set1_epi8(-128 + 26));
+    __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(128 - '0'))), _mm_set1_epi8(-128 + 10));
+    __m128i dash_dot = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(128 - '-'))), _mm_set1_epi8(-128 + 2));
+    __m128i other = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('_')), _mm_cmpeq_epi8(v, _mm_set1_epi8('~')));
+    __m128i keep = _mm_or_si128(_mm_or_si128(alpha, digit), _mm_or_si128(dash_dot, other));
+    return (unsigned)_mm_movemask_epi8(keep) ^ 0xFFFFu;
+}
+
+/* Finds the next reserved byte 16 bytes at a time and copies the unreserved run before it
+ * with one 16-byte store (or two overlapping 8- or 4-byte ones near the end of s, which is
+ * never read past), then encodes the run of reserved bytes that follows from the same mask. */
+static ALWAYS_INLINE void encode_gen(char **pa, char **pb, const char *s, size_t n, int twice) {
+    const unsigned char *p = (const unsigned char *)s, *e = p + n;
+    char *a = *pa, *b = twice ? *pb : NULL;
+    for (;;) {
+        size_t left = (size_t)(e - p);
+        unsigned m, t, r;
+        if (left >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+            m = reserved_mask(v);
+            _mm_storeu_si128((__m128i *)(void *)a, v);
+            if (twice) _mm_storeu_si128((__m128i *)(void *)b, v);
+            if (m == 0) {
+                a += 16;
+                if (twice) b += 16;
+                p += 16;
+                continue;
+            }
+        } else if (left >= 8) {
+            uint64_t lo, hi;
+            memcpy(&lo, p, 8);
+            memcpy(&hi, p + left - 8, 8);
+            m = reserved_mask(_mm_set_epi64x((long long)hi, (long long)lo));
+            m = (m & 0xFFu) | (m >> 8 << (left - 8)); /* hi's bits where its bytes are */
+            memcpy(a, &lo, 8);
+            memcpy(a + left - 8, &hi, 8);
+            if (twice) {
+                memcpy(b, &lo, 8);
+                memcpy(b + left - 8, &hi, 8);
+            }
+        } else if (left >= 4) {
+            uint32_t lo, hi;
+            memcpy(&lo, p, 4);
+            memcpy(&hi, p + left - 4, 4);
+            m = reserved_mask(_mm_set_epi32(0, 0, (int)hi, (int)lo));
+            m = (m & 0xFu) | ((m >> 4 & 0xFu) << (left - 4));
+            memcpy(a, &lo, 4);
+            memcpy(a + left - 4, &hi, 4);
+            if (twice) {
+                memcpy(b, &lo, 4);
+                memcpy(b + left - 4, &hi, 4);
+            }
+        } else {
+            for (; p < e; p++) {
+                if (twice)
+                    enc_both(&a, &b, *p);
+                else
+                    a = enc_once(a, *p);
+            }
+            break;
+        }
+        if (m == 0) { /* the rest of s, copied above */
+            a += left;
+            if (twice) b += left;
+            break;
+        }
+        t = (unsigned)__builtin_ctz(m); /* unreserved bytes before the next reserved one */
+        a += t;
+        if (twice) b += t;
+        p += t;
+        r = (unsigned)__builtin_ctz(~(m >> t)); /* reserved bytes in a row, at least one */
+        do {
+            if (twice)
+                enc_both(&a, &b, *p);
+            else
+                a = enc_once(a, *p);
+            p++;
+        } while (--r);
+    }
+    *pa = a;
+    if (twice) *pb = b;
+}
+
+#else /* portable: runs of eight unreserved bytes are copied whole */
+
+/* 1 for the unreserved bytes. Eight lookups and-ed together tell whether a run of eight
+ * bytes can be copied as it is, which most of a request's bytes can. */
+#define IS_UNRESERVED(c) (UNRESERVED(c) ? 1 : 0)
+static const unsigned char UNRESERVED_BYTE[256] = {TABLE256(IS_UNRESERVED)};
+
+static inline int unreserved8(const unsigned char *p) {
+    const unsigned char *u = UNRESERVED_BYTE;
+    return u[p[0]] & u[p[1]] & u[p[2]] & u[p[3]] & u[p[4]] & u[p[5]] & u[p[6]] & u[p[7]];
+}
+
+static ALWAYS_INLINE void encode_gen(char **pa, char **pb, const char *s, size_t n, int twice) {
     const unsigned char *p = (const unsigned char *)s, *e = p + n, *stop;
+    char *a = *pa, *b = twice ? *pb : NULL;
     while (e - p >= 8) {
         if (unreserved8(p)) {
-            memcpy(d, p, 8);
-            d += 8;
+            memcpy(a, p, 8);
+            a += 8;
+            if (twice) {
+                memcpy(b, p, 8);
+                b += 8;
+            }
             p += 8;
             continue;
         }
-        for (stop = p + 8; p < stop; p++) d = enc_once(d, *p);
+        for (stop = p + 8; p < stop; p++) {
+            if (twice)
+                enc_both(&a, &b, *p);
+            else
+                a = enc_once(a, *p);
+        }
     }
-    for (; p < e; p++) d = enc_once(d, *p);
+    for (; p < e; p++) {
+        if (twice)
+            enc_both(&a, &b, *p);
+        else
+            a = enc_once(a, *p);
+    }
+    *pa = a;
+    if (twice) *pb = b;
+}
+#endif
+
+/* s percent-encoded at d; returns the end. d needs room for 3 * n bytes plus ENC_SLACK. */
+static char *encode_to(char *d, const char *s, size_t n) {
+    encode_gen(&d, NULL, s, n, 0);
     return d;
 }
 
@@ -127,23 +258,8 @@ static char *encode_path_to(char *d, const char *s, size_t n) {
 
 /* One pass, two outputs: s encoded once at *once and encoded twice at *twice. *once needs
  * room for 3 * n bytes, *twice for 5 * n, each plus ENC_SLACK. Both pointers advance. */
-static inline void encode_twice(char **once, char **twice, const char *s, size_t n) {
-    const unsigned char *p = (const unsigned char *)s, *e = p + n, *stop;
-    char *a = *once, *b = *twice;
-    while (e - p >= 8) {
-        if (unreserved8(p)) {
-            memcpy(a, p, 8);
-            memcpy(b, p, 8);
-            a += 8;
-            b += 8;
-            p += 8;
-            continue;
-        }
-        for (stop = p + 8; p < stop; p++) enc_both(&a, &b, *p);
-    }
-    for (; p < e; p++) enc_both(&a, &b, *p);
-    *once = a;
-    *twice = b;
+static ALWAYS_INLINE void encode_twice(char **once, char **twice, const char *s, size_t n) {
+    encode_gen(once, twice, s, n, 1);
 }
 
 /* Writes n bytes as 2 * n lower-case hex digits at d; returns the end. */
@@ -207,11 +323,33 @@ typedef struct {
 #define ALG_SHA256 1
 static const char *const ALG_NAME[2] = {"SHA-1", "SHA-256"};
 
+/* The keyed HMAC states are plain SHA_CTX / SHA256_CTX structs, copied by assignment for
+ * each MAC: with the EVP API every copy of a keyed state allocated (OpenSSL 3.0's
+ * EVP_MD_CTX_copy_ex frees the target's provider context and duplicates the source's, two
+ * mallocs and frees per signature) and went through the provider's dispatch. The low-level
+ * functions run the same assembly (SHA-NI included); they are deprecated since 3.0 but
+ * still there unless OpenSSL is built without deprecated APIs, and then the EVP states
+ * are used instead. */
+#if defined(OPENSSL_NO_DEPRECATED_3_0)
+#define HMAC_PLAIN 0
+#else
+#define HMAC_PLAIN 1
+typedef union {
+    SHA_CTX sha1;
+    SHA256_CTX sha256;
+} sha_state_t;
+#endif
+
 typedef struct {
     char *key;         /* a copy of the key the two states below were made from; NULL: none */
     size_t keylen;
-    EVP_MD_CTX *inner; /* the digest after absorbing key ^ ipad */
-    EVP_MD_CTX *outer; /* the digest after absorbing key ^ opad */
+#if HMAC_PLAIN
+    sha_state_t inner; /* the digest after absorbing key ^ ipad */
+    sha_state_t outer; /* the digest after absorbing key ^ opad */
+#else
+    EVP_MD_CTX *inner;
+    EVP_MD_CTX *outer;
+#endif
 } hmac_key_t;
 
 typedef struct {
@@ -271,6 +409,10 @@ static void forget_key(hmac_key_t *h) {
         h->key = NULL;
     }
     h->keylen = 0;
+#if HMAC_PLAIN
+    OPENSSL_cleanse(&h->inner, sizeof h->inner); /* as good as the key */
+    OPENSSL_cleanse(&h->outer, sizeof h->outer);
+#endif
 }
 
 static int state_gc(lua_State *L) {
@@ -286,9 +428,11 @@ static int state_gc(lua_State *L) {
     st->npairs = 0;
     for (i = 0; i < 2; i++) {
         forget_key(&st->hmac[i]);
+#if !HMAC_PLAIN
         EVP_MD_CTX_free(st->hmac[i].inner); /* frees cleanse the digest state */
         EVP_MD_CTX_free(st->hmac[i].outer);
         st->hmac[i].inner = st->hmac[i].outer = NULL;
+#endif
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L && !defined(LIBRESSL_VERSION_NUMBER)
         if (st->md_fetched[i]) EVP_MD_free((EVP_MD *)st->md[i]);
 #endif
@@ -429,6 +573,28 @@ static void digest(lua_State *L, sign_state_t *st, int alg, const void *data, si
         openssl_error(L, ALG_NAME[alg]);
 }
 
+#if HMAC_PLAIN
+static int sha_init(int alg, sha_state_t *c) {
+    return alg == ALG_SHA1 ? SHA1_Init(&c->sha1) : SHA256_Init(&c->sha256);
+}
+
+static int sha_update(int alg, sha_state_t *c, const void *p, size_t n) {
+    return alg == ALG_SHA1 ? SHA1_Update(&c->sha1, p, n) : SHA256_Update(&c->sha256, p, n);
+}
+
+/* The copy of a keyed state this MAC works on: only the algorithm's own part of the union. */
+static void sha_copy(int alg, sha_state_t *to, const sha_state_t *from) {
+    if (alg == ALG_SHA1)
+        to->sha1 = from->sha1;
+    else
+        to->sha256 = from->sha256;
+}
+
+static int sha_final(int alg, sha_state_t *c, unsigned char *out) {
+    return alg == ALG_SHA1 ? SHA1_Final(out, &c->sha1) : SHA256_Final(out, &c->sha256);
+}
+#endif
+
 /* Makes st->hmac[alg] hold the inner and outer states (RFC 2104) for the key k1 .. k2,
  * which is given in two parts so that V1's secret .. "&" needs no concatenation. The key
  * of the previous call is kept and compared first (in constant time), so signing with the
@@ -445,8 +611,10 @@ static hmac_key_t *hmac_key(lua_State *L, sign_state_t *st, int alg, const char 
     forget_key(h); /* until the states below are complete */
     md = state_md(L, st, alg);
     state_ctx(L, &st->work);
+#if !HMAC_PLAIN
     state_ctx(L, &h->inner);
     state_ctx(L, &h->outer);
+#endif
     bs = EVP_MD_block_size(md);
     if (bs <= 0 || bs > HMAC_BLOCK_MAX) luaL_error(L, "HMAC: unexpected block size");
     memset(key, 0, sizeof key);
@@ -460,9 +628,17 @@ static hmac_key_t *hmac_key(lua_State *L, sign_state_t *st, int alg, const char 
         ok = 1;
     }
     for (i = 0; i < bs; i++) pad[i] = (unsigned char)(key[i] ^ 0x36);
+#if HMAC_PLAIN
+    ok = ok && sha_init(alg, &h->inner) && sha_update(alg, &h->inner, pad, (size_t)bs);
+#else
     ok = ok && EVP_DigestInit_ex(h->inner, md, NULL) && EVP_DigestUpdate(h->inner, pad, (size_t)bs);
+#endif
     for (i = 0; i < bs; i++) pad[i] = (unsigned char)(key[i] ^ 0x5c);
+#if HMAC_PLAIN
+    ok = ok && sha_init(alg, &h->outer) && sha_update(alg, &h->outer, pad, (size_t)bs);
+#else
     ok = ok && EVP_DigestInit_ex(h->outer, md, NULL) && EVP_DigestUpdate(h->outer, pad, (size_t)bs);
+#endif
     OPENSSL_cleanse(key, sizeof key);
     OPENSSL_cleanse(pad, sizeof pad);
     if (!ok) openssl_error(L, "HMAC");
@@ -481,15 +657,29 @@ static hmac_key_t *hmac_key(lua_State *L, sign_state_t *st, int alg, const char 
 static size_t hmac(lua_State *L, sign_state_t *st, int alg, const char *k1, size_t l1, const char *k2, size_t l2,
                    const void *data, size_t n, unsigned char *out) {
     hmac_key_t *h = hmac_key(L, st, alg, k1, l1, k2, l2);
-    EVP_MD_CTX *w = st->work;
     unsigned char inner[EVP_MAX_MD_SIZE];
+#if HMAC_PLAIN
+    /* The final calls cleanse the work state's data block; what is left in it, the inner
+     * hash or the MAC, is not secret like the keyed states. */
+    sha_state_t w;
+    size_t ol = alg == ALG_SHA1 ? SHA_DIGEST_LENGTH : SHA256_DIGEST_LENGTH;
+    sha_copy(alg, &w, &h->inner);
+    if (!sha_update(alg, &w, data, n) || !sha_final(alg, &w, inner)) goto fail;
+    sha_copy(alg, &w, &h->outer);
+    if (!sha_update(alg, &w, inner, ol) || !sha_final(alg, &w, out)) goto fail;
+    return ol;
+#else
+    EVP_MD_CTX *w = st->work;
     unsigned int il = 0, ol = 0;
     if (!EVP_MD_CTX_copy_ex(w, h->inner) || !EVP_DigestUpdate(w, data, n) || !EVP_DigestFinal_ex(w, inner, &il) ||
-        !EVP_MD_CTX_copy_ex(w, h->outer) || !EVP_DigestUpdate(w, inner, il) || !EVP_DigestFinal_ex(w, out, &ol)) {
-        forget_key(h);
-        openssl_error(L, "HMAC");
-    }
+        !EVP_MD_CTX_copy_ex(w, h->outer) || !EVP_DigestUpdate(w, inner, il) || !EVP_DigestFinal_ex(w, out, &ol))
+        goto fail;
     return ol;
+#endif
+fail:
+    forget_key(h);
+    openssl_error(L, "HMAC");
+    return 0;
 }
 
 static int l_hmac(lua_State *L, int alg) {
@@ -638,14 +828,28 @@ int aliyun_l_base64(lua_State *L) {
 
 /* ------------------------------------------------------- parameter tables */
 
-static uint64_t key_prefix(const char *k, size_t n) {
-    unsigned char b[8] = {0};
-    if (n >= 8)
-        memcpy(b, k, 8);
-    else
-        memcpy(b, k, n);
+static inline uint64_t load_be64(const unsigned char *p) {
+    unsigned char b[8];
+    memcpy(b, p, 8);
     return ((uint64_t)b[0] << 56) | ((uint64_t)b[1] << 48) | ((uint64_t)b[2] << 40) | ((uint64_t)b[3] << 32) |
            ((uint64_t)b[4] << 24) | ((uint64_t)b[5] << 16) | ((uint64_t)b[6] << 8) | (uint64_t)b[7];
+}
+
+static inline uint64_t load_be32(const unsigned char *p) {
+    unsigned char b[4];
+    memcpy(b, p, 4);
+    return ((uint64_t)b[0] << 24) | ((uint64_t)b[1] << 16) | ((uint64_t)b[2] << 8) | (uint64_t)b[3];
+}
+
+/* The first 8 bytes of k, big-endian and zero-padded. Keys shorter than 8 bytes are read
+ * with two overlapping loads (or byte by byte below 4), not with a memcpy of n bytes: the
+ * library call cost more than the comparisons it serves. */
+static uint64_t key_prefix(const char *k, size_t n) {
+    const unsigned char *p = (const unsigned char *)k;
+    if (n >= 8) return load_be64(p);
+    if (n >= 4) return (load_be32(p) << 32) | (load_be32(p + n - 4) << (8 * (8 - n)));
+    if (n == 0) return 0;
+    return ((uint64_t)p[0] << 56) | ((uint64_t)p[n / 2] << (56 - 8 * (n / 2))) | ((uint64_t)p[n - 1] << (64 - 8 * n));
 }
 
 /* Byte order of the keys (shorter first when one is a prefix of the other). */
