@@ -16,12 +16,16 @@
  * from the scratch buffer, and a push may run a finalizer that signs too: while results
  * are pushed the state is out of the registry (anchored on this call's stack), so a nested
  * call builds its own and cannot overwrite this one's scratch. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <time.h>
+#if defined(__linux__)
+#include <sys/random.h>
+#endif
 
 /* For SHA1_Init and friends, deprecated since OpenSSL 3.0: see hmac_key_t. */
 #define OPENSSL_SUPPRESS_DEPRECATED
@@ -362,8 +366,8 @@ typedef struct {
     int md_fetched[2]; /* md[i] came from EVP_MD_fetch and must be freed */
     EVP_MD_CTX *work;
     hmac_key_t hmac[2];
-    /* random bytes for nonces, drawn from OpenSSL's RNG a block at a time (one RAND_bytes
-     * call cost more than the rest of a V1 signature); refilled in a forked child, which
+    /* random bytes for nonces, drawn from the system's RNG a block at a time (one call per
+     * nonce cost more than the rest of a V1 signature); refilled in a forked child, which
      * must never hand out its parent's bytes (nginx forks its workers after init) */
     unsigned char rnd[512];
     size_t rnd_left;
@@ -713,6 +717,29 @@ int aliyun_l_sha256_hex(lua_State *L) {
     return 1;
 }
 
+/* Fills buf from the kernel's CSPRNG (getrandom, Linux); 0 when that is not to be had,
+ * and then OpenSSL's RNG fills it. The kernel's is preferred because OpenSSL 3 sets up its
+ * DRBG (a cipher fetch and seeding) on first use, which was a tenth of a process's start-up
+ * plus first call. */
+static int system_random(unsigned char *buf, size_t n) {
+#if defined(__linux__) && defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(buf + got, n - got, 0);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return 0;
+        }
+        got += (size_t)r;
+    }
+    return 1;
+#else
+    (void)buf;
+    (void)n;
+    return 0;
+#endif
+}
+
 /* 16 random bytes from OpenSSL's CSPRNG as 32 hex characters into hex: unique per
  * request, which is what SignatureNonce and x-acs-signature-nonce need. The bytes given
  * out are wiped from the reserve. */
@@ -720,7 +747,7 @@ static void make_nonce(lua_State *L, sign_state_t *st, char hex[32]) {
     unsigned long gen = fork_generation();
     unsigned char *r;
     if (st->rnd_left < 16 || st->rnd_forks != gen) {
-        if (RAND_bytes(st->rnd, (int)sizeof st->rnd) != 1) {
+        if (!system_random(st->rnd, sizeof st->rnd) && RAND_bytes(st->rnd, (int)sizeof st->rnd) != 1) {
             st->rnd_left = 0;
             openssl_error(L, "RAND_bytes");
         }

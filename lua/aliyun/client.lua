@@ -3,7 +3,6 @@
 -- takes comes from the generated API tables.
 local core = require "aliyun.core"
 local errors = require "aliyun.errors"
-local signer = require "aliyun.signer"
 local timeouts = require "aliyun.timeouts"
 
 local client = {}
@@ -273,6 +272,12 @@ end
 -- options and the action's entry. Made each time for a call with options; for a call without
 -- (the usual one) made once per action and kept (plan_of), since it was a good part of a
 -- call's Lua time. The client's options are read when a client first calls an action.
+-- The debug option's sink; the trace module is loaded only when there is one to make.
+local function trace_sink(debug)
+  if debug == nil or debug == false then return nil end
+  return lazy.trace.sink(debug)
+end
+
 local function make_plan(self, action, call_opts, tables)
   local o = self.opts
   local entry = tables and tables.actions[action]
@@ -283,16 +288,16 @@ local function make_plan(self, action, call_opts, tables)
     version = pick(call_opts.version, o.version, tables and tables.version),
     methods = entry and entry.methods and lazy.api.methods(entry),
     method = pick(call_opts.method, o.method),
-    sign = pick(call_opts.signature_version, o.signature_version) == "v3" and signer.v3 or signer.v1,
+    v3 = pick(call_opts.signature_version, o.signature_version) == "v3",
     timeout = pick(call_opts.timeout, o.timeout, timeouts.read_for(action)),
     connect_timeout = pick(call_opts.connect_timeout, o.connect_timeout, timeouts.connect),
-    sink = lazy.trace.sink(pick(call_opts.debug, o.debug)),
+    sink = trace_sink(pick(call_opts.debug, o.debug)),
     dry_run = pick(call_opts.dry_run, o.dry_run),
   }
   -- The fused call (fast_attempt) takes the usual case: a known action signed with V1,
   -- parameters checked, nothing traced, nothing to only show. Its method is the one a call
   -- with no body parameters gets.
-  plan.fast = entry ~= nil and plan.sign == signer.v1 and plan.prepare_opts == VALIDATE and not plan.sink
+  plan.fast = entry ~= nil and not plan.v3 and plan.prepare_opts == VALIDATE and not plan.sink
     and not plan.dry_run and plan.version ~= nil
   plan.fast_method = choose_method(plan.methods, plan.method, false)
   return plan
@@ -355,7 +360,7 @@ function Client:_build(action, params, call_opts, tables)
     body = {}
   end
 
-  local sign = plan.sign
+  local sign = plan.v3 and lazy.signer.v3 or lazy.signer.v1
   -- a clock offset learnt from the server (InvalidTimeStamp.Expired) corrects the timestamp
   local timestamp = self._clock_offset and math.floor(core.time() + self._clock_offset) or nil
   local request, meta = sign {
