@@ -456,8 +456,9 @@ local function fast_attempt(self, plan, action, params)
     authority.action = action
     return nil, authority
   end
-  local creds, cerr = Client._credentials(self, EMPTY)
+  local creds, cerr = (self._provider or Client._credentials_provider(self)).get()
   if not creds then
+    if not errors.is_error(cerr) then cerr = errors.new { kind = "credentials", message = tostring(cerr) } end
     cerr.action = action
     return nil, cerr
   end
@@ -519,8 +520,11 @@ end
 local checked_names = {} -- action names that passed the check below
 
 function Client:call(action, params, call_opts)
-  if not checked_names[action] and (type(action) ~= "string" or not action:match("^%a[%w_]*$")) then
-    error("aliyun: call: action name expected, got " .. (type(action) == "string" and ("'" .. action .. "'") or type(action)), 2)
+  if not checked_names[action] then
+    if type(action) ~= "string" or not action:match("^%a[%w_]*$") then
+      error("aliyun: call: action name expected, got " .. (type(action) == "string" and ("'" .. action .. "'") or type(action)), 2)
+    end
+    checked_names[action] = true
   end
   if params ~= nil and type(params) ~= "table" then
     error("aliyun: " .. action .. ": parameters must be a table, got " .. type(params), 2)
@@ -528,15 +532,15 @@ function Client:call(action, params, call_opts)
   if call_opts ~= nil and type(call_opts) ~= "table" then
     error("aliyun: " .. action .. ": call options must be a table, got " .. type(call_opts), 2)
   end
-  checked_names[action] = true
   call_opts = call_opts or EMPTY
   local tables = api_tables(self.product)
   local plan = plan_of(self, action, call_opts, tables)
-  params = with_client_token(plan, params)
+  if plan.client_token then params = with_client_token(plan, params) end
   local send = Client._transport(self)
   -- the fused call needs the client's own credentials and the libcurl session
   local fast = plan.fast and call_opts.credentials == nil
-  local policy = Client._retry_policy(self, call_opts)
+  -- the client's own policy when the call brings none (made once, at the first call)
+  local policy = call_opts == EMPTY and self._default_policy or Client._retry_policy(self, call_opts)
   local attempt, skew_corrected = 0, false
   while true do
     attempt = attempt + 1
