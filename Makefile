@@ -29,8 +29,8 @@ BASEFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(OPT) $(WARN) $(SANITIZE)
 DEPS_CFLAGS = $(shell pkg-config --cflags libcurl openssl)
 DEPS_LIBS   = $(shell pkg-config --libs libcurl openssl)
 
-SRCS = csrc/core.c csrc/sign.c csrc/http.c csrc/h1conn.c csrc/h1.c csrc/json.c csrc/clock.c csrc/interrupt.c
-HDRS = csrc/compat.h csrc/membuf.h csrc/sign.h csrc/http.h csrc/h1conn.h csrc/h1.h csrc/json.h csrc/clock.h csrc/interrupt.h
+SRCS = csrc/core.c csrc/sign.c csrc/http.c csrc/h1conn.c csrc/conn.c csrc/h1.c csrc/json.c csrc/clock.c csrc/interrupt.c
+HDRS = csrc/compat.h csrc/membuf.h csrc/sign.h csrc/http.h csrc/h1conn.h csrc/conn.h csrc/h1.h csrc/json.h csrc/clock.h csrc/interrupt.h
 
 CORE54  = $(BUILD)/5.4/aliyun/core.so
 COREJIT = $(BUILD)/luajit/aliyun/core.so

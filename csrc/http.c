@@ -4,6 +4,7 @@
  * requests to the same host reuse them (keep-alive). Everything a request allocates
  * (header list, response buffers) hangs off the session and is freed at the next
  * request, at close() or by the GC, so a Lua error part-way never leaks. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -68,6 +69,16 @@ static char *dup_string(const char *s) {
 }
 
 /* ----------------------------------------------------------- callbacks */
+
+/* CURLOPT_SOCKOPTFUNCTION: marks the socket close-on-exec, so that processes a program
+ * starts (os.execute, io.popen) do not inherit its connections. */
+static int socket_cloexec(void *clientp, curl_socket_t fd, curlsocktype purpose) {
+    int flags = fcntl(fd, F_GETFD);
+    (void)clientp;
+    (void)purpose;
+    if (flags == -1 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == -1) return CURL_SOCKOPT_ERROR;
+    return CURL_SOCKOPT_OK;
+}
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
     transfer_t *s = (transfer_t *)ud;
@@ -403,7 +414,7 @@ static const char *prepare_transfer(lua_State *L, session_t *s, transfer_t *t, i
     SETOPT(L, c, CURLOPT_CONNECTTIMEOUT_MS, opt_ms(L, req, "connect_timeout", s->connect_timeout_ms));
     SETOPT(L, c, CURLOPT_TIMEOUT_MS, opt_ms(L, req, "timeout", s->timeout_ms));
     SETOPT(L, c, CURLOPT_TCP_KEEPALIVE, 1L);
-    SETOPT(L, c, CURLOPT_SOCKOPTFUNCTION, aliyun_socket_cloexec);
+    SETOPT(L, c, CURLOPT_SOCKOPTFUNCTION, socket_cloexec);
     SETOPT(L, c, CURLOPT_PROTOCOLS_STR, "http,https");
     SETOPT(L, c, CURLOPT_SSL_VERIFYPEER, s->verify_tls ? 1L : 0L);
     SETOPT(L, c, CURLOPT_SSL_VERIFYHOST, s->verify_tls ? 2L : 0L);
