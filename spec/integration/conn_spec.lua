@@ -207,4 +207,53 @@ time.sleep(5)
       assert.are.equal("alive", out, url)
     end
   end)
+
+  it("loads libcurl only when a session needs its engine", function()
+    local function maps_curl(code)
+      local script = [[
+        local core = require "aliyun.core"
+        local function curl_mapped()
+          local f = assert(io.open("/proc/self/maps"))
+          local maps = f:read("a")
+          f:close()
+          return maps:find("libcurl", 1, true) ~= nil
+        end
+      ]] .. code
+      return run(ENV .. " http_proxy= https_proxy= HTTPS_PROXY= all_proxy= ALL_PROXY= lua5.4 -e '"
+        .. script:gsub("'", "'\\''") .. "' 2>&1")
+    end
+    local url = server.url .. "/conn"
+    -- require, a session and direct calls (http and https): no libcurl
+    assert.are.equal("false false", maps_curl(string.format([[
+      local before = curl_mapped()
+      local s = core.session { verify_tls = false }
+      assert(s:request { url = %q })
+      assert(s:request { url = %q })
+      assert(s:batch({}, 4))
+      io.write(tostring(before), " ", tostring(curl_mapped()))
+    ]], url, "https://127.0.0.1:" .. server.tls_port .. "/conn")))
+    -- a proxy option, a batch, curl_http: libcurl is loaded then
+    for _, code in ipairs {
+      string.format("assert(core.session({ proxy = %q }):request { url = %q })", server.url, url),
+      string.format("assert(core.session():batch({ { url = %q } })[1].status == 200)", url),
+      string.format("assert(core.session({ curl_http = true }):request { url = %q })", url),
+    } do
+      assert.are.equal("false true", maps_curl("local before = curl_mapped()\n" .. code
+        .. "\nio.write(tostring(before), ' ', tostring(curl_mapped()))"), code)
+    end
+    -- and a proxy from the environment, read when the session is made
+    local out = run(ENV .. " http_proxy=" .. server.url .. " lua5.4 -e '"
+      .. "local core = require \"aliyun.core\"; local s = core.session(); "
+      .. "assert(s:request { url = \"" .. url .. "\" }); "
+      .. "io.write(io.open(\"/proc/self/maps\"):read(\"a\"):find(\"libcurl\", 1, true) and \"curl\" or \"none\")' 2>&1")
+    assert.are.equal("curl", out)
+  end)
+
+  it("closes the libcurl session with the session", function()
+    local s = core.session { curl_http = true }
+    assert(s:request { url = server.url .. "/conn" })
+    s:close()
+    assert.has_error(function() s:request { url = server.url .. "/conn" } end, "session is closed")
+    assert.matches("closed", tostring(s))
+  end)
 end)
