@@ -466,8 +466,7 @@ LUALIB_API int luaopen_aliyun_curl(lua_State *L) {
         lua_setfield(L, -2, "__tostring");
     }
     lua_pop(L, 1);
+    /* no curl_version() here: it initialises libldap and libsasl2, which leak */
     luaL_newlib(L, funcs);
-    lua_pushstring(L, curl_version());
-    lua_setfield(L, -2, "curl_version");
     return 1;
 }

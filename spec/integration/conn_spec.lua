@@ -33,7 +33,9 @@ local function has_ipv6_loopback()
   return text:find("00000000000000000000000000000001", 1, true) ~= nil
 end
 
+-- children run the interpreter of this process, with its module paths
 local ENV = string.format("LUA_PATH=%q LUA_CPATH=%q", package.path, package.cpath)
+local LUA = rawget(_G, "jit") and "luajit" or "lua5.4"
 
 describe("the direct path's connector #core #integration", function()
   local server, other, certdir, ip_cert, name_cert
@@ -203,7 +205,7 @@ time.sleep(5)
         for _ = 1, 3 do s:request { method = "POST", url = %q, body = string.rep("x", 8 * 1024 * 1024) } end
         io.write("alive")
       ]], url)
-      local out = run(ENV .. " lua5.4 -e '" .. script:gsub("'", "'\\''") .. "' 2>&1")
+      local out = run(ENV .. " " .. LUA .. " -e '" .. script:gsub("'", "'\\''") .. "' 2>&1")
       assert.are.equal("alive", out, url)
     end
   end)
@@ -219,7 +221,7 @@ time.sleep(5)
           return maps:find("libcurl", 1, true) ~= nil
         end
       ]] .. code
-      return run(ENV .. " http_proxy= https_proxy= HTTPS_PROXY= all_proxy= ALL_PROXY= lua5.4 -e '"
+      return run(ENV .. " http_proxy= https_proxy= HTTPS_PROXY= all_proxy= ALL_PROXY= " .. LUA .. " -e '"
         .. script:gsub("'", "'\\''") .. "' 2>&1")
     end
     local url = server.url .. "/conn"
@@ -242,7 +244,7 @@ time.sleep(5)
         .. "\nio.write(tostring(before), ' ', tostring(curl_mapped()))"), code)
     end
     -- and a proxy from the environment, read when the session is made
-    local out = run(ENV .. " http_proxy=" .. server.url .. " lua5.4 -e '"
+    local out = run(ENV .. " http_proxy=" .. server.url .. " " .. LUA .. " -e '"
       .. "local core = require \"aliyun.core\"; local s = core.session(); "
       .. "assert(s:request { url = \"" .. url .. "\" }); "
       .. "io.write(io.open(\"/proc/self/maps\"):read(\"a\"):find(\"libcurl\", 1, true) and \"curl\" or \"none\")' 2>&1")
