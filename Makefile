@@ -27,13 +27,21 @@ LUA54_CFLAGS = $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell pkg-config --cflags lu
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASEFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(OPT) $(WARN) $(SANITIZE)
 DEPS_CFLAGS = $(shell pkg-config --cflags libcurl openssl)
-DEPS_LIBS   = $(shell pkg-config --libs libcurl openssl)
+# core.so links OpenSSL only; libcurl (and the libraries it pulls in) is linked by curl.so,
+# which the core loads only when a session needs libcurl's engine.
+DEPS_LIBS   = $(shell pkg-config --libs openssl)
+CURL_LIBS   = $(shell pkg-config --libs libcurl)
 
-SRCS = csrc/core.c csrc/sign.c csrc/http.c csrc/h1conn.c csrc/h1.c csrc/json.c csrc/clock.c csrc/interrupt.c
-HDRS = csrc/compat.h csrc/membuf.h csrc/sign.h csrc/http.h csrc/h1conn.h csrc/h1.h csrc/json.h csrc/clock.h csrc/interrupt.h
+SRCS = csrc/core.c csrc/sign.c csrc/http.c csrc/httpcommon.c csrc/h1conn.c csrc/conn.c csrc/h1.c csrc/json.c \
+  csrc/clock.c csrc/interrupt.c
+CURL_SRCS = csrc/curl.c csrc/httpcommon.c
+HDRS = csrc/compat.h csrc/membuf.h csrc/sign.h csrc/http.h csrc/httpcommon.h csrc/h1conn.h csrc/conn.h csrc/h1.h \
+  csrc/json.h csrc/clock.h csrc/interrupt.h
 
 CORE54  = $(BUILD)/5.4/aliyun/core.so
 COREJIT = $(BUILD)/luajit/aliyun/core.so
+CURL54  = $(BUILD)/5.4/aliyun/curl.so
+CURLJIT = $(BUILD)/luajit/aliyun/curl.so
 
 ROOT := $(abspath .)
 ENV54  = LUA_PATH="$(ROOT)/lua/?.lua;$(ROOT)/lua/?/init.lua;$(ROOT)/spec/?.lua;;" LUA_CPATH="$(ROOT)/$(BUILD)/5.4/?.so;;"
@@ -41,17 +49,25 @@ ENVJIT = LUA_PATH="$(ROOT)/lua/?.lua;$(ROOT)/lua/?/init.lua;$(ROOT)/spec/?.lua;;
 
 .PHONY: all luajit env help deps test test-unit test-luajit test-integration test-asan fuzz lint demo valgrind bench gen clean install rock
 
-all: $(CORE54)                      ## build the C core for Lua 5.4 into build/5.4/aliyun/core.so
+all: $(CORE54) $(CURL54)            ## build the C core for Lua 5.4 into build/5.4/aliyun/{core,curl}.so
 
 $(CORE54): $(SRCS) $(HDRS) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) $(LUA54_CFLAGS) $(DEPS_CFLAGS) -shared -o $@ $(SRCS) $(DEPS_LIBS)
 
-luajit: $(COREJIT)                  ## build the same sources for LuaJIT into build/luajit/aliyun/core.so
+$(CURL54): $(CURL_SRCS) $(HDRS) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(LUA54_CFLAGS) $(DEPS_CFLAGS) -shared -o $@ $(CURL_SRCS) $(CURL_LIBS)
+
+luajit: $(COREJIT) $(CURLJIT)       ## build the same sources for LuaJIT into build/luajit/aliyun/{core,curl}.so
 
 $(COREJIT): $(SRCS) $(HDRS) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) $(shell pkg-config --cflags luajit) $(DEPS_CFLAGS) -shared -o $@ $(SRCS) $(DEPS_LIBS)
+
+$(CURLJIT): $(CURL_SRCS) $(HDRS) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(shell pkg-config --cflags luajit) $(DEPS_CFLAGS) -shared -o $@ $(CURL_SRCS) $(CURL_LIBS)
 
 env:                                ## print LUA_PATH/LUA_CPATH exports for using this checkout (eval "$(make -s env)")
 	@echo 'export LUA_PATH="$(ROOT)/lua/?.lua;$(ROOT)/lua/?/init.lua;;"'
@@ -68,13 +84,13 @@ test: deps                          ## the whole test suite: lint, Lua 5.4 specs
 	@$(MAKE) --no-print-directory test-integration
 	@$(MAKE) --no-print-directory test-asan
 
-test-unit: $(CORE54)                ## specs under Lua 5.4 (spec/*_spec.lua)
+test-unit: $(CORE54) $(CURL54)               ## specs under Lua 5.4 (spec/*_spec.lua)
 	$(ENV54) $(LUA) $(BUSTED) --lpath="" --cpath="" --exclude-tags=integration spec
 
-test-luajit: $(COREJIT)             ## the C core's specs under LuaJIT
+test-luajit: $(COREJIT) $(CURLJIT)            ## the C core's specs under LuaJIT
 	$(ENVJIT) $(LUAJIT) $(BUSTED) --lpath="" --cpath="" --tags=core --exclude-tags=integration spec
 
-test-integration: $(CORE54)         ## specs that start real nginx on 127.0.0.1 (spec/integration)
+test-integration: $(CORE54) $(CURL54)        ## specs that start real nginx on 127.0.0.1 (spec/integration)
 	$(ENV54) $(LUA) $(BUSTED) --lpath="" --cpath="" spec/integration
 
 lint:                               ## luacheck over every Lua file
@@ -85,19 +101,24 @@ demo: deps                          ## the main job: examples/provision.lua agai
 	$(ENV54) $(LUA) examples/provision.lua
 
 COREASAN = $(BUILD)/asan/aliyun/core.so
+CURLASAN = $(BUILD)/asan/aliyun/curl.so
+ASANFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -O1 -g -fno-omit-frame-pointer $(WARN) \
+  -fsanitize=address,undefined -fno-sanitize-recover=all $(LUA54_CFLAGS) $(DEPS_CFLAGS)
 ASAN_LIB := $(shell $(CC) -print-file-name=libasan.so 2>/dev/null)
 ENVASAN = LUA_PATH="$(ROOT)/lua/?.lua;$(ROOT)/lua/?/init.lua;$(ROOT)/spec/?.lua;;" LUA_CPATH="$(ROOT)/$(BUILD)/asan/?.so;;" \
   LD_PRELOAD="$(ASAN_LIB)" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 $(COREASAN): $(SRCS) $(HDRS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -O1 -g -fno-omit-frame-pointer $(WARN) \
-	  -fsanitize=address,undefined -fno-sanitize-recover=all $(LUA54_CFLAGS) $(DEPS_CFLAGS) \
-	  -shared -o $@ $(SRCS) $(DEPS_LIBS)
+	$(CC) $(ASANFLAGS) -shared -o $@ $(SRCS) $(DEPS_LIBS)
+
+$(CURLASAN): $(CURL_SRCS) $(HDRS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ASANFLAGS) -shared -o $@ $(CURL_SRCS) $(CURL_LIBS)
 
 # The interpreter is not instrumented, so libasan is preloaded; leaks are valgrind's job
 # (make valgrind), since ASan's leak report cannot tell Lua's own allocations apart.
-test-asan: $(COREASAN)              ## the whole spec suite with the core built with ASan and UBSan
+test-asan: $(COREASAN) $(CURLASAN)             ## the whole spec suite with the core built with ASan and UBSan
 	$(ENVASAN) $(LUA) $(BUSTED) --lpath="" --cpath="" spec
 
 # libFuzzer targets (clang). Each runs FUZZ_SECONDS; new inputs go to build/fuzz, the
@@ -135,7 +156,7 @@ VALGRIND = valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kind
 
 # After the core specs, bench/leakloop.lua makes 10,000 client calls (V1, V3, batch, refused
 # signatures) against the echo handler in a local nginx; nginx itself runs outside valgrind.
-valgrind: $(CORE54) $(COREJIT)      ## the C core's specs, then a loop of 10,000 calls, under valgrind (no leaks, no invalid access)
+valgrind: $(CORE54) $(CURL54) $(COREJIT) $(CURLJIT)     ## the C core's specs, then a loop of 10,000 calls, under valgrind (no leaks, no invalid access)
 	$(ENV54) $(VALGRIND) $(LUA) $(BUSTED) --lpath="" --cpath="" --tags=core spec
 	$(ENV54) $(VALGRIND) $(LUA) bench/leakloop.lua
 
@@ -147,9 +168,10 @@ bench: deps                         ## benchmarks beside pop-core, lua-cjson and
 gen:                                ## regenerate lua/aliyun/api/*.lua from ../shared/api-meta
 	$(LUA) tools/gen-api.lua ../shared/api-meta lua/aliyun/api
 
-install: $(CORE54)                  ## install core.so and the Lua files under INST_LIBDIR / INST_LUADIR
+install: $(CORE54) $(CURL54)        ## install core.so, curl.so and the Lua files under INST_LIBDIR / INST_LUADIR
 	install -d $(INST_LIBDIR)/aliyun
 	install -m 0755 $(CORE54) $(INST_LIBDIR)/aliyun/core.so
+	install -m 0755 $(CURL54) $(INST_LIBDIR)/aliyun/curl.so
 	cd lua && find aliyun -name '*.lua' -exec install -D -m 0644 {} $(INST_LUADIR)/{} \;
 	install -D -m 0755 bin/aliyun-lua $(INST_BINDIR)/aliyun-lua
 

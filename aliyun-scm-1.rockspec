@@ -3,17 +3,20 @@ package = "aliyun"
 version = "scm-1"
 source = { url = "git+file:///dev/null" }
 description = {
-  summary = "Alibaba Cloud ECS and ENS for Lua: a C core (signing, libcurl, JSON) under a thin Lua layer",
+  summary = "Alibaba Cloud ECS and ENS for Lua: a C core (signing, HTTP/1.1 over OpenSSL, JSON) under a thin Lua layer",
   detailed = [[
     Every ECS (2014-05-26) and ENS (2017-11-10) API action as a Lua method returning a plain
     table, with parameters validated and serialised from the API metadata, V1 and V3
-    signatures, a keep-alive libcurl transport and a local emulator for tests.
+    signatures, a keep-alive HTTP/1.1 transport (libcurl for proxies and batches) and a local
+    emulator for tests.
   ]],
   license = "Apache-2.0",
 }
 dependencies = { "lua >= 5.4, < 5.5" }
--- libcurl and OpenSSL are found by the Makefile with pkg-config (on Debian, curl.h lives in
--- a multiarch folder that luarocks' header search does not look in).
+-- Two C modules: aliyun.core (core.so, links OpenSSL) and aliyun.curl (curl.so, links
+-- libcurl; the core loads it only when a session needs libcurl's engine). The Makefile
+-- builds and installs both; libcurl and OpenSSL are found with pkg-config (on Debian, curl.h
+-- lives in a multiarch folder that luarocks' header search does not look in).
 build = {
   type = "make",
   build_target = "all",

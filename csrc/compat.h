@@ -40,12 +40,20 @@ static inline void luaL_setmetatable(lua_State *L, const char *tname) {
 }
 #endif
 
+/* A userdata's user value (a table): its environment in 5.1. */
+#define aliyun_newuserdata(L, size) lua_newuserdata((L), (size))
+#define aliyun_setuservalue(L, i) lua_setfenv((L), (i))
+#define aliyun_getuservalue(L, i) lua_getfenv((L), (i))
+
 /* 5.1 has no integer subtype: integers are pushed as doubles. */
 #define ALIYUN_HAS_INTEGERS 0
 #define aliyun_pushint64(L, v) lua_pushnumber((L), (lua_Number)(v))
 
 #else
 /* Lua 5.4 */
+#define aliyun_newuserdata(L, size) lua_newuserdatauv((L), (size), 1)
+#define aliyun_setuservalue(L, i) ((void)lua_setiuservalue((L), (i), 1))
+#define aliyun_getuservalue(L, i) ((void)lua_getiuservalue((L), (i), 1))
 #define ALIYUN_HAS_INTEGERS 1
 #define aliyun_pushint64(L, v) lua_pushinteger((L), (lua_Integer)(v))
 #endif

@@ -1,27 +1,28 @@
-/* h1conn.h: HTTP/1.1 requests over connections that libcurl opens and keeps (connect-only
- * handles: DNS, TCP, TLS with verification), with the request written and the response
- * read by the C core (h1.c). This is the sequential request path of a session when no
- * proxy is involved: it skips libcurl's per-request work (URL parsing, header assembly
- * through its printf engine, option resets), which dominated a call's cost. */
+/* h1conn.h: HTTP/1.1 requests over kept connections that the core opens itself (conn.c:
+ * DNS, TCP, TLS with verification), with the request written and the response read by the
+ * C core (h1.c). This is the sequential request path of a session when no proxy is
+ * involved: it skips libcurl's per-request work (URL parsing, header assembly through its
+ * printf engine, option resets), which dominated a call's cost, and does not need libcurl
+ * loaded at all. */
 #ifndef ALIYUN_H1CONN_H
 #define ALIYUN_H1CONN_H
 
-#include <curl/curl.h>
+#include "conn.h"
 #include "h1.h"
 
 #define H1CONN_MAX 4 /* kept connections per session (one per origin in use) */
 
 typedef struct {
-    CURL *curl;       /* connect-only handle owning the connection; NULL when closed */
-    curl_socket_t fd;
+    conn_t conn;      /* the connection; conn.open is 0 when closed */
     char *key;        /* "scheme://authority" */
     unsigned long requests;  /* answered on this connection */
     unsigned long long used; /* pool tick of the last use, for eviction */
-    char errbuf[CURL_ERROR_SIZE];
 } h1conn_t;
 
+/* All zero is an empty pool. */
 typedef struct {
     h1conn_t conn[H1CONN_MAX];
+    conn_tls_t tls; /* the TLS context of the pool's https connections */
     membuf_t in; /* received bytes not yet parsed */
     unsigned long long tick;
 } h1pool_t;
@@ -33,7 +34,7 @@ typedef struct {
     int head;               /* a HEAD request: no body in the answer */
     long connect_timeout_ms, timeout_ms;
     int verify_tls;
-    const char *ca_file;    /* NULL: libcurl's default CA store */
+    const char *ca_file;    /* NULL: OpenSSL's default CA store */
 } h1call_t;
 
 enum { H1K_OK = 0, H1K_NETWORK, H1K_TIMEOUT, H1K_TOO_LARGE };
@@ -45,9 +46,5 @@ int h1pool_request(h1pool_t *p, const h1call_t *c, h1_response_t *resp, char *ms
 
 /* Closes every connection and frees the buffers. */
 void h1pool_free(h1pool_t *p);
-
-/* CURLOPT_SOCKOPTFUNCTION for every handle of the core: marks the socket close-on-exec, so
- * that processes a program starts (os.execute, io.popen) do not inherit its connections. */
-int aliyun_socket_cloexec(void *clientp, curl_socket_t fd, curlsocktype purpose);
 
 #endif

@@ -1,10 +1,10 @@
-/* http.h: the libcurl transport. A session is a userdata owning one curl easy handle,
- * so connections stay alive across requests made through it. */
+/* http.h: the core's HTTP session. A session is a userdata owning its kept connections
+ * (the direct path) and, once something needs libcurl's engine, an aliyun.curl session. */
 #ifndef ALIYUN_HTTP_H
 #define ALIYUN_HTTP_H
 #include "compat.h"
 
-/* Creates the session metatable and initialises libcurl once per process. */
+/* Creates the session metatable. */
 void aliyun_http_register(lua_State *L);
 
 /* core.session(opts) -> session. session:request(req) -> response | nil, message, kind */

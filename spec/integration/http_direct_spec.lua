@@ -1,5 +1,5 @@
 -- The session's direct path (csrc/h1conn.c, csrc/h1.c): requests written and answers parsed
--- by the C core over connections libcurl keeps, against real nginx on 127.0.0.1. Answers
+-- by the C core over connections it opens and keeps itself (csrc/conn.c), against real nginx on 127.0.0.1. Answers
 -- nginx would never give on its own (interim 1xx, HTTP/1.0, bare LF, malformed framing)
 -- come from a handler that writes raw bytes on the request's socket.
 local core = require "aliyun.core"

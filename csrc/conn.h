@@ -1,0 +1,57 @@
+/* conn.h: the core's own connector for the direct path: DNS (getaddrinfo), non-blocking
+ * TCP connect within the connect timeout, and TLS with OpenSSL (verification, SNI, hostname
+ * check, ALPN http/1.1), then non-blocking send/receive. It lets the direct path work
+ * without libcurl, whose loading (and its many dependent libraries) dominated start-up. */
+#ifndef ALIYUN_CONN_H
+#define ALIYUN_CONN_H
+
+#include <stddef.h>
+
+typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct bio_method_st BIO_METHOD;
+
+/* TLS settings shared by the connections of one pool (session): made on the first https
+ * connection with the session's verify_tls and ca_file, freed with the pool. */
+typedef struct {
+    SSL_CTX *ctx;
+    BIO_METHOD *bio_method; /* socket BIO that writes with MSG_NOSIGNAL */
+} conn_tls_t;
+
+/* All zero is a closed connection. While open, its address must not change: the TLS BIO
+ * points at it. */
+typedef struct {
+    int open;
+    int fd;
+    SSL *ssl; /* NULL for plain http */
+    int eof;  /* the peer closed (seen by the TLS BIO) */
+} conn_t;
+
+/* Results of conn_open, conn_send and conn_recv. */
+enum { CONN_OK = 0, CONN_FAIL = -1, CONN_TIMEOUT = -2, CONN_WANT_READ = -3, CONN_WANT_WRITE = -4 };
+
+/* Opens a connection to key ("http://host[:port]" or "https://host[:port]", IPv6 hosts in
+ * brackets): TCP, then TLS for https, all done before min(connect deadline, deadline)
+ * (milliseconds of the monotonic clock). CONN_OK, or CONN_FAIL/CONN_TIMEOUT with msg. */
+int conn_open(conn_t *c, conn_tls_t *tls, const char *key, int verify_tls, const char *ca_file,
+              long long connect_deadline, long long deadline, char *msg, size_t msglen);
+
+/* Sends up to len bytes: CONN_OK with *n set, CONN_WANT_READ/WRITE (wait, then call again
+ * with the same bytes), or CONN_FAIL with msg. Never raises SIGPIPE. */
+int conn_send(conn_t *c, const char *p, size_t len, size_t *n, char *msg, size_t msglen);
+
+/* Receives up to len bytes: CONN_OK with *n set (0: the peer closed the connection),
+ * CONN_WANT_READ/WRITE, or CONN_FAIL with msg. */
+int conn_recv(conn_t *c, char *p, size_t len, size_t *n, char *msg, size_t msglen);
+
+/* Waits until c's socket is ready for what want (CONN_WANT_READ/WRITE) asks or the deadline
+ * passes: 1 ready (or an error the next call reports), 0 timed out. */
+int conn_wait(const conn_t *c, int want, long long deadline);
+
+void conn_close(conn_t *c);
+void conn_tls_free(conn_tls_t *tls);
+
+/* Milliseconds of the monotonic clock. */
+long long conn_now_ms(void);
+
+#endif

@@ -1,0 +1,472 @@
+/* curl.c: luaopen_aliyun_curl, the libcurl engine. A Lua C module of its own, so that
+ * libcurl (and the thirty-odd libraries it pulls in) is loaded only when a session needs
+ * it: a proxy, session:batch (curl multi), requests the direct path declines, or
+ * curl_http = true. The core's session (http.c) loads it then and hands those over.
+ *
+ * A session owns one easy handle. libcurl keeps the handle's connections open, so
+ * requests to the same host reuse them (keep-alive). Everything a request allocates
+ * (header list, response buffers) hangs off the session and is freed at the next
+ * request, at close() or by the GC, so a Lua error part-way never leaks. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+
+#include "compat.h"
+#include "httpcommon.h"
+#include "membuf.h"
+
+#define SESSION_MT "aliyun.curl.session"
+
+LUALIB_API int luaopen_aliyun_curl(lua_State *L);
+
+
+/* One transfer: an easy handle and what it sends and receives. A session owns one for
+ * session:request; session:batch makes one per concurrent request. */
+typedef struct {
+    CURL *curl;
+    struct curl_slist *req_headers;
+    membuf_t body, headers;
+    size_t max_body;
+    int body_too_large;
+    char errbuf[CURL_ERROR_SIZE];
+} transfer_t;
+
+/* The transfers of the batch in progress. They hang off the session, not the stack, so
+ * a Lua error part-way (out of memory, a bad request table) leaves nothing unowned: the
+ * next batch, close() or the GC frees them, always before the multi handle. */
+typedef struct {
+    transfer_t *t;   /* one per concurrent slot */
+    int *slot_index; /* which request each slot carries (0 = idle) */
+    int slots;
+} batch_t;
+
+typedef struct {
+    transfer_t t;
+    CURLM *multi; /* for batches; created on first use, keeps its own connection pool */
+    batch_t batch;
+    aliyun_http_opts_t o; /* applied to every request after curl_easy_reset */
+} session_t;
+
+/* ----------------------------------------------------------- callbacks */
+
+/* CURLOPT_SOCKOPTFUNCTION: marks the socket close-on-exec, so that processes a program
+ * starts (os.execute, io.popen) do not inherit its connections. */
+static int socket_cloexec(void *clientp, curl_socket_t fd, curlsocktype purpose) {
+    int flags = fcntl(fd, F_GETFD);
+    (void)clientp;
+    (void)purpose;
+    if (flags == -1 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == -1) return CURL_SOCKOPT_ERROR;
+    return CURL_SOCKOPT_OK;
+}
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
+    transfer_t *s = (transfer_t *)ud;
+    size_t n = size * nmemb;
+    if (s->body.len + n > s->max_body) {
+        s->body_too_large = 1;
+        return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
+    }
+    return membuf_add(&s->body, p, n) ? n : 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
+    transfer_t *s = (transfer_t *)ud;
+    size_t n = size * nmemb;
+    /* A new status line starts a new header block (after 100 Continue, a redirect or a
+     * proxy CONNECT): only the final response's headers are kept. */
+    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) s->headers.len = 0;
+    if (s->headers.len + n > 1024 * 1024) return 0; /* no sane response has 1 MiB of headers */
+    return membuf_add(&s->headers, p, n) ? n : 0;
+}
+
+/* ------------------------------------------------------------ session */
+
+static session_t *check_session(lua_State *L) {
+    session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
+    if (s->t.curl == NULL) luaL_error(L, "session is closed");
+    return s;
+}
+
+static void transfer_free(transfer_t *t) {
+    if (t->curl) curl_easy_cleanup(t->curl);
+    t->curl = NULL;
+    curl_slist_free_all(t->req_headers);
+    t->req_headers = NULL;
+    membuf_free(&t->body);
+    membuf_free(&t->headers);
+}
+
+static void batch_free(CURLM *multi, batch_t *b);
+
+static void session_free(session_t *s) {
+    transfer_free(&s->t);
+    batch_free(s->multi, &s->batch);
+    if (s->multi) curl_multi_cleanup(s->multi);
+    s->multi = NULL;
+    aliyun_http_opts_free(&s->o);
+}
+
+static int l_session_gc(lua_State *L) {
+    session_free((session_t *)luaL_checkudata(L, 1, SESSION_MT));
+    return 0;
+}
+
+static int l_session_close(lua_State *L) {
+    session_free((session_t *)luaL_checkudata(L, 1, SESSION_MT));
+    return 0;
+}
+
+static int l_session_tostring(lua_State *L) {
+    session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
+    lua_pushfstring(L, "aliyun.curl.session (%s)", s->t.curl ? "open" : "closed");
+    return 1;
+}
+
+/* curl.session(opts): the options of core.session (curl_http is implied). */
+static int l_session(lua_State *L) {
+    session_t *s;
+    if (lua_isnoneornil(L, 1)) {
+        lua_settop(L, 0);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, 1, LUA_TTABLE);
+    s = (session_t *)lua_newuserdata(L, sizeof(session_t));
+    memset(s, 0, sizeof *s);
+    luaL_setmetatable(L, SESSION_MT); /* from here on the GC frees whatever is set */
+    aliyun_http_opts_read(L, 1, &s->o);
+    s->t.max_body = s->o.max_body;
+    s->t.curl = curl_easy_init();
+    if (s->t.curl == NULL) luaL_error(L, "curl_easy_init failed");
+    return 1;
+}
+
+
+/* Sets one libcurl option and raises on failure: a failing setopt means this libcurl
+ * lacks a feature we rely on, which the caller must hear about. */
+#define SETOPT(L, c, opt, val)                                                            \
+    do {                                                                                  \
+        CURLcode rc_ = curl_easy_setopt((c), (opt), (val));                               \
+        if (rc_ != CURLE_OK) luaL_error((L), "curl_easy_setopt(%s): %s", #opt, curl_easy_strerror(rc_)); \
+    } while (0)
+
+/* Builds s->req_headers from req.headers ({name = value}); returns an error message for
+ * a header that would let a value inject another header, NULL when all is well. */
+static const char *build_headers(lua_State *L, transfer_t *s, int req) {
+    int h;
+    lua_getfield(L, req, "headers");
+    h = lua_gettop(L);
+    /* Without this libcurl sends "Expect: 100-continue" for larger bodies, which costs a
+     * round trip per call. */
+    s->req_headers = curl_slist_append(s->req_headers, "Expect:");
+    if (s->req_headers == NULL) luaL_error(L, "out of memory");
+    if (lua_isnil(L, h)) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (!lua_istable(L, h)) luaL_error(L, "request.headers must be a table");
+    lua_pushnil(L);
+    while (lua_next(L, h)) {
+        size_t kl, vl;
+        const char *k, *v, *line;
+        struct curl_slist *next;
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "request header names and values must be strings");
+        k = lua_tolstring(L, -2, &kl);
+        v = lua_tolstring(L, -1, &vl);
+        line = aliyun_bad_header(k, kl, v, vl);
+        if (line) {
+            lua_pop(L, 3);
+            return line;
+        }
+        /* "Name;" is libcurl's way of sending a header with an empty value */
+        if (vl == 0)
+            line = lua_pushfstring(L, "%s;", k);
+        else
+            line = lua_pushfstring(L, "%s: %s", k, v);
+        next = curl_slist_append(s->req_headers, line);
+        if (next == NULL) luaL_error(L, "out of memory");
+        s->req_headers = next;
+        lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+    return NULL;
+}
+
+
+/* Maps a failed transfer to (nil, message, kind); kind is "timeout" or "network". */
+static int push_failure(lua_State *L, transfer_t *s, CURLcode rc) {
+    const char *kind = rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "network";
+    if (s->body_too_large) return aliyun_push_too_large(L, s->max_body);
+    lua_pushnil(L);
+    if (s->errbuf[0])
+        lua_pushfstring(L, "%s (%s)", s->errbuf, curl_easy_strerror(rc));
+    else
+        lua_pushstring(L, curl_easy_strerror(rc));
+    lua_pushstring(L, kind);
+    return 3;
+}
+
+/* Resets transfer t and sets it up for the request table at stack index req, with the
+ * session's options. Returns NULL, or a message for a request that must not be sent
+ * (a header value that would inject another header). Raises for wrong argument types. */
+static const char *prepare_transfer(lua_State *L, session_t *s, transfer_t *t, int req) {
+    CURL *c = t->curl;
+    const char *method, *url, *body = NULL, *bad;
+    size_t body_len = 0;
+    int top = lua_gettop(L);
+
+    curl_slist_free_all(t->req_headers);
+    t->req_headers = NULL;
+    t->body.len = t->headers.len = 0;
+    t->body_too_large = 0;
+    t->errbuf[0] = '\0';
+    t->max_body = s->o.max_body;
+    curl_easy_reset(c); /* keeps open connections and the DNS cache */
+
+    lua_getfield(L, req, "method");
+    method = lua_isnil(L, -1) ? "GET" : luaL_checkstring(L, -1);
+    lua_getfield(L, req, "url");
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "request.url must be a string");
+    url = lua_tostring(L, -1);
+    lua_getfield(L, req, "body");
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "request.body must be a string");
+        body = lua_tolstring(L, -1, &body_len);
+    }
+
+    bad = build_headers(L, t, req);
+    if (bad) {
+        lua_settop(L, top);
+        return bad;
+    }
+
+    SETOPT(L, c, CURLOPT_URL, url); /* libcurl copies strings it is given */
+    SETOPT(L, c, CURLOPT_NOSIGNAL, 1L);
+    SETOPT(L, c, CURLOPT_ERRORBUFFER, t->errbuf);
+    SETOPT(L, c, CURLOPT_WRITEFUNCTION, on_body);
+    SETOPT(L, c, CURLOPT_WRITEDATA, (void *)t);
+    SETOPT(L, c, CURLOPT_HEADERFUNCTION, on_header);
+    SETOPT(L, c, CURLOPT_HEADERDATA, (void *)t);
+    SETOPT(L, c, CURLOPT_PRIVATE, (void *)t);
+    SETOPT(L, c, CURLOPT_HTTPHEADER, t->req_headers);
+    SETOPT(L, c, CURLOPT_CONNECTTIMEOUT_MS, aliyun_opt_ms(L, req, "connect_timeout", s->o.connect_timeout_ms));
+    SETOPT(L, c, CURLOPT_TIMEOUT_MS, aliyun_opt_ms(L, req, "timeout", s->o.timeout_ms));
+    SETOPT(L, c, CURLOPT_TCP_KEEPALIVE, 1L);
+    SETOPT(L, c, CURLOPT_SOCKOPTFUNCTION, socket_cloexec);
+    SETOPT(L, c, CURLOPT_PROTOCOLS_STR, "http,https");
+    SETOPT(L, c, CURLOPT_SSL_VERIFYPEER, s->o.verify_tls ? 1L : 0L);
+    SETOPT(L, c, CURLOPT_SSL_VERIFYHOST, s->o.verify_tls ? 2L : 0L);
+    if (s->o.ca_file) SETOPT(L, c, CURLOPT_CAINFO, s->o.ca_file);
+    /* Without an explicit proxy libcurl reads http_proxy, https_proxy, ALL_PROXY and
+     * NO_PROXY from the environment itself. */
+    if (s->o.proxy) SETOPT(L, c, CURLOPT_PROXY, s->o.proxy);
+    if (s->o.no_proxy) SETOPT(L, c, CURLOPT_NOPROXY, s->o.no_proxy);
+    if (s->o.user_agent) SETOPT(L, c, CURLOPT_USERAGENT, s->o.user_agent);
+
+    if (strcmp(method, "GET") == 0) {
+        SETOPT(L, c, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "HEAD") == 0) {
+        SETOPT(L, c, CURLOPT_NOBODY, 1L);
+    } else {
+        if (strcmp(method, "POST") != 0) SETOPT(L, c, CURLOPT_CUSTOMREQUEST, method);
+        SETOPT(L, c, CURLOPT_POST, 1L);
+        SETOPT(L, c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        /* copied: in a batch the request table may be gone before the body is sent */
+        SETOPT(L, c, CURLOPT_COPYPOSTFIELDS, body ? body : "");
+    }
+    lua_settop(L, top);
+    return NULL;
+}
+
+
+/* Pushes the response of a finished libcurl transfer. */
+static void push_response(lua_State *L, transfer_t *t, int raw_headers) {
+    long status = 0;
+    double elapsed = 0;
+    if (curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) status = 0;
+    if (curl_easy_getinfo(t->curl, CURLINFO_TOTAL_TIME, &elapsed) != CURLE_OK) elapsed = 0;
+    aliyun_push_result(L, status, &t->headers, &t->body, elapsed, raw_headers);
+    /* big buffers are not kept between requests: a 60 MB answer once must not pin 60 MB */
+    if (t->body.cap > 1024 * 1024) membuf_free(&t->body);
+}
+
+/* session:request{method=, url=, headers=, body=, timeout=, connect_timeout=}
+ *   -> {status=, headers=, body=, elapsed=} | nil, message, kind */
+static int l_session_request(lua_State *L) {
+    session_t *s = check_session(L);
+    const char *bad;
+    CURLcode rc;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    bad = prepare_transfer(L, s, &s->t, 2);
+    if (bad) {
+        lua_pushnil(L);
+        lua_pushstring(L, bad);
+        lua_pushliteral(L, "validation");
+        return 3;
+    }
+    rc = curl_easy_perform(s->t.curl);
+    if (rc != CURLE_OK) return push_failure(L, &s->t, rc);
+    push_response(L, &s->t, s->o.raw_headers);
+    return 1;
+}
+
+/* ------------------------------------------------------------- batches */
+
+static void batch_free(CURLM *multi, batch_t *b) {
+    int i;
+    if (b->t) {
+        for (i = 0; i < b->slots; i++) {
+            if (b->t[i].curl && b->slot_index[i] && multi) curl_multi_remove_handle(multi, b->t[i].curl);
+            transfer_free(&b->t[i]);
+        }
+    }
+    free(b->t);
+    free(b->slot_index);
+    b->t = NULL;
+    b->slot_index = NULL;
+    b->slots = 0;
+}
+
+/* Stores results[i] = (nil-free) failure table {error = message, kind = kind}. */
+static void set_failure(lua_State *L, int results, int i, const char *msg, const char *kind) {
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "error");
+    lua_pushstring(L, kind);
+    lua_setfield(L, -2, "kind");
+    lua_rawseti(L, results, i);
+}
+
+/* Starts request i (1-based) of the list at index reqs on slot k; a request that must not
+ * be sent gets its failure stored at once and the slot stays idle. */
+static void start_slot(lua_State *L, session_t *s, int k, int reqs, int results, int i) {
+    batch_t *b = &s->batch;
+    const char *bad;
+    CURLMcode mc;
+    lua_rawgeti(L, reqs, i);
+    if (!lua_istable(L, -1)) luaL_error(L, "batch: request %d is not a table", i);
+    bad = prepare_transfer(L, s, &b->t[k], lua_gettop(L));
+    lua_pop(L, 1);
+    if (bad) {
+        set_failure(L, results, i, bad, "validation");
+        return;
+    }
+    mc = curl_multi_add_handle(s->multi, b->t[k].curl);
+    if (mc != CURLM_OK) luaL_error(L, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+    b->slot_index[k] = i;
+}
+
+/* session:batch(requests, concurrency) -> results
+ * Sends every request, at most `concurrency` at a time, over the session's multi handle
+ * (its connections are reused across batches). results[i] is the response of requests[i]
+ * or {error = message, kind = "network"|"timeout"|"validation"}. */
+static int l_session_batch(lua_State *L) {
+    session_t *s = check_session(L);
+    int n, conc, next = 1, running = 0, k;
+    batch_t *b = &s->batch;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    conc = (int)luaL_optinteger(L, 3, 16);
+    if (conc < 1 || conc > 1024) return luaL_argerror(L, 3, "concurrency between 1 and 1024 expected");
+    lua_settop(L, 3);
+    n = (int)lua_rawlen(L, 2);
+    lua_createtable(L, n, 0); /* 4: results */
+    if (n == 0) return 1;
+    if (conc > n) conc = n;
+    if (s->multi == NULL) {
+        s->multi = curl_multi_init();
+        if (s->multi == NULL) return luaL_error(L, "curl_multi_init failed");
+    }
+    batch_free(s->multi, b); /* what a batch that raised left behind */
+    {
+        /* keep every connection of this batch for the next one: libcurl's default cache
+         * follows the number of handles added, which is zero between batches */
+        CURLMcode mc = curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)(conc > 64 ? conc : 64));
+        if (mc != CURLM_OK) return luaL_error(L, "curl_multi_setopt: %s", curl_multi_strerror(mc));
+    }
+    b->t = (transfer_t *)calloc((size_t)conc, sizeof(transfer_t));
+    b->slot_index = (int *)calloc((size_t)conc, sizeof(int));
+    if (b->t == NULL || b->slot_index == NULL) return luaL_error(L, "out of memory");
+    b->slots = conc;
+    for (k = 0; k < conc; k++) {
+        b->t[k].curl = curl_easy_init();
+        if (b->t[k].curl == NULL) return luaL_error(L, "curl_easy_init failed");
+    }
+
+    for (;;) {
+        CURLMsg *msg;
+        CURLMcode mc;
+        int still, left;
+        /* fill idle slots */
+        for (k = 0; k < conc && next <= n; k++) {
+            if (b->slot_index[k] == 0) start_slot(L, s, k, 2, 4, next++);
+        }
+        running = 0;
+        for (k = 0; k < conc; k++) running += b->slot_index[k] != 0;
+        if (running == 0 && next > n) break;
+        if (running == 0) continue;
+        mc = curl_multi_perform(s->multi, &still);
+        if (mc != CURLM_OK) return luaL_error(L, "curl_multi_perform: %s", curl_multi_strerror(mc));
+        while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
+            transfer_t *t = NULL;
+            if (msg->msg != CURLMSG_DONE) continue;
+            for (k = 0; k < conc; k++) {
+                if (b->t[k].curl == msg->easy_handle) {
+                    t = &b->t[k];
+                    break;
+                }
+            }
+            if (t == NULL) continue;
+            {
+                CURLcode rc = msg->data.result;
+                int i = b->slot_index[k];
+                curl_multi_remove_handle(s->multi, t->curl); /* msg is invalid after this */
+                b->slot_index[k] = 0;
+                if (rc == CURLE_OK) {
+                    push_response(L, t, 0); /* batch results always carry the table */
+                    lua_rawseti(L, 4, i);
+                } else {
+                    int nret = push_failure(L, t, rc); /* nil, message, kind */
+                    (void)nret;
+                    set_failure(L, 4, i, lua_tostring(L, -2), lua_tostring(L, -1));
+                    lua_pop(L, 3);
+                }
+            }
+        }
+        if (still > 0) {
+            mc = curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
+            if (mc != CURLM_OK) return luaL_error(L, "curl_multi_poll: %s", curl_multi_strerror(mc));
+        }
+    }
+    batch_free(s->multi, b);
+    lua_settop(L, 4);
+    return 1;
+}
+
+LUALIB_API int luaopen_aliyun_curl(lua_State *L) {
+    static int curl_ready = 0;
+    static const luaL_Reg methods[] = {
+        {"request", l_session_request},
+        {"batch", l_session_batch},
+        {"close", l_session_close},
+        {NULL, NULL}};
+    static const luaL_Reg funcs[] = {{"session", l_session}, {NULL, NULL}};
+    if (!curl_ready) {
+        CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+        if (rc != CURLE_OK) luaL_error(L, "curl_global_init: %s", curl_easy_strerror(rc));
+        curl_ready = 1;
+    }
+    if (luaL_newmetatable(L, SESSION_MT)) {
+        luaL_newlib(L, methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, l_session_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, l_session_tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_pop(L, 1);
+    /* no curl_version() here: it initialises libldap and libsasl2, which leak */
+    luaL_newlib(L, funcs);
+    return 1;
+}

@@ -1,0 +1,163 @@
+/* httpcommon.c: see httpcommon.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpcommon.h"
+
+#define DEFAULT_MAX_BODY (64L * 1024 * 1024)
+
+static char *dup_string(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = (char *)malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* Seconds (possibly fractional) from opts[name] as milliseconds; dflt when absent. */
+static long opt_ms(lua_State *L, int idx, const char *name, long dflt) {
+    long ms = dflt;
+    lua_getfield(L, idx, name);
+    if (!lua_isnil(L, -1)) {
+        lua_Number v;
+        if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "%s must be a number of seconds", name);
+        v = lua_tonumber(L, -1);
+        if (!(v > 0 && v <= 86400)) luaL_error(L, "%s must be between 0 and 86400 seconds", name);
+        ms = (long)(v * 1000 + 0.5);
+        if (ms < 1) ms = 1;
+    }
+    lua_pop(L, 1);
+    return ms;
+}
+
+/* A copy of the string option opts[name], or NULL when absent. */
+static char *opt_strdup(lua_State *L, int idx, const char *name) {
+    char *d = NULL;
+    lua_getfield(L, idx, name);
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "%s must be a string", name);
+        d = dup_string(lua_tostring(L, -1));
+        if (d == NULL) luaL_error(L, "out of memory");
+    }
+    lua_pop(L, 1);
+    return d;
+}
+
+void aliyun_http_opts_read(lua_State *L, int o, aliyun_http_opts_t *s) {
+    s->connect_timeout_ms = opt_ms(L, o, "connect_timeout", 10000);
+    s->timeout_ms = opt_ms(L, o, "timeout", 60000);
+    lua_getfield(L, o, "verify_tls");
+    s->verify_tls = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, o, "curl_http");
+    s->curl_http = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, o, "raw_headers");
+    s->raw_headers = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, o, "max_body");
+    if (lua_isnil(L, -1)) {
+        s->max_body = DEFAULT_MAX_BODY;
+    } else {
+        lua_Number v = lua_tonumber(L, -1);
+        if (!(v >= 1)) luaL_error(L, "max_body must be a positive number of bytes");
+        s->max_body = v > 1e15 ? (size_t)1e15 : (size_t)v;
+    }
+    lua_pop(L, 1);
+    s->ca_file = opt_strdup(L, o, "ca_file");
+    s->proxy = opt_strdup(L, o, "proxy");
+    s->no_proxy = opt_strdup(L, o, "no_proxy");
+    s->user_agent = opt_strdup(L, o, "user_agent");
+}
+
+void aliyun_http_opts_free(aliyun_http_opts_t *s) {
+    free(s->ca_file);
+    free(s->proxy);
+    free(s->no_proxy);
+    free(s->user_agent);
+    s->ca_file = s->proxy = s->no_proxy = s->user_agent = NULL;
+}
+
+long aliyun_opt_ms(lua_State *L, int idx, const char *name, long dflt) {
+    return opt_ms(L, idx, name, dflt);
+}
+
+static int has_crlf(const char *p, size_t n) {
+    return memchr(p, '\r', n) != NULL || memchr(p, '\n', n) != NULL;
+}
+
+const char *aliyun_bad_header(const char *k, size_t kl, const char *v, size_t vl) {
+    if (kl == 0 || has_crlf(k, kl) || memchr(k, ':', kl) || memchr(k, '\0', kl)) return "invalid request header name";
+    if (has_crlf(v, vl) || memchr(v, '\0', vl)) return "request header value contains CR, LF or NUL";
+    return NULL;
+}
+
+/* Pushes the header block of the final response as {lower-case name = value}; repeated
+ * headers are joined with ", " as RFC 9110 allows. Names are lower-cased in a stack buffer:
+ * this runs for every response, and per-byte luaL_Buffer calls were most of its cost. */
+void aliyun_push_headers(lua_State *L, const membuf_t *m) {
+    const char *p = m->data, *end = m->data + m->len;
+    lua_createtable(L, 0, 8);
+    if (p == NULL) return;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol ? eol : end;
+        const char *colon = memchr(p, ':', (size_t)(line_end - p));
+        if (colon && !(line_end - p >= 5 && memcmp(p, "HTTP/", 5) == 0)) {
+            const char *v = colon + 1, *ve = line_end;
+            size_t i, kl = (size_t)(colon - p);
+            char name[128];
+            while (v < ve && (*v == ' ' || *v == '\t')) v++;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+            if (kl <= sizeof name) {
+                for (i = 0; i < kl; i++) name[i] = (p[i] >= 'A' && p[i] <= 'Z') ? (char)(p[i] + 32) : p[i];
+                lua_pushlstring(L, name, kl);
+            } else {
+                luaL_Buffer b;
+                luaL_buffinit(L, &b);
+                for (i = 0; i < kl; i++) luaL_addchar(&b, (p[i] >= 'A' && p[i] <= 'Z') ? (char)(p[i] + 32) : p[i]);
+                luaL_pushresult(&b);
+            }
+            lua_pushvalue(L, -1);
+            lua_rawget(L, -3);
+            if (lua_isnil(L, -1)) {
+                lua_pop(L, 1);
+                lua_pushlstring(L, v, (size_t)(ve - v));
+            } else {
+                lua_pushliteral(L, ", ");
+                lua_pushlstring(L, v, (size_t)(ve - v));
+                lua_concat(L, 3);
+            }
+            lua_rawset(L, -3);
+        }
+        p = line_end + 1;
+    }
+}
+
+int aliyun_push_too_large(lua_State *L, size_t max_body) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "response body larger than the limit of %d bytes", (int)(max_body > 0x7fffffff ? 0x7fffffff : max_body));
+    lua_pushliteral(L, "network");
+    return 3;
+}
+
+
+/* Pushes a response table {status, headers, body, elapsed} from a header block (status
+ * line and header lines) and a body. */
+void aliyun_push_result(lua_State *L, long status, const membuf_t *headers, const membuf_t *body, double elapsed,
+                        int raw_headers) {
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, (lua_Integer)status);
+    lua_setfield(L, -2, "status");
+    if (raw_headers) {
+        /* the header block as received; core.parse_headers makes the table when needed */
+        lua_pushlstring(L, headers->data ? headers->data : "", headers->len);
+        lua_setfield(L, -2, "raw_headers");
+    } else {
+        aliyun_push_headers(L, headers);
+        lua_setfield(L, -2, "headers");
+    }
+    lua_pushlstring(L, body->data ? body->data : "", body->len);
+    lua_setfield(L, -2, "body");
+    lua_pushnumber(L, (lua_Number)elapsed);
+    lua_setfield(L, -2, "elapsed");
+}

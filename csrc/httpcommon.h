@@ -1,0 +1,45 @@
+/* httpcommon.h: what the core's session (http.c) and the libcurl engine (curl.c) share:
+ * session options, request header checks, response tables. Compiled into both modules;
+ * hidden, so that neither module's copy can bind to the other's. */
+#ifndef ALIYUN_HTTPCOMMON_H
+#define ALIYUN_HTTPCOMMON_H
+
+#include <stddef.h>
+#include "compat.h"
+#include "membuf.h"
+
+#define ALIYUN_HIDDEN __attribute__((visibility("hidden")))
+
+/* Session options, read from the options table of core.session / curl.session. Strings
+ * are malloc'd copies (NULL when absent). */
+typedef struct {
+    long connect_timeout_ms, timeout_ms;
+    size_t max_body;
+    int verify_tls;
+    int curl_http;   /* every request through libcurl's HTTP engine (no direct path) */
+    int raw_headers; /* responses of request() carry raw_headers (a string), not headers */
+    char *ca_file, *proxy, *no_proxy, *user_agent;
+} aliyun_http_opts_t;
+
+/* Reads the options table at idx into o (which must start zeroed and be owned by
+ * something the GC frees: this raises on a bad option). */
+ALIYUN_HIDDEN void aliyun_http_opts_read(lua_State *L, int idx, aliyun_http_opts_t *o);
+ALIYUN_HIDDEN void aliyun_http_opts_free(aliyun_http_opts_t *o);
+
+/* Seconds (possibly fractional) from opts[name] as milliseconds; dflt when absent. */
+ALIYUN_HIDDEN long aliyun_opt_ms(lua_State *L, int idx, const char *name, long dflt);
+
+/* Why a request header must not be sent (it could inject another header), or NULL. */
+ALIYUN_HIDDEN const char *aliyun_bad_header(const char *k, size_t kl, const char *v, size_t vl);
+
+/* Pushes a header block as {lower-case name = value}. */
+ALIYUN_HIDDEN void aliyun_push_headers(lua_State *L, const membuf_t *m);
+
+/* Pushes a response table {status, headers | raw_headers, body, elapsed}. */
+ALIYUN_HIDDEN void aliyun_push_result(lua_State *L, long status, const membuf_t *headers, const membuf_t *body,
+                                      double elapsed, int raw_headers);
+
+/* Pushes nil, "response body larger than ...", "network"; returns 3. */
+ALIYUN_HIDDEN int aliyun_push_too_large(lua_State *L, size_t max_body);
+
+#endif
