@@ -606,26 +606,39 @@ static int sha_final(int alg, sha_state_t *c, unsigned char *out) {
 static hmac_key_t *hmac_key(lua_State *L, sign_state_t *st, int alg, const char *k1, size_t l1, const char *k2,
                             size_t l2) {
     hmac_key_t *h = &st->hmac[alg];
-    const EVP_MD *md;
     unsigned char key[HMAC_BLOCK_MAX], pad[HMAC_BLOCK_MAX];
     int bs, i, ok;
+#if !HMAC_PLAIN
+    const EVP_MD *md;
+#endif
     if (h->key != NULL && l1 <= h->keylen && h->keylen - l1 == l2 && CRYPTO_memcmp(h->key, k1, l1) == 0 &&
         CRYPTO_memcmp(h->key + l1, k2, l2) == 0)
         return h;
     forget_key(h); /* until the states below are complete */
+#if HMAC_PLAIN
+    /* SHA-1 and SHA-256 both work on 64-byte blocks; no EVP digest is fetched here, since
+     * the first EVP_MD_fetch (provider set-up) was a fifth of a fresh process's first call */
+    bs = 64;
+#else
     md = state_md(L, st, alg);
     state_ctx(L, &st->work);
-#if !HMAC_PLAIN
     state_ctx(L, &h->inner);
     state_ctx(L, &h->outer);
-#endif
     bs = EVP_MD_block_size(md);
     if (bs <= 0 || bs > HMAC_BLOCK_MAX) luaL_error(L, "HMAC: unexpected block size");
+#endif
     memset(key, 0, sizeof key);
     if (l1 > (size_t)bs || l2 > (size_t)bs - l1) {
         /* a key longer than a block is replaced by its digest */
+#if HMAC_PLAIN
+        sha_state_t t;
+        ok = sha_init(alg, &t) && sha_update(alg, &t, k1, l1) && sha_update(alg, &t, k2, l2) &&
+             sha_final(alg, &t, key);
+        OPENSSL_cleanse(&t, sizeof t);
+#else
         ok = EVP_DigestInit_ex(st->work, md, NULL) && EVP_DigestUpdate(st->work, k1, l1) &&
              EVP_DigestUpdate(st->work, k2, l2) && EVP_DigestFinal_ex(st->work, key, NULL);
+#endif
     } else {
         memcpy(key, k1, l1);
         memcpy(key + l1, k2, l2);
