@@ -198,6 +198,18 @@ static double seconds_since(const struct timespec *t0) {
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* Fills in the direct path's call for the request in s->out to the origin in s->key (the
+ * timeouts are the caller's) and readies the response for it. */
+static void start_call(session_t *s, h1call_t *call) {
+    call->key = s->key.data;
+    call->out = s->out.data;
+    call->out_len = s->out.len;
+    call->head = 0;
+    call->verify_tls = s->o.verify_tls;
+    call->ca_file = s->o.ca_file;
+    h1_reset(&s->resp, 0, s->o.max_body);
+}
+
 /* session:request over the direct path (h1conn.c). Returns -1, having pushed nothing, when
  * the request is not for it (a proxy applies, an unusual method or URL: libcurl's engine
  * handles those); else the number of results pushed. */
@@ -336,13 +348,7 @@ static int direct_request(lua_State *L, session_t *s, int req) {
     ADD(&s->key, url, scheme_len + al);
     lua_pop(L, 4); /* method, url, body, headers: everything needed is copied */
 
-    call.key = s->key.data;
-    call.out = s->out.data;
-    call.out_len = s->out.len;
-    call.head = 0;
-    call.verify_tls = s->o.verify_tls;
-    call.ca_file = s->o.ca_file;
-    h1_reset(&s->resp, 0, s->o.max_body);
+    start_call(s, &call);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = h1pool_request(&s->pool, &call, &s->resp, msg, sizeof msg);
     if (s->out.cap > 1024 * 1024) membuf_free(&s->out); /* a big body once must not pin its copy */
@@ -457,13 +463,7 @@ static int l_session_v1_call(lua_State *L) {
     s->key.len = 0;
     ADD(&s->key, origin, ol);
 
-    call.key = s->key.data;
-    call.out = s->out.data;
-    call.out_len = s->out.len;
-    call.head = 0;
-    call.verify_tls = s->o.verify_tls;
-    call.ca_file = s->o.ca_file;
-    h1_reset(&s->resp, 0, s->o.max_body);
+    start_call(s, &call);
     rc = h1pool_request(&s->pool, &call, &s->resp, msg, sizeof msg);
     if (s->out.cap > 1024 * 1024) membuf_free(&s->out); /* a big query once must not pin its copy */
     if (rc != H1K_OK) {
