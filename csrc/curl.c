@@ -457,15 +457,7 @@ LUALIB_API int luaopen_aliyun_curl(lua_State *L) {
         if (rc != CURLE_OK) luaL_error(L, "curl_global_init: %s", curl_easy_strerror(rc));
         curl_ready = 1;
     }
-    if (luaL_newmetatable(L, SESSION_MT)) {
-        luaL_newlib(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, l_session_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, l_session_tostring);
-        lua_setfield(L, -2, "__tostring");
-    }
-    lua_pop(L, 1);
+    aliyun_session_metatable(L, SESSION_MT, methods, l_session_gc, l_session_tostring);
     /* no curl_version() here: it initialises libldap and libsasl2, which leak */
     luaL_newlib(L, funcs);
     return 1;

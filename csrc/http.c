@@ -198,6 +198,20 @@ static double seconds_since(const struct timespec *t0) {
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* Pushes nil, message, kind for a direct-path request that failed with rc (H1K_*);
+ * returns 3. A big answer's buffer is not kept. */
+static int push_direct_failure(lua_State *L, session_t *s, int rc, const char *msg) {
+    if (s->resp.body.cap > 1024 * 1024) membuf_free(&s->resp.body);
+    if (rc == H1K_TOO_LARGE) return aliyun_push_too_large(L, s->o.max_body);
+    lua_pushnil(L);
+    lua_pushstring(L, msg);
+    if (rc == H1K_TIMEOUT)
+        lua_pushliteral(L, "timeout");
+    else
+        lua_pushliteral(L, "network");
+    return 3;
+}
+
 /* Fills in the direct path's call for the request in s->out to the origin in s->key (the
  * timeouts are the caller's) and readies the response for it. */
 static void start_call(session_t *s, h1call_t *call) {
@@ -357,15 +371,7 @@ static int direct_request(lua_State *L, session_t *s, int req) {
         if (s->resp.body.cap > 1024 * 1024) membuf_free(&s->resp.body);
         return 1;
     }
-    if (s->resp.body.cap > 1024 * 1024) membuf_free(&s->resp.body);
-    if (rc == H1K_TOO_LARGE) return aliyun_push_too_large(L, s->o.max_body);
-    lua_pushnil(L);
-    lua_pushstring(L, msg);
-    if (rc == H1K_TIMEOUT)
-        lua_pushliteral(L, "timeout");
-    else
-        lua_pushliteral(L, "network");
-    return 3;
+    return push_direct_failure(L, s, rc, msg);
 }
 
 /* session:request{method=, url=, headers=, body=, timeout=, connect_timeout=}
@@ -467,17 +473,7 @@ static int l_session_v1_call(lua_State *L) {
     rc = h1pool_request(&s->pool, &call, &s->resp, msg, sizeof msg);
     if (s->out.cap > 1024 * 1024) membuf_free(&s->out); /* a big query once must not pin its copy */
     if (rc != H1K_OK) {
-        if (s->resp.body.cap > 1024 * 1024) membuf_free(&s->resp.body);
-        if (rc == H1K_TOO_LARGE) {
-            aliyun_push_too_large(L, s->o.max_body);
-        } else {
-            lua_pushnil(L);
-            lua_pushstring(L, msg);
-            if (rc == H1K_TIMEOUT)
-                lua_pushliteral(L, "timeout");
-            else
-                lua_pushliteral(L, "network");
-        }
+        push_direct_failure(L, s, rc, msg);
         lua_pushlstring(L, s->sts.data, s->sts.len);
         return 4;
     }
@@ -540,13 +536,5 @@ void aliyun_http_register(lua_State *L) {
         {"v1_call", l_session_v1_call},
         {"close", l_session_close},
         {NULL, NULL}};
-    if (luaL_newmetatable(L, SESSION_MT)) {
-        luaL_newlib(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, l_session_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, l_session_tostring);
-        lua_setfield(L, -2, "__tostring");
-    }
-    lua_pop(L, 1);
+    aliyun_session_metatable(L, SESSION_MT, methods, l_session_gc, l_session_tostring);
 }

@@ -133,6 +133,20 @@ void aliyun_push_headers(lua_State *L, const membuf_t *m) {
     }
 }
 
+void aliyun_session_metatable(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc,
+                              lua_CFunction tostring) {
+    if (luaL_newmetatable(L, name)) {
+        lua_newtable(L);
+        luaL_setfuncs(L, methods, 0);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_pop(L, 1);
+}
+
 int aliyun_push_too_large(lua_State *L, size_t max_body) {
     lua_pushnil(L);
     lua_pushfstring(L, "response body larger than the limit of %d bytes", (int)(max_body > 0x7fffffff ? 0x7fffffff : max_body));

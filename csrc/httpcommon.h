@@ -39,6 +39,10 @@ ALIYUN_HIDDEN void aliyun_push_headers(lua_State *L, const membuf_t *m);
 ALIYUN_HIDDEN void aliyun_push_result(lua_State *L, long status, const membuf_t *headers, const membuf_t *body,
                                       double elapsed, int raw_headers);
 
+/* Registers the session metatable `name` (methods as __index, gc, tostring) once. */
+ALIYUN_HIDDEN void aliyun_session_metatable(lua_State *L, const char *name, const luaL_Reg *methods,
+                                            lua_CFunction gc, lua_CFunction tostring);
+
 /* Pushes nil, "response body larger than ...", "network"; returns 3. */
 ALIYUN_HIDDEN int aliyun_push_too_large(lua_State *L, size_t max_body);
 
