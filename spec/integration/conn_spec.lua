@@ -4,17 +4,8 @@
 local core = require "aliyun.core"
 local nginx = require "support.nginx"
 
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  return ok == true or ok == 0
-end
-
-local function run(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  p:close()
-  return out
-end
+local shell = require "support.shell"
+local sh, run = shell.sh, shell.run
 
 -- A self-signed certificate in dir/name.{crt,key} whose subjectAltName is san.
 local function make_cert(dir, name, san)

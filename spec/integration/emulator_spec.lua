@@ -96,10 +96,7 @@ end)
 
 describe("bin/aliyun-emulator #integration", function()
   local server_port = 20000 + os.time() % 20000
-  local function sh(cmd)
-    local ok = os.execute(cmd)
-    return ok == true or ok == 0
-  end
+  local sh = require("support.shell").sh
 
   it("serves HTTP and HTTPS in the foreground and removes its files after SIGTERM", function()
     local port = server_port

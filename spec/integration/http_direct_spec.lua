@@ -225,12 +225,7 @@ describe("core.session's direct path #core #integration", function()
   end)
 
   it("keeps its connections out of the processes a program starts", function()
-    local function run(cmd)
-      local p = assert(io.popen(cmd))
-      local out = p:read("a")
-      p:close()
-      return out
-    end
+    local run = require("support.shell").run
     local function sockets_of(pid)
       local set = {}
       for inode in run("ls -l /proc/" .. pid .. "/fd 2>/dev/null"):gmatch("socket:%[(%d+)%]") do set[inode] = true end

@@ -3,10 +3,7 @@
 local core = require "aliyun.core"
 local nginx = require "support.nginx"
 
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  return ok == true or ok == 0
-end
+local sh = require("support.shell").sh
 
 -- A self-signed certificate for 127.0.0.1 in dir/name.{crt,key}.
 local function make_cert(dir, name)

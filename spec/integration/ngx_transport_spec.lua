@@ -5,10 +5,7 @@
 local core = require "aliyun.core"
 local nginx = require "support.nginx"
 
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  return ok == true or ok == 0
-end
+local sh = require("support.shell").sh
 
 local function get(url)
   local s = core.session { timeout = 10 }

@@ -12,10 +12,7 @@ local function quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  return ok == true or ok == 0
-end
+local sh = require("support.shell").sh
 
 local function read_cmd(cmd)
   local p = assert(io.popen(cmd, "r"))

@@ -7,10 +7,7 @@ local nginx = {}
 local ROOT = (debug.getinfo(1, "S").source:sub(2):match("^(.*)/spec/support/") or ".")
 nginx.ROOT = ROOT
 
-local function sh(cmd)
-  local ok, _, code = os.execute(cmd)
-  return ok == true or ok == 0, code
-end
+local sh = require("support.shell").sh
 
 local function write(path, text)
   local f = assert(io.open(path, "wb"))
