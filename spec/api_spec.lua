@@ -53,6 +53,8 @@ local TYPES = {
   String = true, Integer = true, Long = true, Boolean = true, Float = true, Double = true,
   RepeatList = true, Struct = true, Json = true, Array = true,
 }
+local COMPOSITE_TYPES = { RepeatList = true, Struct = true, Json = true, Array = true }
+local STYLES = { flat = true, json = true, simple = true }
 
 describe("generated API tables", function()
   local ecs, ens
@@ -108,8 +110,15 @@ describe("generated API tables", function()
           assert(TYPES[p.type], name .. "." .. p.name .. " has type " .. tostring(p.type))
           assert(p.position == "Query" or p.position == "Body", name .. "." .. p.name)
           assert.is_boolean(p.required)
+          -- every list or object has a style; a scalar only one that carries JSON
+          if COMPOSITE_TYPES[p.type] then
+            assert(STYLES[p.style], name .. "." .. p.name .. " has style " .. tostring(p.style))
+          else
+            assert(p.style == nil or p.style == "json", name .. "." .. p.name)
+          end
           for _, s in ipairs(p.sub or {}) do
             assert(TYPES[s.type], name .. "." .. p.name .. "." .. s.name)
+            if COMPOSITE_TYPES[s.type] then assert(STYLES[s.style], name .. "." .. p.name .. "." .. s.name) end
             assert.is_nil(s.sub) -- one level deep
           end
           assert.is_nil(p.description)
@@ -120,11 +129,15 @@ describe("generated API tables", function()
 
   -- The entry the metadata file says an action has, built here from the JSON without the
   -- generator, to compare with what aliyun.api decodes from the generated text.
-  local function expected_param(p)
-    local e = { name = p.name, type = p.type, required = p.required == true, position = p.position or "Query" }
+  -- A list or object nested without a style of its own travels as its parent does.
+  local COMPOSITE = { RepeatList = true, Struct = true, Json = true, Array = true }
+
+  local function expected_param(p, parent_style)
+    local e = { name = p.name, type = p.type, required = p.required == true, position = p.position or "Query",
+      style = p.style or (COMPOSITE[p.type] and parent_style or nil) }
     if type(p.sub_parameters) == "table" and #p.sub_parameters > 0 then
       e.sub = {}
-      for i, s in ipairs(p.sub_parameters) do e.sub[i] = expected_param(s) end
+      for i, s in ipairs(p.sub_parameters) do e.sub[i] = expected_param(s, e.style) end
     end
     return e
   end
@@ -242,7 +255,7 @@ describe("aliyun.api introspection", function()
       if p.name == "Tag" then tag = p end
     end
     assert.are.same({
-      name = "Tag", type = "RepeatList", required = false, position = "Query",
+      name = "Tag", type = "RepeatList", style = "flat", required = false, position = "Query",
       sub = {
         { name = "Key", type = "String", required = false, position = "Query" },
         { name = "Value", type = "String", required = false, position = "Query" },

@@ -317,6 +317,13 @@ describe("cli in process", function()
     -- a RepeatList given one bare value is a list of one; a String stays text (DiskIds is JSON text)
     assert.same({ "sg-1" }, assert(cli.build_params("ecs", "RunInstances", { { "SecurityGroupIds", "sg-1" } })).SecurityGroupIds)
     assert.equal('["d-1"]', assert(cli.build_params("ecs", "DescribeDisks", { { "DiskIds", '["d-1"]' } })).DiskIds)
+    -- by style: a flat Array takes JSON and becomes a table (sent Permissions.1.IpProtocol), a
+    -- comma-joined list takes one bare value, a json-style Json keeps its text
+    assert.same({ { IpProtocol = "tcp" } }, assert(cli.build_params("ecs", "AuthorizeSecurityGroup",
+      { { "Permissions", '[{"IpProtocol":"tcp"}]' } })).Permissions)
+    assert.same({ "a,b" }, assert(cli.build_params("ens", "DescribeHistoryEvents", { { "EventTypes", "a,b" } })).EventTypes)
+    assert.equal('[{"EventId":"e"}]', assert(cli.build_params("ens", "BatchEventRedeployInstance",
+      { { "EventInfos", '[{"EventId":"e"}]' } })).EventInfos)
     local _, err = cli.build_params("ecs", "CreateDisk", { { "Size", "1" }, { "Size", "2" } })
     assert.equal("validation", err.kind)
   end)

@@ -146,21 +146,43 @@ describe("params serialisation", function()
     assert.are.same({ EventInfos = '[{"EventId":"e-1","OpsType":"executeImmediately","ResourceId":"i-1"}]' }, q)
   end)
 
-  it("passes a Json or Array parameter given as a string as is", function()
+  it("passes a json-style parameter given as JSON text as is, and refuses text that is not JSON", function()
     local q = ok("ens", "BatchEventRedeployInstance", { EventInfos = '[{"EventId":"e-1"}]' })
     assert.are.same({ EventInfos = '[{"EventId":"e-1"}]' }, q)
-    q = ok("ecs", "AuthorizeSecurityGroup", {
-      RegionId = "r", SecurityGroupId = "sg", Permissions = "[]",
-    })
-    assert.are.equal("[]", q.Permissions)
+    local err = bad("ens", "BatchEventRedeployInstance", { EventInfos = "e-1" })
+    assert_message(err, "parameter EventInfos", "not JSON")
+    -- validation off: the text goes as given
+    q = ok("ens", "BatchEventRedeployInstance", { EventInfos = "e-1" }, { validate = false })
+    assert.are.same({ EventInfos = "e-1" }, q)
   end)
 
-  it("sends an Array parameter given as a table as one JSON array", function()
+  it("sends an Array parameter flat, as the official SDKs do (Permissions.1.IpProtocol)", function()
     local q = ok("ecs", "AuthorizeSecurityGroup", {
       RegionId = "r", SecurityGroupId = "sg",
-      Permissions = { { IpProtocol = "tcp", PortRange = "22/22", SourceCidrIp = "10.0.0.0/8" } },
+      Permissions = { { IpProtocol = "tcp", PortRange = "22/22", SourceCidrIp = "10.0.0.0/8" }, { IpProtocol = "icmp" } },
     })
-    assert.are.equal('[{"IpProtocol":"tcp","PortRange":"22/22","SourceCidrIp":"10.0.0.0/8"}]', q.Permissions)
+    assert.are.same({ RegionId = "r", SecurityGroupId = "sg", ["Permissions.1.IpProtocol"] = "tcp",
+      ["Permissions.1.PortRange"] = "22/22", ["Permissions.1.SourceCidrIp"] = "10.0.0.0/8",
+      ["Permissions.2.IpProtocol"] = "icmp" }, q)
+    q = ok("ens", "DescribeVSwitches", { EnsRegionIds = { "cn-a", "cn-b" }, VSwitchIds = {} })
+    assert.are.same({ ["EnsRegionIds.1"] = "cn-a", ["EnsRegionIds.2"] = "cn-b" }, q)
+  end)
+
+  it("refuses JSON text for a flat parameter, saying how it travels", function()
+    local err = bad("ecs", "AuthorizeSecurityGroup", { RegionId = "r", SecurityGroupId = "sg", Permissions = "[]" })
+    assert_message(err, "parameter Permissions", "an Array", "Name.1", "not as JSON text")
+    err = bad("ens", "DescribeVSwitches", { EnsRegionIds = '["cn-a"]' })
+    assert_message(err, "parameter EnsRegionIds", "not as JSON text")
+  end)
+
+  it("joins a simple-style list with commas (ENS DescribeHistoryEvents)", function()
+    local q = ok("ens", "DescribeHistoryEvents", { EventTypes = { "a", "b" }, EventLevels = { "CRITICAL" },
+      ResourceIds = {}, PageSize = 10 })
+    assert.are.same({ EventTypes = "a,b", EventLevels = "CRITICAL", PageSize = "10" }, q)
+    assert_message(bad("ens", "DescribeHistoryEvents", { EventTypes = { { "a" } } }), "parameter EventTypes.1",
+      "comma-joined")
+    assert_message(bad("ens", "DescribeHistoryEvents", { EventTypes = "a" }), "parameter EventTypes",
+      "comma-joined string")
   end)
 
   it("sends a table given for a String parameter as its JSON text", function()
@@ -410,7 +432,7 @@ describe("params validation", function()
 
     it("refuses a sparse or keyed table for RepeatList, naming the key", function()
       local err = bad("ecs", "CreateLaunchTemplate", clt { SecurityGroupIds = { "sg-1", nil, "sg-3" } })
-      assert_message(err, "parameter SecurityGroupIds", "Lua array", "3")
+      assert_message(err, "parameter SecurityGroupIds", "a hole at index 2")
       err = bad("ecs", "CreateLaunchTemplate", clt { Tag = { Key = "a", Value = "b" } })
       assert_message(err, "parameter Tag", "Lua array", '"Key"')
     end)
@@ -447,6 +469,65 @@ describe("params validation", function()
     it("refuses parameter names that are not strings", function()
       local err = bad("ecs", "DescribeDisks", { "r" })
       assert_message(err, "parameter names must be strings")
+    end)
+  end)
+
+  describe("values whose meaning Lua cannot tell", function()
+    -- each is refused with validation on and off: what would go out is not what was meant
+    local function refused(product, action, values, ...)
+      for _, opts in ipairs { {}, { validate = false } } do
+        local err = bad(product, action, values, opts)
+        assert_message(err, ...)
+      end
+    end
+
+    it("a list with holes, wherever it goes", function()
+      refused("ecs", "DescribeDisks", { RegionId = "r", DiskIds = { "d-1", nil, "d-3" } },
+        "parameter DiskIds", "hole at index 2")
+      refused("ens", "BatchEventRedeployInstance", { EventInfos = { { EventId = "e" }, nil, { EventId = "f" } } },
+        "parameter EventInfos", "hole at index 2")
+      refused("ecs", "CreateLaunchTemplate", clt { Tag = { { Key = "a" }, [3] = { Key = "b" } } },
+        "parameter Tag", "hole at index 2")
+      refused("ens", "DescribeHistoryEvents", { EventTypes = { [2] = "x" } }, "parameter EventTypes", "hole at index 1")
+      local err = bad("ecs", "InvokeCommand", { RegionId = "r", CommandId = "c",
+        Parameters = { list = { 1, nil, 3 } } })
+      assert_message(err, "parameter Parameters.list", "hole at index 2")
+      assert.are.equal("Parameters.list", err.details.parameter)
+    end)
+
+    it("a table whose entries come from metamethods", function()
+      local proxy = setmetatable({}, { __index = function(_, i) if i == 1 then return "d-1" end end,
+        __len = function() return 1 end })
+      refused("ecs", "DescribeDisks", { RegionId = "r", DiskIds = proxy }, "parameter DiskIds", "metatable", "__index")
+      refused("ecs", "CreateLaunchTemplate", clt { SecurityGroupIds = setmetatable({}, { __len = function() return 2 end }) },
+        "parameter SecurityGroupIds", "__len")
+      refused("ecs", "CreateLaunchTemplate", clt { Tag = { setmetatable({}, { __pairs = function() return next, {} end }) } },
+        "parameter Tag.1", "__pairs")
+      -- the parameter table itself: the required RegionId would seem present, and not be sent
+      local values = setmetatable({ DiskName = "x" }, { __index = { RegionId = "r" } })
+      refused("ecs", "DescribeDisks", values, "parameter table", "__index")
+      -- a metatable that only names a shape is fine
+      local q = ok("ecs", "InvokeCommand", { RegionId = "r", CommandId = "c", Parameters = json.object {} })
+      assert.are.equal("{}", q.Parameters)
+    end)
+
+    it("a table that contains itself", function()
+      local t = { Key = "a" }
+      t.again = { t }
+      refused("ecs", "DescribeDisks", { RegionId = "r", DiskIds = { t } }, "parameter DiskIds.1.again.1", "contains itself")
+      local u = {}
+      u[1] = u
+      refused("ecs", "CreateLaunchTemplate", clt { SecurityGroupIds = u }, "parameter SecurityGroupIds.1", "contains itself")
+      -- the same table twice is not a cycle
+      local shared = { "sg-1" }
+      ok("ecs", "CreateLaunchTemplate", clt { SecurityGroupIds = shared, NetworkInterface = { { SecurityGroupIds = shared } } })
+    end)
+
+    it("list items mixed with named fields, and keys that are neither", function()
+      refused("ecs", "DescribeDisks", { RegionId = "r", DiskIds = { "d-1", Name = "x" } }, "parameter DiskIds",
+        "mixes list items", '"Name"')
+      refused("ecs", "DescribeDisks", { RegionId = "r", DiskIds = { [0] = "d-0" } }, "parameter DiskIds", "the key 0")
+      refused("ecs", "DescribeDisks", { RegionId = "r", DiskIds = { [true] = "d" } }, "parameter DiskIds", "the key true")
     end)
   end)
 

@@ -2,7 +2,8 @@
 -- Derives the API tables from the API metadata:
 --   lua5.4 tools/gen-api.lua ../shared/api-meta lua/aliyun/api      (or: make gen)
 -- Writes ecs.lua, ens.lua and endpoints.lua. Only facts are carried over (names, types,
--- required flags, positions, HTTP methods, deprecation, endpoint hosts), never descriptions.
+-- wire styles, required flags, positions, HTTP methods, deprecation, endpoint hosts), never
+-- descriptions.
 -- The output is deterministic: actions and map keys are sorted, parameters keep the
 -- metadata's order, so regenerating gives byte-identical files.
 local cjson = require "cjson"
@@ -14,6 +15,13 @@ local KNOWN_TYPES = {
   String = true, Integer = true, Long = true, Boolean = true, Float = true, Double = true,
   RepeatList = true, Struct = true, Json = true, Array = true,
 }
+
+-- How a value travels (the metadata's `style`): Name.1 / Name.Field, one JSON string, or
+-- a comma-joined string.
+local KNOWN_STYLES = { flat = true, json = true, simple = true }
+
+-- Types whose values are lists or objects: each has a style on the wire.
+local COMPOSITE = { RepeatList = true, Struct = true, Json = true, Array = true }
 
 local function die(fmt, ...)
   io.stderr:write("gen-api: ", string.format(fmt, ...), "\n")
@@ -57,10 +65,15 @@ end
 -- process's start-up for ECS, and parsing the whole text still ~0.9 ms.
 -- An action's text, one line each:
 --   the HTTP methods, then "deprecated" when the action is;
---   then per parameter: name, type, "required" when required, "Body" when sent in the
---   body (Query otherwise); a sub-parameter is indented one space per level under its parent.
+--   then per parameter: name, type, its style when it has one (flat, json or simple),
+--   "required" when required, "Body" when sent in the body (Query otherwise); a
+--   sub-parameter is indented one space per level under its parent.
+-- Every list or object parameter has a style; the metadata gives one to each top-level one,
+-- and a list or object nested in another without its own travels as its parent does
+-- (Filter.1.Value.1 inside a flat Filter). Scalars have a style only when the metadata
+-- gives one (Strings that carry JSON).
 -- lua/aliyun/api/init.lua (decode) reads this format; spec/api_spec.lua checks both ends.
-local function param_lines(p, where, depth, out)
+local function param_lines(p, where, depth, out, parent_style)
   if type(p.name) ~= "string" or not p.name:match("^[%w_.%-]+$") then
     die("%s: parameter without a name or with a name the format cannot carry (%s)", where, tostring(p.name))
   end
@@ -69,13 +82,20 @@ local function param_lines(p, where, depth, out)
   if position ~= "Query" and position ~= "Body" then
     die("%s: parameter %s has unknown position %s", where, p.name, tostring(position))
   end
+  local style = p.style
+  if style == nil and COMPOSITE[p.type] then style = parent_style end
+  if style ~= nil and not KNOWN_STYLES[style] then
+    die("%s: parameter %s has unknown style %s", where, p.name, tostring(style))
+  end
+  if style == nil and COMPOSITE[p.type] then die("%s: parameter %s (%s) has no style", where, p.name, p.type) end
   local line = string.rep(" ", depth) .. p.name .. " " .. p.type
+  if style then line = line .. " " .. style end
   if p.required == true then line = line .. " required" end
   if position == "Body" then line = line .. " Body" end
   out[#out + 1] = line .. "\n"
   local subs = p.sub_parameters
   if type(subs) == "table" then
-    for _, sp in ipairs(subs) do param_lines(sp, where .. " " .. p.name, depth + 1, out) end
+    for _, sp in ipairs(subs) do param_lines(sp, where .. " " .. p.name, depth + 1, out, style) end
   end
 end
 

@@ -219,9 +219,10 @@ local INTEGER = { Integer = true, Long = true }
 local FLOAT = { Float = true, Double = true }
 local STRUCTURED = { RepeatList = true, Struct = true }
 
--- A command-line text as the Lua value the parameter's type wants. Values that do not fit
--- are passed as they are, for the validation to report.
-function cli.convert(ptype, text)
+-- A command-line text as the Lua value the parameter's type (and style) wants. Lists and
+-- objects sent flat or comma-joined take JSON here and become tables; json-style ones keep
+-- the JSON text. Values that do not fit are passed as they are, for the validation to report.
+function cli.convert(ptype, text, style)
   if text == true then
     if ptype == "Boolean" then return true end
     return nil, "needs a value"
@@ -236,25 +237,25 @@ function cli.convert(ptype, text)
     local l = text:lower()
     if l == "true" then return true elseif l == "false" then return false end
     return text
-  elseif STRUCTURED[ptype] then
+  elseif (style == nil and STRUCTURED[ptype]) or style == "flat" or style == "simple" then
     local first = text:match("^%s*(.)")
     if first == "[" or first == "{" then
       local v, err = json.decode(text)
       if v == nil then return nil, "is not valid JSON: " .. tostring(err) end
       return v
     end
-    if ptype == "RepeatList" then return { text } end -- one item
+    if ptype ~= "Struct" then return { text } end -- a list of one item
     return text
   end
-  -- String, Json, Array: the text itself (Json and Array take JSON text as it is)
+  -- String and json-style values: the text itself (JSON text as it is)
   return text
 end
 
 function cli.build_params(product, action, list)
   local d = api.describe(product, action)
-  local types = {}
+  local types, styles = {}, {}
   if d then
-    for _, p in ipairs(d.parameters) do types[p.name] = p.type end
+    for _, p in ipairs(d.parameters) do types[p.name], styles[p.name] = p.type, p.style end
   end
   local params = {}
   for _, pair in ipairs(list) do
@@ -262,7 +263,7 @@ function cli.build_params(product, action, list)
     local ptype = types[name]
     local v, why
     if ptype then
-      v, why = cli.convert(ptype, text)
+      v, why = cli.convert(ptype, text, styles[name])
     elseif text == true then
       v = true
     else

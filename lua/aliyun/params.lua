@@ -7,15 +7,20 @@
 -- Everything here is driven by the entry (no action is named in this file). With no entry
 -- (an action the tables do not know) every value is flattened generically into the query.
 --
--- Serialisation by type:
---   String          string as is; number, boolean as text; a table -> its JSON text
+-- Lists and objects travel in their parameter's style (p.style, from the metadata), as the
+-- official SDKs send them:
+--   flat     a Lua sequence as Name.1, Name.2, ...; items of a list of objects as
+--            Name.N.Field, a field that is itself a list as Name.N.Field.M; an object as
+--            Name.Field (deeper tables Name.Field.Sub, arrays Name.Field.1). RepeatList,
+--            Struct and Array. An empty list sends nothing.
+--   json     a table as one JSON string; a string is taken as the JSON text already
+--   simple   a Lua sequence of scalars joined with commas, as one string
+-- Scalars by type:
+--   String          string as is; number, boolean as text; a table -> its JSON text (String
+--                   parameters that carry JSON, with style json or none: DiskIds, Parameters)
 --   Integer, Long   integers and integral floats as digits (never "20.0"); strings of digits as is
 --   Float, Double   the shortest text that reads back as the same number; numeric strings as is
 --   Boolean         true/false -> "true"/"false"; the strings "true" and "false" are accepted too
---   RepeatList      a Lua sequence: Name.1, Name.2, ...; items of a list of objects as
---                   Name.N.Field, and a field that is itself a list as Name.N.Field.M
---   Struct          a table -> Name.Field (deeper tables Name.Field.Sub, arrays Name.Field.1)
---   Json, Array     a table -> one JSON string; a string is taken as JSON text already
 -- Names with a dot in the metadata (SystemDisk.Category) are taken flat
 -- (["SystemDisk.Category"] = ...) or nested (SystemDisk = {Category = ...}).
 -- Body-position parameters go to `body`, the rest to `query`.
@@ -23,10 +28,14 @@
 -- Validation (on unless validate = false): unknown names (with the nearest names offered),
 -- missing required parameters and required fields of list items, values of the wrong type,
 -- NaN and infinities, fractional numbers and floats beyond 2^53 for Integer/Long, lists
--- that are not sequences. With validation off values are still serialised by their type,
--- and what does not fit is flattened generically. A value that cannot be put on the wire
--- at all (a function, a table that contains itself, the same wire name given twice, a
--- parameter name that is not a string) is an error either way.
+-- that are not sequences, JSON text that does not parse. With validation off values are
+-- still serialised by their style and type, and what does not fit is flattened generically.
+-- A value whose meaning Lua cannot tell, or that cannot be put on the wire at all, is an
+-- error either way: a list with holes ({a, nil, c}), a table whose entries come from
+-- metamethods (__index, __len, __pairs), a table that contains itself, keys that are
+-- neither names nor list indexes, list items mixed with named fields, a function, the same
+-- wire name given twice, a parameter name that is not a string.
+local core = require "aliyun.core"
 local errors = require "aliyun.errors"
 
 local params = {}
@@ -161,23 +170,94 @@ local EXPECT = {
   Double = "a Double (a number, or a numeric string)",
   Boolean = "a Boolean (true or false)",
   String = "a String (a string, number or boolean; a table is sent as its JSON text)",
-  RepeatList = "a RepeatList (a Lua array: {v1, v2, ...})",
-  Struct = "a Struct (a table of fields)",
-  Json = "JSON (a Lua table, sent as one JSON string, or the JSON text)",
-  Array = "a JSON array (a Lua table, sent as one JSON string, or the JSON text)",
 }
 
-local function expected(ptype)
+-- What a list or object parameter takes, by its style.
+local EXPECT_STYLE = {
+  flat = "(a Lua array {v1, v2, ...}, sent as Name.1, Name.2, ...)",
+  simple = "(a Lua array {v1, v2, ...} of strings or numbers, sent as one comma-joined string)",
+  json = "(a Lua table, sent as one JSON string, or the JSON text)",
+}
+
+-- expected(ptype[, style]): what a parameter of that type (and style) takes, in words.
+local function expected(ptype, style)
+  if style == "flat" and ptype == "Struct" then return "a Struct (a table of fields, sent as Name.Field)" end
+  if style == "json" and ptype == "Json" then return "JSON " .. EXPECT_STYLE.json end
+  if EXPECT_STYLE[style] and ptype ~= "String" then
+    return (ptype == "Array" and "an " or "a ") .. tostring(ptype) .. " " .. EXPECT_STYLE[style]
+  end
   return EXPECT[ptype] or ("a " .. tostring(ptype))
 end
 
-local function wrong_type(path, ptype, v, why)
-  fail(path, "expected " .. expected(ptype) .. ", got " .. show(v) .. (why and ("; " .. why) or ""), expected(ptype))
+local function wrong_type(path, ptype, v, why, style)
+  local want = expected(ptype, style)
+  fail(path, "expected " .. want .. ", got " .. show(v) .. (why and ("; " .. why) or ""), want)
+end
+
+-- The shape of a value ---------------------------------------------------------------------
+
+-- Metamethods that make a table's entries differ from what is stored in it.
+local SERVED = { "__index", "__len", "__pairs", "__ipairs" }
+
+-- The metamethod that serves a table's entries, or nil for a plain table (the json.array and
+-- json.object markers only name a shape).
+local function served_by(t)
+  local mt = getmetatable(t)
+  if mt == nil then return nil end
+  if type(mt) ~= "table" then return "a protected metatable" end
+  for _, name in ipairs(SERVED) do
+    if rawget(mt, name) ~= nil then return name end
+  end
+  return nil
+end
+
+local MAX_DEPTH = 64
+
+-- Refuses a value whose meaning Lua cannot tell: a table served by metamethods, one that
+-- contains itself, keys that are neither names nor list indexes, a list with holes, list
+-- items mixed with named fields. Every table of the value is checked, wherever it goes
+-- (flat names or JSON text), so the walk and the JSON encoder see only plain trees.
+local function check_shape(path, v, on_path, depth)
+  if type(v) ~= "table" then return end
+  local how = served_by(v)
+  if how then
+    fail(path, "its entries come from a metatable (" .. how .. "), which the wire form would not see; "
+      .. "pass a plain table (a copy)", "a plain table")
+  end
+  if on_path[v] then fail(path, "the table contains itself", "a tree of tables") end
+  if depth > MAX_DEPTH then fail(path, "is nested deeper than " .. MAX_DEPTH .. " tables", "a shallower value") end
+  on_path[v] = true
+  local count, max, name = 0, 0, nil
+  for k, item in pairs(v) do
+    local tk = type(k)
+    if tk == "number" and k >= 1 and k == floor(k) and k < huge then
+      count = count + 1
+      if k > max then max = k end
+    elseif tk == "string" then
+      name = name or k
+    else
+      fail(path, "has the key " .. show(k) .. ", which is neither a name nor a list index (1, 2, ...)",
+        "string keys or list indexes")
+    end
+    check_shape(path .. "." .. (tk == "string" and k or integer_text(k)), item, on_path, depth + 1)
+  end
+  if count > 0 and name then
+    fail(path, "mixes list items (1..n) with named fields (" .. show(name) .. "); pass a list or a table of fields",
+      "a list or a table of fields")
+  end
+  if count ~= max then
+    local hole = 1
+    while rawget(v, hole) ~= nil do hole = hole + 1 end
+    fail(path, "is a list with a hole at index " .. hole .. " (" .. count .. " items up to index "
+      .. integer_text(max) .. "); Lua cannot tell where such a list ends: fill or remove the hole",
+      "a list with items at 1..n")
+  end
+  on_path[v] = nil
 end
 
 -- The walk --------------------------------------------------------------------------------
 
--- state: {action, validate, query, body, seen = {[table] = true}, count}
+-- state: {action, validate, query, body, count}
 
 local function emit(state, target, path, text)
   if target[path] ~= nil then
@@ -203,33 +283,38 @@ generic = function(state, target, path, v)
   if type(v) ~= "table" then
     fail(path, "cannot send " .. show(v), "a string, number, boolean or table")
   end
-  if state.seen[v] then fail(path, "the table contains itself", "a tree of tables") end
-  state.seen[v] = true
   for _, k in ipairs(sorted_keys(v)) do
     generic(state, target, path .. "." .. key_text(path, k), v[k])
   end
-  state.seen[v] = nil
 end
 
--- n when t is a sequence t[1..n] with no other keys, else nil and the offending key.
-local function sequence_length(t)
-  local n = 0
-  for _ in pairs(t) do n = n + 1 end
-  for i = 1, n do
-    if t[i] == nil then
-      -- name the first key (in sorted order) outside 1..n
-      for _, k in ipairs(sorted_keys(t)) do
-        if type(k) ~= "number" or k < 1 or k > n or k ~= floor(k) then return nil, k end
-      end
-      return nil, i
-    end
-  end
+-- n when t (already through check_shape) is a list, items at 1..n or none; else nil and
+-- its first named key.
+local function list_length(t)
+  local n = #t
+  if n == 0 and next(t) ~= nil then return nil, sorted_keys(t)[1] end
   return n
+end
+
+-- The style a parameter travels in: its own, else the one its type implies (for entries
+-- made by hand, and the list of one below).
+local DEFAULT_STYLE = { RepeatList = "flat", Array = "flat", Struct = "flat", Json = "json" }
+
+local function style_of(p)
+  return p.style or DEFAULT_STYLE[p.type]
+end
+
+-- Why a string does not do for a list or object that travels flat.
+local function flat_hint(v)
+  if type(v) == "string" and v:match("^%s*[%[{]") then
+    return "it travels flat (Name.1, Name.1.Field), not as JSON text: pass a Lua table"
+  end
+  return nil
 end
 
 local serialise
 
--- An item of a RepeatList of objects, or the value of a Struct with known fields.
+-- An item of a list of objects, or the value of a Struct with known fields.
 local function fields(state, target, path, v, subs, ptype)
   if type(v) ~= "table" then
     if state.validate then
@@ -264,35 +349,40 @@ local function fields(state, target, path, v, subs, ptype)
     for _, s in ipairs(subs) do
       if s.required and v[s.name] == nil then
         fail_raw(path .. "." .. s.name, "missing required parameter " .. path .. "." .. s.name .. " ("
-          .. s.type .. ")", expected(s.type))
+          .. s.type .. ")", expected(s.type, s.style))
       end
     end
   end
 end
 
-local function repeat_list(state, target, path, p, v)
+-- The length of a list given for a list parameter; a table of fields instead is an error,
+-- or with validation off flattened generically (then nil).
+local function list_or_generic(state, target, path, p, v, style)
+  local n, key = list_length(v)
+  if n then return n end
+  if state.validate then
+    fail(path, "expected a Lua array (items at 1..n and no other keys), got a table with the key "
+      .. show(key), expected(p.type, style))
+  end
+  generic(state, target, path, v)
+  return nil
+end
+
+-- flat, a list: Name.1, Name.2, ...; Name.N.Field for a list of objects.
+local function flat_list(state, target, path, p, v)
   if type(v) ~= "table" then
-    if state.validate then wrong_type(path, "RepeatList", v) end
+    if state.validate then wrong_type(path, p.type, v, flat_hint(v), "flat") end
     -- validation off: a single value is a list of one
     return serialise(state, target, path .. ".1", { name = p.name, type = p.sub and "Struct" or "String", sub = p.sub }, v)
   end
-  local n, bad = sequence_length(v)
-  if not n then
-    if state.validate then
-      fail(path, "expected a Lua array (items at 1..n and no other keys), got a table with the key "
-        .. show(bad), expected("RepeatList"))
-    end
-    return generic(state, target, path, v)
-  end
-  if state.seen[v] then fail(path, "the table contains itself", "a tree of tables") end
-  state.seen[v] = true
-  for i = 1, n do
+  local n = list_or_generic(state, target, path, p, v, "flat")
+  for i = 1, n or 0 do
     local item_path = path .. "." .. i
     local item = v[i]
     if p.sub then
-      fields(state, target, item_path, item, p.sub, "RepeatList")
+      fields(state, target, item_path, item, p.sub, p.type)
     elseif type(item) == "table" then
-      -- a list whose items the metadata does not describe: flatten what was given
+      -- items the metadata does not describe (Array Permissions): flatten what was given
       generic(state, target, item_path, item)
     else
       local text = scalar_text(item, item_path)
@@ -300,29 +390,76 @@ local function repeat_list(state, target, path, p, v)
       emit(state, target, item_path, text)
     end
   end
-  state.seen[v] = nil
 end
+
+-- flat, an object: Name.Field.
+local function flat_struct(state, target, path, p, v)
+  if type(v) ~= "table" then
+    if state.validate then wrong_type(path, p.type, v, flat_hint(v), "flat") end
+    return generic(state, target, path, v)
+  end
+  if state.validate and v[1] ~= nil then
+    wrong_type(path, p.type, v, "a list has no fields", "flat")
+  end
+  if p.sub then return fields(state, target, path, v, p.sub, p.type) end
+  return generic(state, target, path, v)
+end
+
+-- simple: the items joined with commas, one string.
+local function simple_list(state, target, path, p, v)
+  if type(v) ~= "table" then
+    if state.validate then wrong_type(path, p.type, v, nil, "simple") end
+    return generic(state, target, path, v)
+  end
+  local n = list_or_generic(state, target, path, p, v, "simple")
+  if not n or n == 0 then return end
+  local texts = {}
+  for i = 1, n do
+    local item_path = path .. "." .. i
+    local text = scalar_text(v[i], item_path)
+    if not text then
+      fail(item_path, "cannot send " .. show(v[i]) .. " in a comma-joined list", "a string or number")
+    end
+    texts[i] = text
+  end
+  emit(state, target, path, table.concat(texts, ","))
+end
+
+-- json: a table as its JSON text, a string as the JSON text it already is.
+local function json_value(state, target, path, p, v)
+  local tv = type(v)
+  if tv == "table" then return emit(state, target, path, json_text(v, path)) end
+  if tv == "string" then
+    if state.validate and p.type ~= "String" then
+      local _, err = core.json_decode(v)
+      if err then wrong_type(path, p.type, v, "the text is not JSON (" .. err .. ")", "json") end
+    end
+    return emit(state, target, path, v)
+  end
+  if p.type == "String" then
+    -- a String that carries JSON (RunCommand Parameters) takes scalars as a String does
+    local text = scalar_text(v, path)
+    if text then return emit(state, target, path, text) end
+  end
+  if state.validate then wrong_type(path, p.type, v, nil, "json") end
+  return generic(state, target, path, v)
+end
+
+local BY_STYLE = { simple = simple_list, json = json_value }
 
 -- One value of a known parameter (or sub-parameter) p at wire name path.
 serialise = function(state, target, path, p, v)
   local ptype = p.type
+  local style = style_of(p)
+  if style == "flat" then
+    if ptype == "Struct" then return flat_struct(state, target, path, p, v) end
+    return flat_list(state, target, path, p, v)
+  elseif style then
+    return BY_STYLE[style](state, target, path, p, v)
+  end
   local tv = type(v)
   local validate = state.validate
-  if ptype == "RepeatList" then
-    return repeat_list(state, target, path, p, v)
-  elseif ptype == "Struct" then
-    if tv ~= "table" then
-      if validate then wrong_type(path, ptype, v) end
-      return generic(state, target, path, v)
-    end
-    if p.sub then return fields(state, target, path, v, p.sub, ptype) end
-    return generic(state, target, path, v)
-  elseif ptype == "Json" or ptype == "Array" then
-    if tv == "table" then return emit(state, target, path, json_text(v, path)) end
-    if tv == "string" then return emit(state, target, path, v) end
-    if validate then wrong_type(path, ptype, v) end
-    return generic(state, target, path, v)
-  elseif ptype == "Integer" or ptype == "Long" then
+  if ptype == "Integer" or ptype == "Long" then
     if tv == "number" then
       if validate then
         if not is_finite(v) then wrong_type(path, ptype, v, "NaN and infinities are not numbers the service takes") end
@@ -416,8 +553,6 @@ local function top(state, idx, pre, name, v, given)
     -- SystemDisk.Category): the fields the metadata names are typed as those parameters,
     -- the others go out as Struct fields
     given[p] = true
-    if state.seen[v] then fail(name, "the table contains itself", "a tree of tables") end
-    state.seen[v] = true
     for _, k in ipairs(sorted_keys(v)) do
       local field = key_text(name, k)
       if type(k) == "string" and group.fields[field] then
@@ -426,7 +561,6 @@ local function top(state, idx, pre, name, v, given)
         generic(state, target_of(state, p), name .. "." .. field, v[k])
       end
     end
-    state.seen[v] = nil
     return
   end
   if p then
@@ -434,13 +568,11 @@ local function top(state, idx, pre, name, v, given)
     local before = state.count
     serialise(state, target_of(state, p), name, p, v)
     if p.required and state.count == before and state.validate then
-      fail(name, "required, and an empty list sends nothing", expected(p.type))
+      fail(name, "required, and an empty list sends nothing", expected(p.type, p.style))
     end
     return
   end
   if group and type(v) == "table" then
-    if state.seen[v] then fail(name, "the table contains itself", "a tree of tables") end
-    state.seen[v] = true
     for _, k in ipairs(sorted_keys(v)) do
       -- string keys are fields; array indexes too, for names like Filter.1.Key
       local field = k
@@ -452,7 +584,6 @@ local function top(state, idx, pre, name, v, given)
       end
       top(state, idx, pre, name .. "." .. field, v[k], given)
     end
-    state.seen[v] = nil
     return
   end
   if state.validate then
@@ -509,6 +640,7 @@ end
 -- before (bench/). Returns nil whenever anything else is there; the full walk then decides,
 -- with its error messages, so this path never changes a result, only its cost.
 local function prepare_flat(entry, values, validate)
+  if getmetatable(values) ~= nil then return nil end
   local by_name = lazy.api.index(entry).by_name
   local query, body = {}, {}
   for k, v in pairs(values) do
@@ -550,6 +682,7 @@ end
 -- already its own wire text (a string of the parameter's type) the caller's table itself is
 -- returned, read-only, with no copy; else prepare_flat's query when its body is empty.
 function params.query_only(entry, values)
+  if getmetatable(values) ~= nil then return nil end
   local by_name = lazy.api.index(entry).by_name
   local as_is = true
   for k, v in pairs(values) do
@@ -587,13 +720,17 @@ local function walk(action, entry, values, opts)
     action = action,
     validate = opts.validate ~= false,
     query = {}, body = {},
-    seen = {},
     count = 0,
   }
   if type(values) ~= "table" then
     return nil, errors.validation(action, "parameters must be a table, got " .. type(values))
   end
   local ok, err = pcall(function()
+    local how = served_by(values)
+    if how then
+      fail_raw(nil, "the parameter table's entries come from a metatable (" .. how .. "), which the wire "
+        .. "form would not see; pass a plain table (a copy)", "a plain table")
+    end
     local keys = sorted_keys(values)
     for _, k in ipairs(keys) do
       if type(k) ~= "string" then
@@ -601,6 +738,7 @@ local function walk(action, entry, values, opts)
           .. " (a list given as the whole parameter table?)", "string keys")
       end
     end
+    for _, k in ipairs(keys) do check_shape(k, values[k], {}, 1) end
     if not entry then
       for _, k in ipairs(keys) do generic(state, state.query, k, values[k]) end
       return

@@ -5,9 +5,12 @@ local api = {}
 
 local loaded = {}
 
+local STYLES = { flat = true, json = true, simple = true }
+
 -- One action's entry from the text tools/gen-api.lua stores (the format is described
--- there): {methods = {...}, deprecated = true|nil, params = {{name, type, required,
--- position, sub}, ...}}.
+-- there): {methods = {...}, deprecated = true|nil, params = {{name, type, style, required,
+-- position, sub}, ...}}. style is how the value travels: "flat" (Name.1, Name.Field),
+-- "json" (one JSON string) or "simple" (comma-joined); nil for a scalar sent as it is.
 local function decode(text)
   local lines = text:gmatch("[^\n]+")
   local entry = { methods = {}, params = {} }
@@ -25,6 +28,8 @@ local function decode(text)
     for flag in flags:gmatch("%S+") do
       if flag == "required" then
         p.required = true
+      elseif STYLES[flag] then
+        p.style = flag
       else
         p.position = flag
       end
@@ -174,7 +179,7 @@ function api.index(entry)
 end
 
 local function copy_param(p)
-  local d = { name = p.name, type = p.type, required = p.required, position = p.position }
+  local d = { name = p.name, type = p.type, style = p.style, required = p.required, position = p.position }
   if p.sub then
     d.sub = {}
     for i, s in ipairs(p.sub) do d.sub[i] = copy_param(s) end

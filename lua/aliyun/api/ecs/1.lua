@@ -25,7 +25,7 @@ GET POST deprecated
 RegionId String required
 ResourceId String required
 ResourceType String required
-Tag RepeatList required
+Tag RepeatList flat required
  Key String
  Value String
  key String
@@ -53,7 +53,7 @@ PeriodUnit String
 Quantity Integer
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ZoneId String
@@ -82,9 +82,9 @@ regionId String required
   AssignIpv6Addresses = [[
 GET POST
 ClientToken String
-Ipv6Address RepeatList
+Ipv6Address RepeatList flat
 Ipv6AddressCount Integer
-Ipv6Prefix RepeatList
+Ipv6Prefix RepeatList flat
 Ipv6PrefixCount Integer
 NetworkInterfaceId String required
 RegionId String required
@@ -92,10 +92,10 @@ RegionId String required
   AssignPrivateIpAddresses = [[
 GET POST
 ClientToken String
-Ipv4Prefix RepeatList
+Ipv4Prefix RepeatList flat
 Ipv4PrefixCount Integer
 NetworkInterfaceId String required
-PrivateIpAddress RepeatList
+PrivateIpAddress RepeatList flat
 RegionId String required
 SecondaryPrivateIpAddressCount Integer
 ]],
@@ -161,7 +161,7 @@ IpProtocol String
 Ipv6DestCidrIp String
 Ipv6SourceCidrIp String
 NicType String
-Permissions Array
+Permissions Array flat
 Policy String
 PortRange String
 Priority String
@@ -187,7 +187,7 @@ IpProtocol String
 Ipv6DestCidrIp String
 Ipv6SourceCidrIp String
 NicType String
-Permissions Array
+Permissions Array flat
 Policy String
 PortRange String
 Priority String
@@ -211,7 +211,7 @@ RegionId String required
 GET POST
 ExecutionId String required
 RegionId String required
-TemplateTag RepeatList
+TemplateTag RepeatList flat
  Key String
  Value String
 ]],
@@ -224,7 +224,7 @@ UserCidr String
 ]],
   CancelSimulatedSystemEvents = [[
 GET POST
-EventId RepeatList required
+EventId RepeatList flat required
 RegionId String required
 ]],
   CancelTask = [[
@@ -234,7 +234,7 @@ TaskId String required
 ]],
   CloneDisks = [[
 GET POST
-Arn RepeatList
+Arn RepeatList flat
  AssumeRoleFor String
  RoleType String
  Rolearn String
@@ -252,7 +252,7 @@ RegionId String required
 ResourceGroupId String
 Size Integer required
 SourceDiskId String required
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -279,13 +279,13 @@ ImageId String required
 KMSKeyId String
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
   CopySnapshot = [[
 GET POST
-Arn RepeatList
+Arn RepeatList flat
  AssumeRoleFor Long
  RoleType String
  Rolearn String
@@ -300,7 +300,7 @@ RegionId String required
 ResourceGroupId String
 RetentionDays Integer
 SnapshotId String required
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -313,7 +313,7 @@ InstanceName String
 IpAddressRange String
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 TimeToLiveInHours Long

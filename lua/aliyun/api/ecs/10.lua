@@ -2,6 +2,61 @@
 -- ECS API 2014-05-26, part 10 of the actions listed in ecs.lua: their text
 -- (the format is described in tools/gen-api.lua).
 return {
+  ModifyInstanceVncPasswd = [[
+GET POST
+InstanceId String required
+RegionId String required
+VncPassword String required
+]],
+  ModifyInstanceVpcAttribute = [[
+GET POST
+InstanceId String required
+PrivateIpAddress String
+SecurityGroupId RepeatList flat
+VSwitchId String required
+VpcId String
+]],
+  ModifyInvocationAttribute = [[
+GET POST
+ClientToken String
+CommandContent String
+ContentEncoding String
+EnableParameter Boolean
+Frequency String
+InstanceId RepeatList flat
+InvokeId String required
+Parameters String json
+RegionId String required
+]],
+  ModifyLaunchTemplateDefaultVersion = [[
+GET POST
+DefaultVersionNumber Long required
+LaunchTemplateId String
+LaunchTemplateName String
+RegionId String required
+]],
+  ModifyManagedInstance = [[
+GET POST
+InstanceId String required
+InstanceName String required
+RegionId String required
+]],
+  ModifyNetworkInterfaceAttribute = [[
+GET POST
+ConnectionTrackingConfiguration Struct flat
+DeleteOnRelease Boolean
+Description String
+EnhancedNetwork Struct flat
+NetworkInterfaceId String required
+NetworkInterfaceName String
+NetworkInterfaceTrafficConfig Struct flat
+QueueNumber Integer
+RegionId String required
+RxQueueSize Integer
+SecurityGroupId RepeatList flat
+SourceDestCheck Boolean
+TxQueueSize Integer
+]],
   ModifyPhysicalConnectionAttribute = [[
 GET POST deprecated
 CircuitCode String
@@ -24,12 +79,12 @@ PlanWindowId String required
 PlanWindowName String
 RegionId String required
 SupportMaintenanceAction String
-TargetResource String
-TimePeriod String
+TargetResource String json
+TimePeriod String json
 ]],
   ModifyPortRangeList = [[
 GET POST
-AddEntry RepeatList
+AddEntry RepeatList flat
  Description String
  PortRange String
 ClientToken String
@@ -37,26 +92,26 @@ Description String
 PortRangeListId String required
 PortRangeListName String
 RegionId String required
-RemoveEntry RepeatList
+RemoveEntry RepeatList flat
  PortRange String
 ]],
   ModifyPrefixList = [[
 GET POST
-AddEntry RepeatList
+AddEntry RepeatList flat
  Cidr String required
  Description String
 Description String
 PrefixListId String required
 PrefixListName String
 RegionId String required
-RemoveEntry RepeatList
+RemoveEntry RepeatList flat
  Cidr String required
 ]],
   ModifyPrepayInstanceSpec = [[
 GET POST
 AutoPay Boolean
 ClientToken String
-Disk RepeatList
+Disk RepeatList flat
  Category String
  DiskId String
  PerformanceLevel String
@@ -84,18 +139,18 @@ Period Integer
 PeriodUnit String
 RegionId String required
 RenewalStatus String
-ReservedInstanceId RepeatList
+ReservedInstanceId RepeatList flat
 ]],
   ModifyReservedInstances = [[
 GET POST
-Configuration RepeatList
+Configuration RepeatList flat
  InstanceAmount Integer required
  InstanceType String required
  ReservedInstanceName String
  Scope String required
  ZoneId String
 RegionId String required
-ReservedInstanceId RepeatList required
+ReservedInstanceId RepeatList flat required
 ]],
   ModifyRouterInterfaceAttribute = [[
 GET POST deprecated
@@ -280,7 +335,7 @@ ReservedInstanceName String
 ResourceGroupId String
 Scope String
 StartTime String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ZoneId String
@@ -298,7 +353,7 @@ PeriodUnit String
 RegionId String required
 ResourceGroupId String
 StartTime String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -326,7 +381,7 @@ GET POST
 BatchOptimization String
 DryRun Boolean
 ForceReboot Boolean
-InstanceId RepeatList required
+InstanceId RepeatList flat required
 RegionId String required
 ]],
   RecoverVirtualBorderRouter = [[
@@ -341,71 +396,5 @@ GET POST
 DedicatedHostId String required
 MigrationType String
 RegionId String required
-]],
-  RedeployInstance = [[
-GET POST
-ForceStop Boolean
-InstanceId String required
-]],
-  ReleaseCapacityReservation = [[
-GET POST
-DryRun Boolean
-PrivatePoolOptions.Id String required
-RegionId String required
-]],
-  ReleaseDedicatedHost = [[
-GET POST
-DedicatedHostId String required
-RegionId String required
-TerminateSubscription Boolean
-]],
-  ReleaseEipAddress = [[
-GET POST deprecated
-AllocationId String required
-RegionId String
-]],
-  ReleasePublicIpAddress = [[
-GET POST deprecated
-DryRun Boolean
-InstanceId String
-PublicIpAddress String required
-RegionId String
-]],
-  RemoveBandwidthPackageIps = [[
-GET POST
-BandwidthPackageId String required
-ClientToken String
-RegionId String required
-RemovedIpAddresses RepeatList required
-]],
-  RemoveTags = [[
-GET POST deprecated
-RegionId String required
-ResourceId String required
-ResourceType String required
-Tag RepeatList
- Key String
- Value String
- key String
- value String
-]],
-  RenewDedicatedHosts = [[
-GET POST
-ClientToken String
-DedicatedHostIds String required
-Period Integer required
-PeriodUnit String
-RegionId String required
-]],
-  RenewElasticityAssurances = [[
-GET POST
-AutoPay Boolean
-AutoRenew Boolean
-AutoRenewPeriod Integer
-ClientToken String
-Period Integer
-PeriodUnit String
-PrivatePoolOptions.Id RepeatList
-RegionId String
 ]],
 }

@@ -2,6 +2,72 @@
 -- ECS API 2014-05-26, part 11 of the actions listed in ecs.lua: their text
 -- (the format is described in tools/gen-api.lua).
 return {
+  RedeployInstance = [[
+GET POST
+ForceStop Boolean
+InstanceId String required
+]],
+  ReleaseCapacityReservation = [[
+GET POST
+DryRun Boolean
+PrivatePoolOptions.Id String required
+RegionId String required
+]],
+  ReleaseDedicatedHost = [[
+GET POST
+DedicatedHostId String required
+RegionId String required
+TerminateSubscription Boolean
+]],
+  ReleaseEipAddress = [[
+GET POST deprecated
+AllocationId String required
+RegionId String
+]],
+  ReleasePublicIpAddress = [[
+GET POST deprecated
+DryRun Boolean
+InstanceId String
+PublicIpAddress String required
+RegionId String
+]],
+  RemoveBandwidthPackageIps = [[
+GET POST
+BandwidthPackageId String required
+ClientToken String
+RegionId String required
+RemovedIpAddresses RepeatList flat required
+]],
+  RemoveTags = [[
+GET POST deprecated
+RegionId String required
+ResourceId String required
+ResourceType String required
+Tag RepeatList flat
+ Key String
+ Value String
+ key String
+ value String
+]],
+  RenewDedicatedHosts = [[
+GET POST
+ClientToken String
+DedicatedHostIds String required
+Period Integer required
+PeriodUnit String
+RegionId String required
+]],
+  RenewElasticityAssurances = [[
+GET POST
+AutoPay Boolean
+AutoRenew Boolean
+AutoRenewPeriod Integer
+ClientToken String
+Period Integer
+PeriodUnit String
+PrivatePoolOptions.Id RepeatList flat
+RegionId String
+]],
   RenewInstance = [[
 GET POST
 ClientToken String
@@ -18,12 +84,12 @@ ClientToken String
 Period Integer
 PeriodUnit String
 RegionId String
-ReservedInstanceId RepeatList
+ReservedInstanceId RepeatList flat
 ]],
   ReplaceSystemDisk = [[
 GET POST
 Architecture String
-Arn RepeatList
+Arn RepeatList flat
  AssumeRoleFor Long
  RoleType String
  Rolearn String
@@ -45,10 +111,10 @@ UseAdditionalService Boolean
   ReportInstancesStatus = [[
 GET POST
 Description String required
-Device RepeatList
-DiskId RepeatList
+Device RepeatList flat
+DiskId RepeatList flat
 EndTime String
-InstanceId RepeatList required
+InstanceId RepeatList flat required
 IssueCategory String
 Reason String
 RegionId String required
@@ -66,7 +132,7 @@ RegionId String required
 ]],
   ResetDisks = [[
 GET POST
-Disk RepeatList required
+Disk RepeatList flat required
  DiskId String
  SnapshotId String
 DryRun Boolean
@@ -88,13 +154,13 @@ IpProtocol String
 Ipv6DestCidrIp String
 Ipv6SourceCidrIp String
 NicType String
-Permissions Array
+Permissions Array flat
 Policy String
 PortRange String
 Priority String
 RegionId String required
 SecurityGroupId String required
-SecurityGroupRuleId RepeatList
+SecurityGroupRuleId RepeatList flat
 SourceCidrIp String
 SourceGroupId String
 SourceGroupOwnerAccount String
@@ -115,13 +181,13 @@ IpProtocol String
 Ipv6DestCidrIp String
 Ipv6SourceCidrIp String
 NicType String
-Permissions Array
+Permissions Array flat
 Policy String
 PortRange String
 Priority String
 RegionId String required
 SecurityGroupId String required
-SecurityGroupRuleId RepeatList
+SecurityGroupRuleId RepeatList flat
 SourceCidrIp String
 SourcePortRange String
 ]],
@@ -135,19 +201,19 @@ ContentEncoding String
 Description String
 EnableParameter Boolean
 Frequency String
-InstanceId RepeatList
+InstanceId RepeatList flat
 KeepCommand Boolean
 Launcher String
 Name String
 OssOutputDelivery String
-Parameters String
+Parameters String json
 RegionId String required
 RepeatMode String
 ResourceGroupId String
-ResourceTag RepeatList
+ResourceTag RepeatList flat
  Key String
  Value String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 TerminationMode String
@@ -162,7 +228,7 @@ WorkingDir String
 GET POST
 Affinity String
 Amount Integer
-Arn RepeatList
+Arn RepeatList flat
  AssumeRoleFor Long
  RoleType String
  Rolearn String
@@ -171,13 +237,13 @@ AutoReleaseTime String
 AutoRenew Boolean
 AutoRenewPeriod Integer
 ClientToken String
-ClockOptions Struct
+ClockOptions Struct flat
 CpuOptions.Core Integer
 CpuOptions.Numa String
 CpuOptions.ThreadsPerCore Integer
 CpuOptions.TopologyType String
 CreditSpecification String
-DataDisk RepeatList
+DataDisk RepeatList flat
  AutoSnapshotPolicyId String
  BurstingEnabled Boolean
  Category String
@@ -201,14 +267,14 @@ Description String
 DryRun Boolean
 HibernationOptions.Configured Boolean
 HostName String
-HostNames RepeatList
+HostNames RepeatList flat
 HpcClusterId String
 HttpEndpoint String
 HttpPutResponseHopLimit Integer
 HttpTokens String
 ImageFamily String
 ImageId String
-ImageOptions Struct
+ImageOptions Struct flat
 InstanceChargeType String
 InstanceName String
 InstanceType String
@@ -216,7 +282,7 @@ InternetChargeType String
 InternetMaxBandwidthIn Integer
 InternetMaxBandwidthOut Integer
 IoOptimized String
-Ipv6Address RepeatList
+Ipv6Address RepeatList flat
 Ipv6AddressCount Integer
 Isp String
 KeyPairName String
@@ -224,11 +290,11 @@ LaunchTemplateId String
 LaunchTemplateName String
 LaunchTemplateVersion Long
 MinAmount Integer
-NetworkInterface RepeatList
+NetworkInterface RepeatList flat
  DeleteOnRelease Boolean
  Description String
  InstanceType String
- Ipv6Address RepeatList
+ Ipv6Address RepeatList flat
  Ipv6AddressCount Long
  NetworkCardIndex Integer
  NetworkInterfaceId String
@@ -240,17 +306,17 @@ NetworkInterface RepeatList
  RxQueueSize Integer
  SecondaryPrivateIpAddressCount Integer
  SecurityGroupId String
- SecurityGroupIds RepeatList
+ SecurityGroupIds RepeatList flat
  SourceDestCheck Boolean
  TxQueueSize Integer
  VSwitchId String
 NetworkInterfaceQueueNumber Integer
-NetworkOptions Struct
+NetworkOptions Struct flat
 Password String
 PasswordInherit Boolean
 Period Integer
 PeriodUnit String
-PrivateDnsNameOptions Struct
+PrivateDnsNameOptions Struct flat
 PrivateIpAddress String
 PrivatePoolOptions.Id String
 PrivatePoolOptions.MatchCriteria String
@@ -260,7 +326,7 @@ ResourceGroupId String
 SchedulerOptions.DedicatedHostClusterId String
 SecurityEnhancementStrategy String
 SecurityGroupId String
-SecurityGroupIds RepeatList
+SecurityGroupIds RepeatList flat
 SecurityOptions.ConfidentialComputingMode String
 SecurityOptions.TrustedSystemMode String
 SpotDuration Integer
@@ -269,14 +335,14 @@ SpotPriceLimit Float
 SpotStrategy String
 StorageSetId String
 StorageSetPartitionNumber Integer
-SystemDisk Struct
+SystemDisk Struct flat
 SystemDisk.AutoSnapshotPolicyId String
 SystemDisk.Category String
 SystemDisk.Description String
 SystemDisk.DiskName String
 SystemDisk.PerformanceLevel String
 SystemDisk.Size String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 Tenancy String
@@ -294,12 +360,12 @@ Description String
 FileGroup String
 FileMode String
 FileOwner String
-InstanceId RepeatList required
+InstanceId RepeatList flat required
 Name String required
 Overwrite Boolean
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 TargetDir String required
@@ -310,10 +376,10 @@ GET POST
 ClientToken String
 ImagePipelineId String required
 RegionId String required
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
-TemplateTag RepeatList
+TemplateTag RepeatList flat
  Key String
  Value String
 ]],
@@ -327,81 +393,7 @@ InstanceId String required
 GET POST
 BatchOptimization String
 DryRun Boolean
-InstanceId RepeatList required
-RegionId String required
-]],
-  StartTerminalSession = [[
-GET POST
-ClientToken String
-CommandLine String
-ConnectionType String
-EncryptionOptions String
-InstanceId RepeatList required
-PasswordName String
-PortNumber Integer
-RegionId String required
-TargetServer String
-Username String
-]],
-  StopInstance = [[
-GET POST
-ConfirmStop Boolean
-DryRun Boolean
-ForceStop Boolean
-Hibernate Boolean
-InstanceId String required
-StoppedMode String
-]],
-  StopInstances = [[
-GET POST
-BatchOptimization String
-DryRun Boolean
-ForceStop Boolean
-InstanceId RepeatList required
-RegionId String required
-StoppedMode String
-]],
-  StopInvocation = [[
-GET POST
-InstanceId RepeatList
-InvokeId String required
-RegionId String required
-]],
-  TagResources = [[
-GET POST
-RegionId String required
-ResourceId RepeatList required
-ResourceType String required
-Tag RepeatList required
- Key String required
- Value String required
-]],
-  TerminatePhysicalConnection = [[
-GET POST deprecated
-ClientToken String
-PhysicalConnectionId String required
-RegionId String required
-UserCidr String
-]],
-  TerminateVirtualBorderRouter = [[
-GET POST deprecated
-ClientToken String
-RegionId String required
-UserCidr String
-VbrId String required
-]],
-  UnassignIpv6Addresses = [[
-GET POST
-Ipv6Address RepeatList
-Ipv6Prefix RepeatList
-NetworkInterfaceId String required
-RegionId String required
-]],
-  UnassignPrivateIpAddresses = [[
-GET POST
-Ipv4Prefix RepeatList
-NetworkInterfaceId String required
-PrivateIpAddress RepeatList
+InstanceId RepeatList flat required
 RegionId String required
 ]],
 }

@@ -2,6 +2,80 @@
 -- ECS API 2014-05-26, part 12 of the actions listed in ecs.lua: their text
 -- (the format is described in tools/gen-api.lua).
 return {
+  StartTerminalSession = [[
+GET POST
+ClientToken String
+CommandLine String
+ConnectionType String
+EncryptionOptions String json
+InstanceId RepeatList flat required
+PasswordName String
+PortNumber Integer
+RegionId String required
+TargetServer String
+Username String
+]],
+  StopInstance = [[
+GET POST
+ConfirmStop Boolean
+DryRun Boolean
+ForceStop Boolean
+Hibernate Boolean
+InstanceId String required
+StoppedMode String
+]],
+  StopInstances = [[
+GET POST
+BatchOptimization String
+DryRun Boolean
+ForceStop Boolean
+InstanceId RepeatList flat required
+RegionId String required
+StoppedMode String
+]],
+  StopInvocation = [[
+GET POST
+InstanceId RepeatList flat
+InvokeId String required
+RegionId String required
+]],
+  TagResources = [[
+GET POST
+RegionId String required
+ResourceId RepeatList flat required
+ResourceType String required
+Tag RepeatList flat required
+ Key String required
+ Value String required
+]],
+  TerminatePhysicalConnection = [[
+GET POST deprecated
+ClientToken String
+PhysicalConnectionId String required
+RegionId String required
+UserCidr String
+]],
+  TerminateVirtualBorderRouter = [[
+GET POST deprecated
+ClientToken String
+RegionId String required
+UserCidr String
+VbrId String required
+]],
+  UnassignIpv6Addresses = [[
+GET POST
+Ipv6Address RepeatList flat
+Ipv6Prefix RepeatList flat
+NetworkInterfaceId String required
+RegionId String required
+]],
+  UnassignPrivateIpAddresses = [[
+GET POST
+Ipv4Prefix RepeatList flat
+NetworkInterfaceId String required
+PrivateIpAddress RepeatList flat
+RegionId String required
+]],
   UnassociateEipAddress = [[
 GET POST deprecated
 AllocationId String required
@@ -28,8 +102,8 @@ SnapshotId String required
 GET POST
 All Boolean
 RegionId String required
-ResourceId RepeatList required
+ResourceId RepeatList flat required
 ResourceType String required
-TagKey RepeatList
+TagKey RepeatList flat
 ]],
 }

@@ -7,21 +7,21 @@ GET POST
 AutoProvisioningGroupName String
 AutoProvisioningGroupType String
 ClientToken String
-DataDiskConfig RepeatList
+DataDiskConfig RepeatList flat
  DiskCategory String
 DefaultTargetCapacityType String
 Description String
 ExcessCapacityTerminationPolicy String
 ExecutionMode String
 HibernationOptionsConfigured Boolean
-LaunchConfiguration Struct
-LaunchConfiguration.Arn RepeatList
+LaunchConfiguration Struct flat
+LaunchConfiguration.Arn RepeatList flat
  AssumeRoleFor Long
  RoleType String
  Rolearn String
 LaunchConfiguration.AutoReleaseTime String
 LaunchConfiguration.CreditSpecification String
-LaunchConfiguration.DataDisk RepeatList
+LaunchConfiguration.DataDisk RepeatList flat
  AutoSnapshotPolicyId String
  BurstingEnabled Boolean
  Category String
@@ -38,7 +38,7 @@ LaunchConfiguration.DataDisk RepeatList
  SnapshotId String
 LaunchConfiguration.DeploymentSetId String
 LaunchConfiguration.HostName String
-LaunchConfiguration.HostNames RepeatList
+LaunchConfiguration.HostNames RepeatList flat
 LaunchConfiguration.ImageFamily String
 LaunchConfiguration.ImageId String
 LaunchConfiguration.InstanceDescription String
@@ -54,28 +54,28 @@ LaunchConfiguration.RamRoleName String
 LaunchConfiguration.ResourceGroupId String
 LaunchConfiguration.SecurityEnhancementStrategy String
 LaunchConfiguration.SecurityGroupId String
-LaunchConfiguration.SecurityGroupIds RepeatList
-LaunchConfiguration.SystemDisk Struct
+LaunchConfiguration.SecurityGroupIds RepeatList flat
+LaunchConfiguration.SystemDisk Struct flat
 LaunchConfiguration.SystemDiskCategory String
 LaunchConfiguration.SystemDiskDescription String
 LaunchConfiguration.SystemDiskName String
 LaunchConfiguration.SystemDiskPerformanceLevel String
 LaunchConfiguration.SystemDiskSize Integer
-LaunchConfiguration.Tag RepeatList
+LaunchConfiguration.Tag RepeatList flat
  Key String
  Value String
 LaunchConfiguration.UserData String
-LaunchTemplateConfig RepeatList
- Architectures RepeatList
+LaunchTemplateConfig RepeatList flat
+ Architectures RepeatList flat
  BurstablePerformance String
- Cores RepeatList
- ExcludedInstanceTypes RepeatList
+ Cores RepeatList flat
+ ExcludedInstanceTypes RepeatList flat
  ImageId String
  InstanceFamilyLevel String
  InstanceType String
  MaxPrice Double
  MaxQuantity Integer
- Memories RepeatList
+ Memories RepeatList flat
  Priority Integer
  VSwitchId String
  WeightedCapacity Double
@@ -85,17 +85,17 @@ MaxSpotPrice Float
 MinTargetCapacity String
 PayAsYouGoAllocationStrategy String
 PayAsYouGoTargetCapacity String
-PrePaidOptions Struct
+PrePaidOptions Struct flat
 RegionId String required
 ResourceGroupId String
-ResourcePoolOptions String
+ResourcePoolOptions String json
 SpotAllocationStrategy String
 SpotInstanceInterruptionBehavior String
 SpotInstancePoolsToUseCount Integer
 SpotTargetCapacity String
-SystemDiskConfig RepeatList
+SystemDiskConfig RepeatList flat
  DiskCategory String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 TerminateInstances Boolean
@@ -107,11 +107,11 @@ ValidUntil String
   CreateAutoSnapshotPolicy = [[
 GET POST
 CopiedSnapshotsRetentionDays Integer
-CopyEncryptionConfiguration Struct
+CopyEncryptionConfiguration Struct flat
 EnableCrossRegionCopy Boolean
 ResourceGroupId String
 StorageLocationArn String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 TargetCopyRegions String
@@ -135,10 +135,10 @@ PrivatePoolOptions.Name String
 RegionId String required
 ResourceGroupId String
 StartTime String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
-ZoneId RepeatList required
+ZoneId RepeatList flat required
 ]],
   CreateCommand = [[
 GET POST
@@ -151,7 +151,7 @@ Launcher String
 Name String required
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 Timeout Long
@@ -165,7 +165,7 @@ Description String
 DryRun Boolean
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ZoneId String required
@@ -186,14 +186,14 @@ Type String
   CreateDiagnosticMetricSet = [[
 POST
 Description String
-MetricIds RepeatList required
+MetricIds RepeatList flat required
 MetricSetName String
 RegionId String required
 ResourceType String required
 ]],
   CreateDiagnosticReport = [[
 GET POST
-AdditionalOptions String
+AdditionalOptions String json
 EndTime String
 MetricSetId String
 RegionId String required
@@ -203,7 +203,7 @@ StartTime String
   CreateDisk = [[
 GET POST
 AdvancedFeatures String
-Arn RepeatList
+Arn RepeatList flat
  AssumeRoleFor Long
  RoleType String
  Rolearn String
@@ -226,7 +226,7 @@ SnapshotId String
 StorageClusterId String
 StorageSetId String
 StorageSetPartitionNumber Integer
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
  key String
@@ -242,12 +242,12 @@ ClientToken String
 Description String
 InstanceAmount Integer
 InstanceCpuCoreCount Integer
-InstanceType RepeatList required
+InstanceType RepeatList flat required
 Period Integer
 PeriodUnit String
 PrivatePoolOptions.MatchCriteria String
 PrivatePoolOptions.Name String
-RecurrenceRules RepeatList
+RecurrenceRules RepeatList flat
  EndHour Integer
  RecurrenceType String
  RecurrenceValue String
@@ -255,10 +255,10 @@ RecurrenceRules RepeatList
 RegionId String required
 ResourceGroupId String
 StartTime String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
-ZoneId RepeatList required
+ZoneId RepeatList flat required
 ]],
   CreateForwardEntry = [[
 GET POST deprecated
@@ -292,13 +292,13 @@ BootMode String
 ClientToken String
 Description String
 DetectionStrategy String
-DiskDeviceMapping RepeatList
+DiskDeviceMapping RepeatList flat
  Device String
  DiskType String
  Size Integer
  SnapshotId String
 DryRun Boolean
-Features Struct
+Features Struct flat
 ImageFamily String
 ImageName String
 ImageVersion String
@@ -307,7 +307,7 @@ Platform String
 RegionId String required
 ResourceGroupId String
 SnapshotId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
  key String
@@ -324,14 +324,14 @@ Name String
 RegionId String required
 ResourceGroupId String
 SystemType String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
   CreateImagePipeline = [[
 GET POST
-AddAccount RepeatList
-AdvancedOptions Struct
+AddAccount RepeatList flat
+AdvancedOptions Struct flat
 BaseImage String
 BaseImageType String required
 BuildContent String
@@ -340,8 +340,8 @@ DeleteInstanceOnFailure Boolean
 Description String
 ImageFamily String
 ImageName String
-ImageOptions Struct
-ImportImageOptions Struct
+ImageOptions Struct flat
+ImportImageOptions Struct flat
 InstanceType String
 InternetMaxBandwidthOut Integer
 Name String
@@ -350,11 +350,11 @@ RegionId String required
 RepairMode String
 ResourceGroupId String
 SystemDiskSize Integer
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 TestContent String
-ToRegionId RepeatList
+ToRegionId RepeatList flat
 VSwitchId String
 ]],
 }

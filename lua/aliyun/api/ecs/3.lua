@@ -5,7 +5,7 @@ return {
   CreateInstance = [[
 GET POST
 Affinity String
-Arn RepeatList
+Arn RepeatList flat
  AssumeRoleFor Long
  RoleType String
  Rolearn String
@@ -14,7 +14,7 @@ AutoRenewPeriod Integer
 ClientToken String
 ClusterId String
 CreditSpecification String
-DataDisk RepeatList
+DataDisk RepeatList flat
  Category String
  DeleteWithInstance Boolean
  Description String
@@ -69,13 +69,13 @@ SpotPriceLimit Float
 SpotStrategy String
 StorageSetId String
 StorageSetPartitionNumber Integer
-SystemDisk Struct
+SystemDisk Struct flat
 SystemDisk.Category String
 SystemDisk.Description String
 SystemDisk.DiskName String
 SystemDisk.PerformanceLevel String
 SystemDisk.Size Integer
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
  key String
@@ -92,7 +92,7 @@ GET POST
 KeyPairName String required
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -102,7 +102,7 @@ AutoReleaseTime String
 AutoRenew Boolean
 AutoRenewPeriod Integer
 CreditSpecification String
-DataDisk RepeatList
+DataDisk RepeatList flat
  AutoSnapshotPolicyId String
  BurstingEnabled Boolean
  Category String
@@ -125,7 +125,7 @@ HttpEndpoint String
 HttpPutResponseHopLimit Integer
 HttpTokens String
 ImageId String
-ImageOptions Struct
+ImageOptions Struct flat
 ImageOwnerAlias String
 InstanceChargeType String
 InstanceName String
@@ -137,7 +137,7 @@ IoOptimized String
 Ipv6AddressCount Integer
 KeyPairName String
 LaunchTemplateName String required
-NetworkInterface RepeatList
+NetworkInterface RepeatList flat
  DeleteOnRelease Boolean
  Description String
  InstanceType String
@@ -145,7 +145,7 @@ NetworkInterface RepeatList
  NetworkInterfaceTrafficMode String
  PrimaryIpAddress String
  SecurityGroupId String
- SecurityGroupIds RepeatList
+ SecurityGroupIds RepeatList flat
  VSwitchId String
 NetworkType String
 PasswordInherit Boolean
@@ -157,8 +157,8 @@ RegionId String required
 ResourceGroupId String
 SecurityEnhancementStrategy String
 SecurityGroupId String
-SecurityGroupIds RepeatList
-SecurityOptions Struct
+SecurityGroupIds RepeatList flat
+SecurityOptions Struct flat
 SpotDuration Integer
 SpotPriceLimit Float
 SpotStrategy String
@@ -174,11 +174,11 @@ SystemDisk.KMSKeyId String
 SystemDisk.PerformanceLevel String
 SystemDisk.ProvisionedIops Long
 SystemDisk.Size Integer
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 TemplateResourceGroupId String
-TemplateTag RepeatList
+TemplateTag RepeatList flat
  Key String
  Value String
 UserData String
@@ -193,7 +193,7 @@ AutoReleaseTime String
 AutoRenew Boolean
 AutoRenewPeriod Integer
 CreditSpecification String
-DataDisk RepeatList
+DataDisk RepeatList flat
  AutoSnapshotPolicyId String
  BurstingEnabled Boolean
  Category String
@@ -216,7 +216,7 @@ HttpEndpoint String
 HttpPutResponseHopLimit Integer
 HttpTokens String
 ImageId String
-ImageOptions Struct
+ImageOptions Struct flat
 ImageOwnerAlias String
 InstanceChargeType String
 InstanceName String
@@ -229,7 +229,7 @@ Ipv6AddressCount Integer
 KeyPairName String
 LaunchTemplateId String
 LaunchTemplateName String
-NetworkInterface RepeatList
+NetworkInterface RepeatList flat
  DeleteOnRelease Boolean
  Description String
  InstanceType String
@@ -237,7 +237,7 @@ NetworkInterface RepeatList
  NetworkInterfaceTrafficMode String
  PrimaryIpAddress String
  SecurityGroupId String
- SecurityGroupIds RepeatList
+ SecurityGroupIds RepeatList flat
  VSwitchId String
 NetworkType String
 PasswordInherit Boolean
@@ -249,8 +249,8 @@ RegionId String required
 ResourceGroupId String
 SecurityEnhancementStrategy String
 SecurityGroupId String
-SecurityGroupIds RepeatList
-SecurityOptions Struct
+SecurityGroupIds RepeatList flat
+SecurityOptions Struct flat
 SpotDuration Integer
 SpotPriceLimit Float
 SpotStrategy String
@@ -266,7 +266,7 @@ SystemDisk.KMSKeyId String
 SystemDisk.PerformanceLevel String
 SystemDisk.ProvisionedIops Long
 SystemDisk.Size Integer
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 UserData String
@@ -277,7 +277,7 @@ ZoneId String
 ]],
   CreateNatGateway = [[
 GET POST deprecated
-BandwidthPackage RepeatList required
+BandwidthPackage RepeatList flat required
  Bandwidth Integer
  IpCount Integer
  Zone String
@@ -291,22 +291,22 @@ VpcId String required
 GET POST
 BusinessType String
 ClientToken String
-ConnectionTrackingConfiguration Struct
+ConnectionTrackingConfiguration Struct flat
 DeleteOnRelease Boolean
 Description String
-EnhancedNetwork Struct
+EnhancedNetwork Struct flat
 InstanceType String
-Ipv4Prefix RepeatList
+Ipv4Prefix RepeatList flat
 Ipv4PrefixCount Integer
-Ipv6Address RepeatList
+Ipv6Address RepeatList flat
 Ipv6AddressCount Integer
-Ipv6Prefix RepeatList
+Ipv6Prefix RepeatList flat
 Ipv6PrefixCount Integer
 NetworkInterfaceName String
-NetworkInterfaceTrafficConfig Struct
+NetworkInterfaceTrafficConfig Struct flat
 NetworkInterfaceTrafficMode String
 PrimaryIpAddress String
-PrivateIpAddress RepeatList
+PrivateIpAddress RepeatList flat
 QueueNumber Integer
 QueuePairNumber Integer
 RegionId String required
@@ -314,9 +314,9 @@ ResourceGroupId String
 RxQueueSize Integer
 SecondaryPrivateIpAddressCount Integer
 SecurityGroupId String
-SecurityGroupIds RepeatList
+SecurityGroupIds RepeatList flat
 SourceDestCheck Boolean
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 TxQueueSize Integer
@@ -352,22 +352,7 @@ Enable Boolean required
 PlanWindowName String required
 RegionId String required
 SupportMaintenanceAction String required
-TargetResource String required
-TimePeriod String required
-]],
-  CreatePortRangeList = [[
-GET POST
-ClientToken String
-Description String
-Entry RepeatList
- Description String
- PortRange String
-MaxEntries Integer required
-PortRangeListName String required
-RegionId String required
-ResourceGroupId String
-Tag RepeatList
- Key String
- Value String
+TargetResource String json required
+TimePeriod String json required
 ]],
 }

@@ -2,19 +2,34 @@
 -- ECS API 2014-05-26, part 4 of the actions listed in ecs.lua: their text
 -- (the format is described in tools/gen-api.lua).
 return {
+  CreatePortRangeList = [[
+GET POST
+ClientToken String
+Description String
+Entry RepeatList flat
+ Description String
+ PortRange String
+MaxEntries Integer required
+PortRangeListName String required
+RegionId String required
+ResourceGroupId String
+Tag RepeatList flat
+ Key String
+ Value String
+]],
   CreatePrefixList = [[
 GET POST
 AddressFamily String required
 ClientToken String
 Description String
-Entry RepeatList
+Entry RepeatList flat
  Cidr String required
  Description String
 MaxEntries Integer required
 PrefixListName String required
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -23,7 +38,7 @@ GET POST deprecated
 ClientToken String
 DestinationCidrBlock String required
 NextHopId String
-NextHopList RepeatList
+NextHopList RepeatList flat
  NextHopId String
  NextHopType String
 NextHopType String
@@ -64,7 +79,7 @@ ResourceGroupId String
 SecurityGroupName String
 SecurityGroupType String
 ServiceManaged Boolean
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
  key String
@@ -74,7 +89,7 @@ VpcId String
   CreateSimulatedSystemEvents = [[
 GET POST
 EventType String required
-InstanceId RepeatList required
+InstanceId RepeatList flat required
 NotBefore String required
 RegionId String required
 ]],
@@ -90,7 +105,7 @@ ResourceGroupId String
 RetentionDays Integer
 SnapshotName String
 StorageLocationArn String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
  key String
@@ -100,8 +115,8 @@ Tag RepeatList
 GET POST
 ClientToken String
 Description String
-DiskId RepeatList
-ExcludeDiskId RepeatList
+DiskId RepeatList flat
+ExcludeDiskId RepeatList flat
 InstanceId String
 InstantAccess Boolean
 InstantAccessRetentionDays Integer
@@ -109,7 +124,7 @@ Name String
 RegionId String required
 ResourceGroupId String
 StorageLocationArn String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -190,13 +205,13 @@ RegionId String required
 ]],
   DeleteDiagnosticMetricSets = [[
 POST
-MetricSetIds RepeatList required
+MetricSetIds RepeatList flat required
 RegionId String required
 ]],
   DeleteDiagnosticReports = [[
 POST
 RegionId String required
-ReportIds RepeatList required
+ReportIds RepeatList flat required
 ]],
   DeleteDisk = [[
 GET POST
@@ -251,7 +266,7 @@ ClientToken String
 DryRun Boolean
 Force Boolean
 ForceStop Boolean
-InstanceId RepeatList required
+InstanceId RepeatList flat required
 RegionId String required
 TerminateSubscription Boolean
 ]],
@@ -268,7 +283,7 @@ RegionId String required
 ]],
   DeleteLaunchTemplateVersion = [[
 GET POST
-DeleteVersion RepeatList required
+DeleteVersion RepeatList flat required
 LaunchTemplateId String
 LaunchTemplateName String
 RegionId String required
@@ -314,7 +329,7 @@ RegionId String required
 GET POST deprecated
 DestinationCidrBlock String required
 NextHopId String
-NextHopList RepeatList
+NextHopList RepeatList flat
  NextHopId String
  NextHopType String
 RegionId String
@@ -367,9 +382,9 @@ RegionId String required
 ]],
   DescribeAccessPoints = [[
 GET POST deprecated
-Filter RepeatList
+Filter RepeatList flat
  Key String
- Value RepeatList
+ Value RepeatList flat
 PageNumber Integer
 PageSize Integer
 RegionId String required
@@ -377,7 +392,7 @@ Type String
 ]],
   DescribeAccountAttributes = [[
 GET POST
-AttributeName RepeatList
+AttributeName RepeatList flat
 RegionId String required
 ZoneId String
 ]],
@@ -391,24 +406,8 @@ PageNumber Long
 PageSize Long
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
-]],
-  DescribeAutoProvisioningGroupHistory = [[
-GET POST
-AutoProvisioningGroupId String required
-EndTime String
-PageNumber Integer
-PageSize Integer
-RegionId String required
-StartTime String
-]],
-  DescribeAutoProvisioningGroupInstances = [[
-GET POST
-AutoProvisioningGroupId String required
-PageNumber Integer
-PageSize Integer
-RegionId String required
 ]],
 }

@@ -2,16 +2,32 @@
 -- ECS API 2014-05-26, part 5 of the actions listed in ecs.lua: their text
 -- (the format is described in tools/gen-api.lua).
 return {
+  DescribeAutoProvisioningGroupHistory = [[
+GET POST
+AutoProvisioningGroupId String required
+EndTime String
+PageNumber Integer
+PageSize Integer
+RegionId String required
+StartTime String
+]],
+  DescribeAutoProvisioningGroupInstances = [[
+GET POST
+AutoProvisioningGroupId String required
+PageNumber Integer
+PageSize Integer
+RegionId String required
+]],
   DescribeAutoProvisioningGroups = [[
 GET POST
-AutoProvisioningGroupId RepeatList
+AutoProvisioningGroupId RepeatList flat
 AutoProvisioningGroupName String
-AutoProvisioningGroupStatus RepeatList
+AutoProvisioningGroupStatus RepeatList flat
 PageNumber Integer
 PageSize Integer
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -31,7 +47,7 @@ PageNumber Integer
 PageSize Integer
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -89,7 +105,7 @@ PrivatePoolOptions.Ids String
 RegionId String required
 ResourceGroupId String
 Status String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ZoneId String
@@ -105,11 +121,11 @@ VpcId String
   DescribeCloudAssistantSettings = [[
 GET POST
 RegionId String required
-SettingType RepeatList required
+SettingType RepeatList flat required
 ]],
   DescribeCloudAssistantStatus = [[
 GET POST
-InstanceId RepeatList
+InstanceId RepeatList flat
 MaxResults Integer
 NextToken String
 OSType String
@@ -135,7 +151,7 @@ PageSize Long
 Provider String
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 Type String
@@ -155,7 +171,7 @@ PageSize Integer
 RegionId String required
 ResourceGroupId String
 Status String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ZoneId String
@@ -182,7 +198,7 @@ RegionId String required
 ResourceGroupId String
 SocketDetails String
 Status String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ZoneId String
@@ -208,7 +224,7 @@ Type String
   DescribeDiagnosticMetricSets = [[
 GET POST
 MaxResults Integer
-MetricSetIds RepeatList
+MetricSetIds RepeatList flat
 NextToken String
 RegionId String required
 ResourceType String
@@ -217,7 +233,7 @@ Type String
   DescribeDiagnosticMetrics = [[
 GET POST
 MaxResults Integer
-MetricIds RepeatList
+MetricIds RepeatList flat
 NextToken String
 RegionId String required
 ResourceType String
@@ -232,8 +248,8 @@ GET POST
 MaxResults Integer
 NextToken String
 RegionId String required
-ReportIds RepeatList
-ResourceIds RepeatList
+ReportIds RepeatList flat
+ResourceIds RepeatList flat
 Severity String
 Status String
 ]],
@@ -254,7 +270,7 @@ StartTime String required
 ]],
   DescribeDisks = [[
 GET POST
-AdditionalAttributes RepeatList
+AdditionalAttributes RepeatList flat
 AutoSnapshotPolicyId String
 Category String
 DeleteAutoSnapshot Boolean
@@ -285,7 +301,7 @@ RegionId String required
 ResourceGroupId String
 SnapshotId String
 Status String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
  key String
@@ -294,8 +310,8 @@ ZoneId String
 ]],
   DescribeDisksFullStatus = [[
 GET POST
-DiskId RepeatList
-EventId RepeatList
+DiskId RepeatList flat
+EventId RepeatList flat
 EventTime.End String
 EventTime.Start String
 EventType String
@@ -305,7 +321,7 @@ PageSize Integer
 RegionId String required
 ResourceGroupId String
 Status String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -337,7 +353,7 @@ StartTime String required
 ]],
   DescribeElasticityAssuranceAutoRenewAttribute = [[
 GET POST
-PrivatePoolOptions.Id RepeatList
+PrivatePoolOptions.Id RepeatList flat
 RegionId String required
 ]],
   DescribeElasticityAssuranceInstances = [[
@@ -359,7 +375,7 @@ PrivatePoolOptions.Ids String
 RegionId String required
 ResourceGroupId String
 Status String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ZoneId String
@@ -383,9 +399,9 @@ RegionId String required
 ]],
   DescribeHaVips = [[
 GET POST deprecated
-Filter RepeatList required
+Filter RepeatList flat required
  Key String
- Value RepeatList
+ Value RepeatList flat
 PageNumber Integer
 PageSize Integer
 RegionId String required
@@ -396,27 +412,6 @@ ClientToken String
 HpcClusterIds String
 PageNumber Integer
 PageSize Integer
-RegionId String required
-]],
-  DescribeImageComponents = [[
-GET POST
-ComponentType String
-ComponentVersion String
-ImageComponentId RepeatList
-MaxResults Integer
-Name String
-NextToken String
-Owner String
-RegionId String required
-ResourceGroupId String
-SystemType String
-Tag RepeatList
- Key String
- Value String
-]],
-  DescribeImageFromFamily = [[
-GET POST
-ImageFamily String required
 RegionId String required
 ]],
 }

@@ -2,6 +2,27 @@
 -- ECS API 2014-05-26, part 6 of the actions listed in ecs.lua: their text
 -- (the format is described in tools/gen-api.lua).
 return {
+  DescribeImageComponents = [[
+GET POST
+ComponentType String
+ComponentVersion String
+ImageComponentId RepeatList flat
+MaxResults Integer
+Name String
+NextToken String
+Owner String
+RegionId String required
+ResourceGroupId String
+SystemType String
+Tag RepeatList flat
+ Key String
+ Value String
+]],
+  DescribeImageFromFamily = [[
+GET POST
+ImageFamily String required
+RegionId String required
+]],
   DescribeImagePipelineExecutions = [[
 GET POST
 ExecutionId String
@@ -10,19 +31,19 @@ MaxResults Integer
 NextToken String
 RegionId String required
 Status String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
   DescribeImagePipelines = [[
 GET POST
-ImagePipelineId RepeatList
+ImagePipelineId RepeatList flat
 MaxResults Integer
 Name String
 NextToken String
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -36,7 +57,7 @@ RegionId String required
   DescribeImageSupportInstanceTypes = [[
 GET POST
 ActionType String
-Filter RepeatList
+Filter RepeatList flat
  Key String
  Value String
 ImageId String
@@ -47,7 +68,7 @@ GET POST
 ActionType String
 Architecture String
 DryRun Boolean
-Filter RepeatList
+Filter RepeatList flat
  Key String
  Value String
 ImageFamily String
@@ -67,7 +88,7 @@ ResourceGroupId String
 ShowExpired Boolean
 SnapshotId String
 Status String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
  key String
@@ -96,13 +117,13 @@ RenewalStatus String
   DescribeInstanceHistoryEvents = [[
 GET POST
 EventCycleStatus String
-EventId RepeatList
+EventId RepeatList flat
 EventPublishTime.End String
 EventPublishTime.Start String
 EventType String
 ImpactLevel String
-InstanceEventCycleStatus RepeatList
-InstanceEventType RepeatList
+InstanceEventCycleStatus RepeatList flat
+InstanceEventType RepeatList flat
 InstanceId String
 MaxResults Long
 NextToken String
@@ -112,22 +133,22 @@ PageNumber Integer
 PageSize Integer
 RegionId String required
 ResourceGroupId String
-ResourceId RepeatList
+ResourceId RepeatList flat
 ResourceType String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
   DescribeInstanceMaintenanceAttributes = [[
 GET POST
-InstanceId RepeatList
+InstanceId RepeatList flat
 PageNumber Long
 PageSize Long
 RegionId String required
 ]],
   DescribeInstanceModificationPrice = [[
 GET POST
-DataDisk RepeatList
+DataDisk RepeatList flat
  Category String
  PerformanceLevel String
  Size Integer
@@ -154,7 +175,7 @@ RegionId String required
   DescribeInstanceStatus = [[
 GET POST
 ClusterId String
-InstanceId RepeatList
+InstanceId RepeatList flat
 PageNumber Integer
 PageSize Integer
 RegionId String required
@@ -167,18 +188,18 @@ RegionId String required
 ]],
   DescribeInstanceTypes = [[
 GET POST
-AdditionalAttributes RepeatList
+AdditionalAttributes RepeatList flat
 CpuArchitecture String
-CpuArchitectures RepeatList
+CpuArchitectures RepeatList flat
 GPUSpec String
-GpuSpecs RepeatList
-InstanceCategories RepeatList
+GpuSpecs RepeatList flat
+InstanceCategories RepeatList flat
 InstanceCategory String
 InstanceFamilyLevel String
-InstanceTypeFamilies RepeatList
+InstanceTypeFamilies RepeatList flat
 InstanceTypeFamily String
-InstanceTypes RepeatList
-LocalStorageCategories RepeatList
+InstanceTypes RepeatList flat
+LocalStorageCategories RepeatList flat
 LocalStorageCategory String
 MaxResults Long
 MaximumCpuCoreCount Integer
@@ -210,7 +231,7 @@ MinimumSecondaryEniQueueNumber Integer
 NextToken String
 NvmeSupport String
 PhysicalProcessorModel String
-PhysicalProcessorModels RepeatList
+PhysicalProcessorModels RepeatList flat
 ]],
   DescribeInstanceVncUrl = [[
 GET POST
@@ -219,7 +240,7 @@ RegionId String required
 ]],
   DescribeInstances = [[
 GET POST
-AdditionalAttributes RepeatList
+AdditionalAttributes RepeatList flat
 DeviceAvailable Boolean
 DryRun Boolean
 EipAddresses String
@@ -245,7 +266,7 @@ InstanceType String
 InstanceTypeFamily String
 InternetChargeType String
 IoOptimized Boolean
-Ipv6Address RepeatList
+Ipv6Address RepeatList flat
 KeyPairName String
 LockReason String
 MaxResults Integer
@@ -260,7 +281,7 @@ RegionId String required
 ResourceGroupId String
 SecurityGroupId String
 Status String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
  key String
@@ -271,13 +292,13 @@ ZoneId String
 ]],
   DescribeInstancesFullStatus = [[
 GET POST
-EventId RepeatList
+EventId RepeatList flat
 EventPublishTime.End String
 EventPublishTime.Start String
 EventType String
 HealthStatus String
-InstanceEventType RepeatList
-InstanceId RepeatList
+InstanceEventType RepeatList flat
+InstanceId RepeatList flat
 NotBefore.End String
 NotBefore.Start String
 PageNumber Integer
@@ -299,7 +320,7 @@ PageNumber Long
 PageSize Long
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -320,7 +341,7 @@ PageSize Long
 RegionId String required
 RepeatMode String
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 Timed Boolean
@@ -334,7 +355,7 @@ PageNumber Integer
 PageSize Integer
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -344,7 +365,7 @@ DefaultVersion Boolean
 DetailFlag Boolean
 LaunchTemplateId String
 LaunchTemplateName String
-LaunchTemplateVersion RepeatList
+LaunchTemplateVersion RepeatList flat
 MaxVersion Long
 MinVersion Long
 PageNumber Integer
@@ -353,13 +374,13 @@ RegionId String required
 ]],
   DescribeLaunchTemplates = [[
 GET POST
-LaunchTemplateId RepeatList
-LaunchTemplateName RepeatList
+LaunchTemplateId RepeatList flat
+LaunchTemplateName RepeatList flat
 PageNumber Integer
 PageSize Integer
 RegionId String required
 TemplateResourceGroupId String
-TemplateTag RepeatList
+TemplateTag RepeatList flat
  Key String
  Value String
 ]],
@@ -374,42 +395,6 @@ LockStatus String
 MaxResults Integer
 NextToken String
 RegionId String required
-SnapshotIds RepeatList
-]],
-  DescribeManagedInstances = [[
-GET POST
-ActivationId String
-Connected String
-InstanceId RepeatList
-InstanceIp String
-InstanceName String
-MachineId String
-MaxResults Integer
-NextToken String
-OsType String
-PageNumber Long
-PageSize Long
-RegionId String required
-ResourceGroupId String
-Tag RepeatList
- Key String
- Value String
-]],
-  DescribeNatGateways = [[
-GET POST deprecated
-NatGatewayId String
-PageNumber Integer
-PageSize Integer
-RegionId String required
-VpcId String
-]],
-  DescribeNetworkInterfaceAttribute = [[
-GET POST
-Attribute String
-NetworkInterfaceId String required
-RegionId String required
-Tag RepeatList
- Key String
- Value String
+SnapshotIds RepeatList flat
 ]],
 }

@@ -2,10 +2,46 @@
 -- ECS API 2014-05-26, part 7 of the actions listed in ecs.lua: their text
 -- (the format is described in tools/gen-api.lua).
 return {
+  DescribeManagedInstances = [[
+GET POST
+ActivationId String
+Connected String
+InstanceId RepeatList flat
+InstanceIp String
+InstanceName String
+MachineId String
+MaxResults Integer
+NextToken String
+OsType String
+PageNumber Long
+PageSize Long
+RegionId String required
+ResourceGroupId String
+Tag RepeatList flat
+ Key String
+ Value String
+]],
+  DescribeNatGateways = [[
+GET POST deprecated
+NatGatewayId String
+PageNumber Integer
+PageSize Integer
+RegionId String required
+VpcId String
+]],
+  DescribeNetworkInterfaceAttribute = [[
+GET POST
+Attribute String
+NetworkInterfaceId String required
+RegionId String required
+Tag RepeatList flat
+ Key String
+ Value String
+]],
   DescribeNetworkInterfacePermissions = [[
 GET POST
 NetworkInterfaceId String
-NetworkInterfacePermissionId RepeatList
+NetworkInterfacePermissionId RepeatList flat
 PageNumber Integer
 PageSize Integer
 RegionId String required
@@ -13,21 +49,21 @@ RegionId String required
   DescribeNetworkInterfaces = [[
 GET POST
 InstanceId String
-Ipv6Address RepeatList
+Ipv6Address RepeatList flat
 MaxResults Integer
-NetworkInterfaceId RepeatList
+NetworkInterfaceId RepeatList flat
 NetworkInterfaceName String
 NextToken String
 PageNumber Integer
 PageSize Integer
 PrimaryIpAddress String
-PrivateIpAddress RepeatList
+PrivateIpAddress RepeatList flat
 RegionId String required
 ResourceGroupId String
 SecurityGroupId String
 ServiceManaged Boolean
 Status String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 Type String
@@ -45,9 +81,9 @@ StartTime String required
   DescribePhysicalConnections = [[
 GET POST deprecated
 ClientToken String
-Filter RepeatList
+Filter RepeatList flat
  Key String
- Value RepeatList
+ Value RepeatList flat
 PageNumber Integer
 PageSize Integer
 RegionId String required
@@ -62,7 +98,7 @@ PlanWindowId String
 PlanWindowName String
 RegionId String required
 TargetResourceGroupId String
-TargetResourceTags String
+TargetResourceTags String json
 ]],
   DescribePortRangeListAssociations = [[
 GET POST
@@ -80,11 +116,11 @@ RegionId String required
 GET POST
 MaxResults Integer
 NextToken String
-PortRangeListId RepeatList
+PortRangeListId RepeatList flat
 PortRangeListName String
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -105,11 +141,11 @@ GET POST
 AddressFamily String
 MaxResults Integer
 NextToken String
-PrefixListId RepeatList
+PrefixListId RepeatList flat
 PrefixListName String
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -118,7 +154,7 @@ GET POST
 Amount Integer
 AssuranceTimes String
 Capacity Integer
-DataDisk RepeatList
+DataDisk RepeatList flat
  Category String
  PerformanceLevel String
  ProvisionedIops Long
@@ -141,7 +177,7 @@ InstanceAmount Integer
 InstanceCpuCoreCount Integer
 InstanceNetworkType String
 InstanceType String
-InstanceTypeList RepeatList
+InstanceTypeList RepeatList flat
 InternetChargeType String
 InternetMaxBandwidthOut Integer
 IoOptimized String
@@ -150,7 +186,7 @@ OfferingType String
 Period Integer
 Platform String
 PriceUnit String
-RecurrenceRules RepeatList
+RecurrenceRules RepeatList flat
  EndHour Integer
  RecurrenceType String
  RecurrenceValue String
@@ -174,7 +210,7 @@ Cores Integer
 InstanceChargeType String
 InstanceFamilyLevel String
 InstanceType String
-InstanceTypeFamily RepeatList
+InstanceTypeFamily RepeatList flat
 IoOptimized String
 MaxPrice Float
 Memory Float
@@ -205,7 +241,7 @@ ResourceType String
   DescribeReservedInstanceAutoRenewAttribute = [[
 GET POST
 RegionId String required
-ReservedInstanceId RepeatList
+ReservedInstanceId RepeatList flat
 ]],
   DescribeReservedInstances = [[
 GET POST
@@ -217,11 +253,11 @@ OfferingType String
 PageNumber Integer
 PageSize Integer
 RegionId String required
-ReservedInstanceId RepeatList
+ReservedInstanceId RepeatList flat
 ReservedInstanceName String
 Scope String
-Status RepeatList
-Tag RepeatList
+Status RepeatList flat
+Tag RepeatList flat
  Key String
  Value String
 ZoneId String
@@ -232,7 +268,7 @@ PageNumber Integer
 PageSize Integer
 RegionId String required
 ResourceType String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
  key String
@@ -240,7 +276,7 @@ Tag RepeatList
 ]],
   DescribeResourcesModification = [[
 GET POST
-Conditions RepeatList
+Conditions RepeatList flat
 Cores Integer
 DestinationResource String required
 InstanceType String
@@ -264,9 +300,9 @@ VRouterId String
 ]],
   DescribeRouterInterfaces = [[
 GET POST deprecated
-Filter RepeatList
+Filter RepeatList flat
  Key String
- Value RepeatList
+ Value RepeatList flat
 PageNumber Integer
 PageSize Integer
 RegionId String required
@@ -284,7 +320,7 @@ SecurityGroupId String required
   DescribeSecurityGroupReferences = [[
 GET POST
 RegionId String required
-SecurityGroupId RepeatList required
+SecurityGroupId RepeatList flat required
 ]],
   DescribeSecurityGroups = [[
 GET POST
@@ -303,7 +339,7 @@ SecurityGroupIds String
 SecurityGroupName String
 SecurityGroupType String
 ServiceManaged Boolean
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
  key String
@@ -322,22 +358,22 @@ PageNumber Long
 PageSize Long
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
   DescribeSnapshotGroups = [[
 GET POST
-AdditionalAttributes RepeatList
+AdditionalAttributes RepeatList flat
 InstanceId String
 MaxResults Integer
 Name String
 NextToken String
 RegionId String required
 ResourceGroupId String
-SnapshotGroupId RepeatList
-Status RepeatList
-Tag RepeatList
+SnapshotGroupId RepeatList flat
+Status RepeatList flat
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -365,54 +401,5 @@ GET POST
 PageNumber Integer
 PageSize Integer
 RegionId String required
-]],
-  DescribeSnapshots = [[
-GET POST
-Category String
-DiskId String
-DryRun Boolean
-Encrypted Boolean
-Filter.1.Key String
-Filter.1.Value String
-Filter.2.Key String
-Filter.2.Value String
-InstanceId String
-KMSKeyId String
-MaxResults Integer
-NextToken String
-PageNumber Integer
-PageSize Integer
-RegionId String required
-ResourceGroupId String
-SnapshotIds String
-SnapshotLinkId String
-SnapshotName String
-SnapshotType String
-SourceDiskType String
-Status String
-Tag RepeatList
- Key String
- Value String
- key String
- value String
-Usage String
-]],
-  DescribeSnapshotsUsage = [[
-GET POST
-RegionId String required
-]],
-  DescribeSpotAdvice = [[
-GET POST
-Cores Integer
-GpuAmount Integer
-GpuSpec String
-InstanceFamilyLevel String
-InstanceTypeFamily String
-InstanceTypes RepeatList
-Memory Float
-MinCores Integer
-MinMemory Float
-RegionId String required
-ZoneId String
 ]],
 }

@@ -2,6 +2,55 @@
 -- ECS API 2014-05-26, part 8 of the actions listed in ecs.lua: their text
 -- (the format is described in tools/gen-api.lua).
 return {
+  DescribeSnapshots = [[
+GET POST
+Category String
+DiskId String
+DryRun Boolean
+Encrypted Boolean
+Filter.1.Key String
+Filter.1.Value String
+Filter.2.Key String
+Filter.2.Value String
+InstanceId String
+KMSKeyId String
+MaxResults Integer
+NextToken String
+PageNumber Integer
+PageSize Integer
+RegionId String required
+ResourceGroupId String
+SnapshotIds String
+SnapshotLinkId String
+SnapshotName String
+SnapshotType String
+SourceDiskType String
+Status String
+Tag RepeatList flat
+ Key String
+ Value String
+ key String
+ value String
+Usage String
+]],
+  DescribeSnapshotsUsage = [[
+GET POST
+RegionId String required
+]],
+  DescribeSpotAdvice = [[
+GET POST
+Cores Integer
+GpuAmount Integer
+GpuSpec String
+InstanceFamilyLevel String
+InstanceTypeFamily String
+InstanceTypes RepeatList flat
+Memory Float
+MinCores Integer
+MinMemory Float
+RegionId String required
+ZoneId String
+]],
   DescribeSpotPriceHistory = [[
 GET POST
 EndTime String
@@ -23,9 +72,9 @@ Name String
 PageNumber Integer
 PageSize Integer
 RegionId String required
-Status RepeatList
-StorageCapacityUnitId RepeatList
-Tag RepeatList
+Status RepeatList flat
+StorageCapacityUnitId RepeatList flat
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -37,7 +86,7 @@ PageSize Integer
 RegionId String required
 ResourceId String
 ResourceType String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
  key String
@@ -54,7 +103,7 @@ EndTime String
 PageNumber Integer
 PageSize Integer
 RegionId String required
-ResourceIds RepeatList
+ResourceIds RepeatList flat
 StartTime String
 TaskAction String
 TaskGroupId String
@@ -98,18 +147,18 @@ ZoneId String
 ]],
   DescribeVirtualBorderRouters = [[
 GET POST deprecated
-Filter RepeatList
+Filter RepeatList flat
  Key String
- Value RepeatList
+ Value RepeatList flat
 PageNumber Integer
 PageSize Integer
 RegionId String required
 ]],
   DescribeVirtualBorderRoutersForPhysicalConnection = [[
 GET POST deprecated
-Filter RepeatList
+Filter RepeatList flat
  Key String
- Value RepeatList
+ Value RepeatList flat
 PageNumber Integer
 PageSize Integer
 PhysicalConnectionId String required
@@ -183,7 +232,7 @@ RegionId String required
   EnableNetworkInterfaceQoS = [[
 GET POST
 NetworkInterfaceId String required
-QoS Struct
+QoS Struct flat
 RegionId String required
 ]],
   EnablePhysicalConnection = [[
@@ -234,7 +283,7 @@ BootMode String
 ClientToken String
 Description String
 DetectionStrategy String
-DiskDeviceMapping RepeatList
+DiskDeviceMapping RepeatList flat
  Device String
  DiskImSize Integer
  DiskImageSize Integer
@@ -242,7 +291,7 @@ DiskDeviceMapping RepeatList
  OSSBucket String
  OSSObject String
 DryRun Boolean
-Features Struct
+Features Struct flat
 ImageName String
 LicenseType String
 OSType String
@@ -251,7 +300,7 @@ RegionId String required
 ResourceGroupId String
 RoleName String
 StorageLocationArn String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -261,13 +310,13 @@ KeyPairName String required
 PublicKeyBody String required
 RegionId String required
 ResourceGroupId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
   InstallCloudAssistant = [[
 GET POST
-InstanceId RepeatList required
+InstanceId RepeatList flat required
 RegionId String required
 ]],
   InvokeCommand = [[
@@ -277,17 +326,17 @@ CommandId String required
 ContainerId String
 ContainerName String
 Frequency String
-InstanceId RepeatList
+InstanceId RepeatList flat
 Launcher String
 OssOutputDelivery String
-Parameters String
+Parameters String json
 RegionId String required
 RepeatMode String
 ResourceGroupId String
-ResourceTag RepeatList
+ResourceTag RepeatList flat
  Key String
  Value String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 TerminationMode String
@@ -320,7 +369,7 @@ SecurityGroupId String required
 ]],
   ListPluginStatus = [[
 GET POST
-InstanceId RepeatList
+InstanceId RepeatList flat
 MaxResults Integer
 Name String
 NextToken String
@@ -332,14 +381,14 @@ RegionId String required
 GET POST
 NextToken String
 RegionId String required
-ResourceId RepeatList
+ResourceId RepeatList flat
 ResourceType String required
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
-TagFilter RepeatList
+TagFilter RepeatList flat
  TagKey String
- TagValues RepeatList
+ TagValues RepeatList flat
 ]],
   LockSnapshot = [[
 GET POST
@@ -357,7 +406,7 @@ AutoProvisioningGroupId String
 AutoProvisioningGroupName String
 DefaultTargetCapacityType String
 ExcessCapacityTerminationPolicy String
-LaunchTemplateConfig RepeatList
+LaunchTemplateConfig RepeatList flat
  InstanceType String
  MaxPrice Double
  Priority Integer
@@ -369,57 +418,5 @@ RegionId String required
 SpotTargetCapacity String
 TerminateInstancesWithExpiration Boolean
 TotalTargetCapacity String
-]],
-  ModifyAutoSnapshotPolicyEx = [[
-GET POST
-CopiedSnapshotsRetentionDays Integer
-CopyEncryptionConfiguration Struct
-EnableCrossRegionCopy Boolean
-TargetCopyRegions String
-autoSnapshotPolicyId String required
-autoSnapshotPolicyName String
-regionId String required
-repeatWeekdays String
-retentionDays Integer
-timePoints String
-]],
-  ModifyBandwidthPackageSpec = [[
-GET POST deprecated
-Bandwidth String required
-BandwidthPackageId String required
-RegionId String required
-]],
-  ModifyCapacityReservation = [[
-GET POST
-Description String
-EndTime String
-EndTimeType String
-InstanceAmount Integer
-Platform String
-PrivatePoolOptions.Id String required
-PrivatePoolOptions.Name String
-RegionId String required
-StartTime String
-]],
-  ModifyCloudAssistantSettings = [[
-GET POST
-AgentUpgradeConfig String
-OssDeliveryConfig String
-RegionId String required
-ResourceUsageConfig String
-SessionManagerConfig String
-SettingType String required
-SlsDeliveryConfig String
-]],
-  ModifyCommand = [[
-GET POST
-CommandContent String
-CommandId String required
-Description String
-Launcher String
-Name String
-RegionId String required
-Timeout Long
-WorkingDir String
 ]],
 }

@@ -2,6 +2,58 @@
 -- ECS API 2014-05-26, part 9 of the actions listed in ecs.lua: their text
 -- (the format is described in tools/gen-api.lua).
 return {
+  ModifyAutoSnapshotPolicyEx = [[
+GET POST
+CopiedSnapshotsRetentionDays Integer
+CopyEncryptionConfiguration Struct flat
+EnableCrossRegionCopy Boolean
+TargetCopyRegions String
+autoSnapshotPolicyId String required
+autoSnapshotPolicyName String
+regionId String required
+repeatWeekdays String
+retentionDays Integer
+timePoints String
+]],
+  ModifyBandwidthPackageSpec = [[
+GET POST deprecated
+Bandwidth String required
+BandwidthPackageId String required
+RegionId String required
+]],
+  ModifyCapacityReservation = [[
+GET POST
+Description String
+EndTime String
+EndTimeType String
+InstanceAmount Integer
+Platform String
+PrivatePoolOptions.Id String required
+PrivatePoolOptions.Name String
+RegionId String required
+StartTime String
+]],
+  ModifyCloudAssistantSettings = [[
+GET POST
+AgentUpgradeConfig String json
+OssDeliveryConfig String json
+RegionId String required
+ResourceUsageConfig String json
+SessionManagerConfig String json
+SettingType String required
+SlsDeliveryConfig String json
+]],
+  ModifyCommand = [[
+GET POST
+CommandContent String
+CommandId String required
+Description String
+Launcher String
+Name String
+RegionId String required
+Timeout Long
+WorkingDir String
+]],
   ModifyDedicatedHostAttribute = [[
 GET POST
 ActionOnMaintenance String
@@ -60,7 +112,7 @@ RegionId String required
   ModifyDiagnosticMetricSet = [[
 POST
 Description String
-MetricIds RepeatList
+MetricIds RepeatList flat
 MetricSetId String required
 MetricSetName String
 RegionId String required
@@ -73,7 +125,7 @@ DeleteAutoSnapshot Boolean
 DeleteWithInstance Boolean
 Description String
 DiskId String
-DiskIds RepeatList
+DiskIds RepeatList flat
 DiskName String
 EnableAutoSnapshot Boolean
 RegionId String
@@ -106,7 +158,7 @@ DestinationZoneId String
 DiskCategory String
 DiskId String required
 DryRun Boolean
-PerformanceControlOptions Struct
+PerformanceControlOptions Struct flat
 PerformanceLevel String
 ProvisionedIops Long
 ]],
@@ -123,7 +175,7 @@ Description String
 InstanceAmount Integer
 PrivatePoolOptions.Id String required
 PrivatePoolOptions.Name String
-RecurrenceRules RepeatList
+RecurrenceRules RepeatList flat
  EndHour Integer
  RecurrenceType String
  RecurrenceValue String
@@ -134,7 +186,7 @@ RegionId String required
 GET POST
 Period Integer
 PeriodUnit String
-PrivatePoolOptions.Id RepeatList
+PrivatePoolOptions.Id RepeatList flat
 RegionId String required
 RenewalStatus String
 ]],
@@ -169,7 +221,7 @@ GET POST
 BootMode String
 Description String
 DryRun Boolean
-Features Struct
+Features Struct flat
 ImageFamily String
 ImageId String required
 ImageName String
@@ -186,13 +238,13 @@ RemoveGroup.1 String
 ]],
   ModifyImageSharePermission = [[
 GET POST
-AddAccount RepeatList
+AddAccount RepeatList flat
 DryRun Boolean
 ImageId String required
 IsPublic Boolean
 LaunchPermission String
 RegionId String required
-RemoveAccount RepeatList
+RemoveAccount RepeatList flat
 ]],
   ModifyInstanceAttachmentAttributes = [[
 GET POST
@@ -216,10 +268,10 @@ InstanceId String required
 InstanceName String
 NetworkInterfaceQueueNumber Integer
 Password String
-PrivateDnsNameOptions Struct
+PrivateDnsNameOptions Struct flat
 Recyclable Boolean
-RemoteConnectionOptions Struct
-SecurityGroupIds RepeatList
+RemoteConnectionOptions Struct flat
+SecurityGroupIds RepeatList flat
 UserData String
 ]],
   ModifyInstanceAutoReleaseTime = [[
@@ -276,8 +328,8 @@ Tenancy String
   ModifyInstanceMaintenanceAttributes = [[
 GET POST
 ActionOnMaintenance String
-InstanceId RepeatList
-MaintenanceWindow RepeatList
+InstanceId RepeatList flat
+MaintenanceWindow RepeatList flat
  EndTime String
  StartTime String
 NotifyOnMaintenance Boolean
@@ -315,7 +367,7 @@ GET POST
 AllowMigrateAcrossZone Boolean
 Async Boolean
 ClientToken String
-Disk RepeatList
+Disk RepeatList flat
  Category String
  DiskId String
  PerformanceLevel String
@@ -329,60 +381,5 @@ SystemDisk.Category String
 Temporary.EndTime String
 Temporary.InternetMaxBandwidthOut Integer
 Temporary.StartTime String
-]],
-  ModifyInstanceVncPasswd = [[
-GET POST
-InstanceId String required
-RegionId String required
-VncPassword String required
-]],
-  ModifyInstanceVpcAttribute = [[
-GET POST
-InstanceId String required
-PrivateIpAddress String
-SecurityGroupId RepeatList
-VSwitchId String required
-VpcId String
-]],
-  ModifyInvocationAttribute = [[
-GET POST
-ClientToken String
-CommandContent String
-ContentEncoding String
-EnableParameter Boolean
-Frequency String
-InstanceId RepeatList
-InvokeId String required
-Parameters String
-RegionId String required
-]],
-  ModifyLaunchTemplateDefaultVersion = [[
-GET POST
-DefaultVersionNumber Long required
-LaunchTemplateId String
-LaunchTemplateName String
-RegionId String required
-]],
-  ModifyManagedInstance = [[
-GET POST
-InstanceId String required
-InstanceName String required
-RegionId String required
-]],
-  ModifyNetworkInterfaceAttribute = [[
-GET POST
-ConnectionTrackingConfiguration Struct
-DeleteOnRelease Boolean
-Description String
-EnhancedNetwork Struct
-NetworkInterfaceId String required
-NetworkInterfaceName String
-NetworkInterfaceTrafficConfig Struct
-QueueNumber Integer
-RegionId String required
-RxQueueSize Integer
-SecurityGroupId RepeatList
-SourceDestCheck Boolean
-TxQueueSize Integer
 ]],
 }

@@ -5,11 +5,11 @@ return {
   AccosicateNetworkAcl = [[
 GET POST
 NetworkAclId String required
-Resource Array required
+Resource Array flat required
 ]],
   AddBackendServers = [[
 GET POST
-BackendServers Json required
+BackendServers Json json required
  Ip String
  Port Integer
  ServerId String required
@@ -61,19 +61,19 @@ Scripts String required
 POST
 DiskAccessProtocol String
 DiskType String
-InstanceIds Json required
-LoadOpt String
+InstanceIds Json json required
+LoadOpt String json
 SDGId String required
 ]],
   AttachInstancesToNodePool = [[
 POST
 ClusterId String required
-Instances Json required
+Instances Json json required
 NodepoolId String required
 ]],
   AttachKeyPair = [[
 GET POST
-InstanceIds Json required
+InstanceIds Json json required
 KeyPairId String
 KeyPairName String
 ]],
@@ -104,7 +104,7 @@ SourcePortRange String
 ]],
   BatchEventMigrateInstance = [[
 GET POST
-EventInfos Json
+EventInfos Json json
  DataPolicy String
  EventId String required
  OpsType String required
@@ -115,7 +115,7 @@ EventInfos Json
 ]],
   BatchEventRebootInstance = [[
 POST
-EventInfos Json
+EventInfos Json json
  EventId String
  OpsType String
  PlanTime Long
@@ -124,7 +124,7 @@ EventInfos Json
 ]],
   BatchEventRedeployInstance = [[
 POST
-EventInfos Json
+EventInfos Json json
  EventId String
  OpsType String
  PlanTime Long
@@ -133,12 +133,12 @@ EventInfos Json
 ]],
   CopySDG = [[
 GET
-DestinationRegionIds Json required
+DestinationRegionIds Json json required
 SDGId String required
 ]],
   CopySnapshot = [[
 GET POST
-DestinationRegionIds Json required
+DestinationRegionIds Json json required
 DestinationSnapshotDescription String
 DestinationSnapshotName String
 InstanceBillingCycle String
@@ -164,7 +164,7 @@ PeriodUnit String
 Resolution String required
 ServerName String
 ServerType String required
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -184,24 +184,24 @@ NetworkName String
 POST
 ClusterType String required
 ContainerCidr String
-ControlPlaneConfig String
+ControlPlaneConfig String json
 EnsRegionId String
 KubernetesVersion String
 LoadBalancerId String
 Name String
-PodVswitchIds Json
+PodVswitchIds Json json
 Profile String required
 PublicAccess Boolean
 ServiceCidr String
 VpcId String
-VswitchIds Json
+VswitchIds Json json
 ]],
   CreateClusterNodePool = [[
 POST
 ClusterId String required
-KubernetesConfig String
-NodepoolInfo String required
-ScalingGroup String required
+KubernetesConfig String json
+NodepoolInfo String json required
+ScalingGroup String json required
 ]],
   CreateDisk = [[
 GET POST
@@ -214,7 +214,7 @@ InstanceChargeType String required
 KMSKeyId String
 Size String
 SnapshotId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -230,7 +230,7 @@ InternetChargeType String required
 IpAddress String
 Isp String
 Name String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -259,7 +259,7 @@ NetworkingModel String required
 ]],
   CreateFileSystem = [[
 GET
-OrderDetails Json required
+OrderDetails Json json required
  ChargeType String required
  EnsRegionId String required
  FileSystemName String required

@@ -53,7 +53,7 @@ InstanceBillingCycle String
 InstanceType String
 Name String
 NetworkId String required
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 VSwitchId String
@@ -64,7 +64,7 @@ CidrBlock String required
 Description String
 EnsRegionId String required
 NetworkName String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 ]],
@@ -90,7 +90,7 @@ Protocol String required
 GET POST
 Description String
 Name String
-SecurityGroupIds Json required
+SecurityGroupIds Json json required
 VSwitchId String
 ]],
   CreateSDG = [[
@@ -106,7 +106,7 @@ Size String
   CreateSecurityGroup = [[
 GET POST
 Description String
-Permissions Json
+Permissions Json json
  Description String
  DestCidrIp String
  Direction String required
@@ -122,7 +122,7 @@ SecurityGroupName String
 ]],
   CreateSecurityGroupPermissions = [[
 GET POST
-Permissions Json required
+Permissions Json json required
  Description String
  DestCidrIp String
  Direction String required
@@ -159,7 +159,7 @@ StandbySnatIp String
 ]],
   CreateStorageGateway = [[
 GET POST
-OrderDetails Json required
+OrderDetails Json json required
  Description String
  EnsRegionId String required
  GatewayName String
@@ -185,7 +185,7 @@ CidrBlock String required
 Description String
 EnsRegionId String required
 NetworkId String
-Tag RepeatList
+Tag RepeatList flat
  Key String
  Value String
 VSwitchName String
@@ -220,7 +220,7 @@ NodepoolId String required
 ]],
   DeleteClusterNodes = [[
 POST
-Body String required
+Body String json required
 ClusterId String required
 ReleaseNode Boolean
 ]],
@@ -251,7 +251,7 @@ ForwardEntryId String required
 ]],
   DeleteHaVips = [[
 GET POST
-HaVipIds Json required
+HaVipIds Json json required
 ]],
   DeleteImage = [[
 GET POST
@@ -293,7 +293,7 @@ NetworkAclEntryId String
 ]],
   DeleteNetworkInterfaces = [[
 GET POST
-NetworkInterfaceIds Json required
+NetworkInterfaceIds Json json required
 ]],
   DeleteNetworkPeerConnection = [[
 GET POST
@@ -306,7 +306,7 @@ ObjectKey String required
 ]],
   DeleteSDG = [[
 GET POST
-SDGId Json required
+SDGId Json json required
 ]],
   DeleteSecurityGroup = [[
 GET POST
@@ -314,7 +314,7 @@ SecurityGroupId String required
 ]],
   DeleteSecurityGroupPermissions = [[
 GET POST
-Permissions Json required
+Permissions Json json required
  DestCidrIp String
  Direction String required
  IpProtocol String required
@@ -357,13 +357,13 @@ GET POST
 DeploymentType String
 DiskAccessProtocol String
 DiskType String
-InstanceIds Json required
+InstanceIds Json json required
 SDGId String required
 ]],
   DeploySDG = [[
 GET
 DeploymentType String
-InstanceIds Json required
+InstanceIds Json json required
 SDGId String required
 ]],
   DescribeAICImages = [[
@@ -380,9 +380,9 @@ Status String
 ]],
   DescribeARMServerInstances = [[
 GET
-AICSpecs Json
+AICSpecs Json json
 DescribeAICInstances Boolean
-EnsRegionIds Json
+EnsRegionIds Json json
 MaxDate String
 MinDate String
 Name String
@@ -390,10 +390,10 @@ Namespace String
 OrderByParams String
 PageNumber Integer
 PageSize Integer
-ServerIds Json
-ServerSpecs Json
-States Json
-Tags Json
+ServerIds Json json
+ServerSpecs Json json
+States Json json
+Tags Json json
  Key String
  Value String
 ]],
@@ -432,16 +432,10 @@ GET
   DescribeCloudDiskTypes = [[
 GET
 EnsRegionId String
-EnsRegionIds Json
+EnsRegionIds Json json
 ]],
   DescribeCluster = [[
 POST
 ClusterId String
-]],
-  DescribeClusterAttachScripts = [[
-POST
-ClusterId String required
-NodepoolId String required
-Options String
 ]],
 }

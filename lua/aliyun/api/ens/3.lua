@@ -2,6 +2,12 @@
 -- ENS API 2017-11-10, part 3 of the actions listed in ens.lua: their text
 -- (the format is described in tools/gen-api.lua).
 return {
+  DescribeClusterAttachScripts = [[
+POST
+ClusterId String required
+NodepoolId String required
+Options String
+]],
   DescribeClusterDetail = [[
 POST
 ClusterId String required
@@ -43,7 +49,7 @@ GET POST
 AppId String required
 DataNames String
 DataVersions String
-EnsRegionIds Json
+EnsRegionIds Json json
 InstanceIds String
 MaxDate String
 MinDate String
@@ -113,7 +119,7 @@ AssociatedInstanceType String
 EipAddress String
 EipName String
 EnsRegionId String
-EnsRegionIds Array
+EnsRegionIds Array flat
 IcmpReplyEnabled Boolean
 PageNumber Integer
 PageSize Integer
@@ -171,7 +177,7 @@ RouteTableId String
 GET POST
 AssociateType String
 EnsRegionId String
-EnsRegionIds Array
+EnsRegionIds Array flat
 NetworkId String
 PageNumber Integer
 PageSize Integer
@@ -251,7 +257,7 @@ PageSize Integer
   DescribeHaVips = [[
 GET
 EnsRegionId String
-EnsRegionIds Array
+EnsRegionIds Array flat
 HaVipAddress String
 HaVipId String
 Name String
@@ -263,12 +269,12 @@ VSwitchId String
 ]],
   DescribeHistoryEvents = [[
 GET POST
-EventLevels RepeatList
-EventStatus RepeatList
-EventTypes RepeatList required
+EventLevels RepeatList simple
+EventStatus RepeatList simple
+EventTypes RepeatList simple required
 PageNumber Integer
 PageSize Integer
-ResourceIds RepeatList
+ResourceIds RepeatList simple
 ]],
   DescribeImageInfos = [[
 GET POST
@@ -325,7 +331,7 @@ GET
 InstanceId String required
 PageNumber Integer
 PageSize Integer
-SDGIds Json
+SDGIds Json json
 Status String
 ]],
   DescribeInstanceSpec = [[
@@ -340,7 +346,7 @@ InstanceId String required
 ]],
   DescribeInstances = [[
 GET POST
-EipAddresses Json
+EipAddresses Json json
 EnsRegionId String
 EnsRegionIds String
 EnsServiceId String
@@ -357,9 +363,9 @@ PageNumber Integer
 PageSize String
 SearchKey String
 SecurityGroupId String
-ServiceStatus Json
+ServiceStatus Json json
 Status String
-Tags Json
+Tags Json json
  Key String
  Value String
 VSwitchId String
@@ -421,7 +427,7 @@ LoadBalancerId String required
 GET
 Address String
 EnsRegionId String
-EnsRegionIds Array
+EnsRegionIds Array flat
 LoadBalancerId String
 LoadBalancerName String
 LoadBalancerStatus String
@@ -436,16 +442,5 @@ VSwitchId String
 GET POST
 EndDate String required
 StartDate String required
-]],
-  DescribeMountTargets = [[
-GET POST
-EnsRegionId String required
-FileSystemId String required
-MountTargetName String
-PageNumber Integer
-PageSize Integer
-]],
-  DescribeNASAvailableResourceInfo = [[
-GET
 ]],
 }

@@ -2,13 +2,24 @@
 -- ENS API 2017-11-10, part 4 of the actions listed in ens.lua: their text
 -- (the format is described in tools/gen-api.lua).
 return {
+  DescribeMountTargets = [[
+GET POST
+EnsRegionId String required
+FileSystemId String required
+MountTargetName String
+PageNumber Integer
+PageSize Integer
+]],
+  DescribeNASAvailableResourceInfo = [[
+GET
+]],
   DescribeNatGateways = [[
 GET
 EnsRegionId String
-EnsRegionIds Array
+EnsRegionIds Array flat
 Name String
 NatGatewayId String
-NatGatewayIds Array
+NatGatewayIds Array flat
 NetworkId String
 PageNumber Integer
 PageSize Integer
@@ -29,12 +40,12 @@ NetworkId String required
   DescribeNetworkInterfaces = [[
 GET POST
 EnsRegionId String
-EnsRegionIds Array
+EnsRegionIds Array flat
 InstanceId String
-Ipv6Address Array
+Ipv6Address Array flat
 NetworkId String
 NetworkInterfaceId String
-NetworkInterfaceIds Array
+NetworkInterfaceIds Array flat
 NetworkInterfaceName String
 PageNumber String
 PageSize String
@@ -49,16 +60,16 @@ GET POST
 EnsRegionId String
 InstanceId String
 Name String
-NetworkIds Array
+NetworkIds Array flat
 PageNumber Integer
 PageSize Integer
 ]],
   DescribeNetworks = [[
 GET POST
 EnsRegionId String
-EnsRegionIds Array
+EnsRegionIds Array flat
 NetworkId String
-NetworkIds Array
+NetworkIds Array flat
 NetworkName String
 PageNumber Integer
 PageSize Integer
@@ -73,7 +84,7 @@ SystemDiskSize Integer required
   DescribePrice = [[
 GET POST
 DataDisk.1.Size Integer
-DataDisks Json
+DataDisks Json json
  Category String
  Size Long
 EnsRegionId String required
@@ -95,16 +106,16 @@ GET POST
 GET POST
 PageNumber Integer
 PageSize Integer
-SDGIds Json
+SDGIds Json json
 ]],
   DescribeSDGDeploymentStatus = [[
 GET POST
 DeploymentType String
-DiskIds Json
-InstanceIds Json
+DiskIds Json json
+InstanceIds Json json
 PageNumber Integer
 PageSize Integer
-RegionIds Json
+RegionIds Json json
 SDGId String required
 Status String
 ]],
@@ -118,13 +129,13 @@ SdgId String required
 ]],
   DescribeSDGs = [[
 GET POST
-InstanceIds Json
-SDGIds Json
+InstanceIds Json json
+SDGIds Json json
 ]],
   DescribeSecondaryPublicIpAddresses = [[
 GET POST
 EnsRegionId String
-EnsRegionIds Array
+EnsRegionIds Array flat
 Isp String
 PageNumber Integer
 PageSize Integer
@@ -193,7 +204,7 @@ PageSize Integer
 SnatEntryId String
 SnatEntryName String
 SnatIp String
-SnatIps Array
+SnatIps Array flat
 SourceCIDR String
 ]],
   DescribeStorageGateway = [[
@@ -231,12 +242,12 @@ VSwitchId String required
   DescribeVSwitches = [[
 GET POST
 EnsRegionId String
-EnsRegionIds Array
+EnsRegionIds Array flat
 NetworkId String
 PageNumber Integer
 PageSize Integer
 VSwitchId String
-VSwitchIds Array
+VSwitchIds Array flat
 VSwitchName String
 ]],
   DetachDisk = [[
@@ -246,12 +257,12 @@ InstanceId String required
 ]],
   DetachInstanceSDG = [[
 POST
-InstanceIds Json required
+InstanceIds Json json required
 SDGId String required
 ]],
   DetachKeyPair = [[
 GET POST
-InstanceIds Json required
+InstanceIds Json json required
 KeyPairId String
 KeyPairName String
 ]],
@@ -342,7 +353,7 @@ StartTime String required
 GET POST
 Architecture String required
 ComputeType String required
-DiskDeviceMapping Json
+DiskDeviceMapping Json json
  OSSBucket String
  OSSObject String
  OSSRegion String
@@ -367,8 +378,8 @@ GET POST
 ]],
   InstallClusterAddons = [[
 POST
-Addons Json required
- ConfigSchema RepeatList
+Addons Json json required
+ ConfigSchema RepeatList json
  Name String
  Version String
 ClusterId String required
@@ -448,21 +459,5 @@ StartAfter String
 ]],
   ListProductAbilities = [[
 GET
-]],
-  ListTagResources = [[
-GET POST
-NextToken String
-ResourceId RepeatList
-ResourceType String required
-Tag RepeatList
- Key String
- Value String
-]],
-  ManageAICLogin = [[
-POST
-ActionName String required
-InstanceId String required
-KeyGroup String
-KeyName String
 ]],
 }

@@ -2,6 +2,22 @@
 -- ENS API 2017-11-10, part 5 of the actions listed in ens.lua: their text
 -- (the format is described in tools/gen-api.lua).
 return {
+  ListTagResources = [[
+GET POST
+NextToken String
+ResourceId RepeatList flat
+ResourceType String required
+Tag RepeatList flat
+ Key String
+ Value String
+]],
+  ManageAICLogin = [[
+POST
+ActionName String required
+InstanceId String required
+KeyGroup String
+KeyName String
+]],
   ModifyAICInstanceType = [[
 GET POST
 EnvironmentVar String
@@ -13,16 +29,16 @@ Resolution String
 ]],
   ModifyClusterAddon = [[
 POST
-Addon String
+Addon String json
 ClusterId String required
 ComponentName String required
 ]],
   ModifyClusterNodePool = [[
 POST
 ClusterId String required
-KubernetesConfig String
-NodepoolInfo String required
-ScalingGroup String
+KubernetesConfig String json
+NodepoolInfo String json required
+ScalingGroup String json
 ]],
   ModifyEnsEipAddressAttribute = [[
 GET POST
@@ -107,7 +123,7 @@ AutoRenew Boolean
 BillingCycle String
 IncludeDataDisks Boolean
 InstanceChargeType String required
-InstanceIds Json required
+InstanceIds Json json required
 Period String
 PeriodUnit String
 ]],
@@ -167,14 +183,14 @@ VSwitchName String
 ]],
   MountInstanceSDG = [[
 POST
-InstanceIds Json required
+InstanceIds Json json required
 SDGId String required
 ]],
   PreloadRegionSDG = [[
 GET POST
-DestinationRegionIds Json required
+DestinationRegionIds Json json required
 DiskType String
-Namespaces Json
+Namespaces Json json
 RedundantNum Integer required
 SDGId String required
 ]],
@@ -222,7 +238,7 @@ ImageId String required
   RebootAICInstance = [[
 GET
 InstanceId String
-InstanceIds Json
+InstanceIds Json json
 ServerId String
 ]],
   RebootARMServerInstance = [[
@@ -266,7 +282,7 @@ InstanceId String required
 ]],
   RemoveBackendServers = [[
 GET POST
-BackendServers Json required
+BackendServers Json json required
  Ip String
  Port Integer
  ServerId String required
@@ -276,7 +292,7 @@ LoadBalancerId String required
 ]],
   RemoveInstanceSDG = [[
 GET POST
-InstanceIds Json required
+InstanceIds Json json required
 ]],
   RemovePublicIpsFromEpnInstance = [[
 GET POST
@@ -285,12 +301,12 @@ InstanceInfos String required
 ]],
   RemoveSDG = [[
 GET
-InstanceIds Json required
+InstanceIds Json json required
 ]],
   RemoveSDGs = [[
 POST
-InstanceIds Json required
-SdgIds Json
+InstanceIds Json json required
+SdgIds Json json
 ]],
   RemoveVSwitchesFromEpnInstance = [[
 GET POST
@@ -381,7 +397,7 @@ AutoRenew Boolean
 AutoUseCoupon String
 BillingCycle String
 Carrier String
-DataDisk Json
+DataDisk Json json
  Category String
  Encrypted Boolean
  KMSKeyId String
@@ -416,30 +432,14 @@ SchedulingStrategy String
 SecurityId String
 SpotDuration Integer
 SpotStrategy String
-SystemDisk String
-Tag RepeatList
+SystemDisk String json
+Tag RepeatList flat
  Key String
  Value String
 UniqueSuffix Boolean
 UserData String
 VSwitchId String
 VpdId String
-VpdVSwitchIds Json
-]],
-  RunServiceSchedule = [[
-GET POST
-AppId String required
-ClientIp String required
-Directorys String
-PodConfigName String
-PreLockedTimeout Integer
-ScheduleStrategy String
-ServiceAction String required
-ServiceCommands String
-Uuid String required
-]],
-  SaveSDG = [[
-GET
-SDGId String
+VpdVSwitchIds Json json
 ]],
 }

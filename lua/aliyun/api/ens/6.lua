@@ -2,15 +2,31 @@
 -- ENS API 2017-11-10, part 6 of the actions listed in ens.lua: their text
 -- (the format is described in tools/gen-api.lua).
 return {
+  RunServiceSchedule = [[
+GET POST
+AppId String required
+ClientIp String required
+Directorys String
+PodConfigName String
+PreLockedTimeout Integer
+ScheduleStrategy String
+ServiceAction String required
+ServiceCommands String
+Uuid String required
+]],
+  SaveSDG = [[
+GET
+SDGId String
+]],
   ScaleClusterNodePool = [[
 POST
-Body String
+Body String json
 ClusterId String required
 NodepoolId String required
 ]],
   SetBackendServers = [[
 GET POST
-BackendServers Json required
+BackendServers Json json required
  ServerId String required
  Type String
  Weight Integer required
@@ -99,7 +115,7 @@ UnhealthyThreshold Integer
   ShareAICImage = [[
 POST
 ImageId String required
-Users Json required
+Users Json json required
 ]],
   StartEpnInstance = [[
 GET POST
@@ -142,9 +158,9 @@ SnatIp String required
 ]],
   TagResources = [[
 GET POST
-ResourceId RepeatList required
+ResourceId RepeatList flat required
 ResourceType String required
-Tag RepeatList required
+Tag RepeatList flat required
  Key String required
  Value String required
 ]],
@@ -155,14 +171,14 @@ Force Boolean
 ]],
   UnInstallClusterAddons = [[
 POST
-Addons Json
+Addons Json json
  Name String
 ClusterId String required
 ]],
   UnassignPrivateIpAddresses = [[
 GET POST
 NetworkInterfaceId String required
-PrivateIpAddress Array required
+PrivateIpAddress Array flat required
 ]],
   UnassociateHaVip = [[
 GET POST
@@ -172,25 +188,25 @@ InstanceId String required
   UnassociateNetworkAcl = [[
 GET POST
 NetworkAclId String required
-Resource Array required
+Resource Array flat required
 ]],
   UnloadRegionSDG = [[
 GET POST
-DestinationRegionIds Json required
-Namespaces Json
+DestinationRegionIds Json json required
+Namespaces Json json
 SDGId String required
 ]],
   UnmountInstanceSDG = [[
 POST
-InstanceIds Json required
+InstanceIds Json json required
 SDGId String required
 ]],
   UntagResources = [[
 GET POST
 All Boolean
-ResourceId RepeatList required
+ResourceId RepeatList flat required
 ResourceType String required
-TagKey RepeatList
+TagKey RepeatList flat
 ]],
   UpdateClusterCertificate = [[
 POST
@@ -199,7 +215,7 @@ ClusterId String
   UpgradeAICInstanceImage = [[
 GET
 ImageId String required
-ServerIds Json required
+ServerIds Json json required
 Timeout Integer
 ]],
   UpgradeApplication = [[
@@ -210,8 +226,8 @@ Timeout Integer
 ]],
   UpgradeClusterAddons = [[
 POST
-Addons Json
- ConfigSchema RepeatList
+Addons Json json
+ ConfigSchema RepeatList json
  Name String
  NextVersion String
 ClusterId String required
