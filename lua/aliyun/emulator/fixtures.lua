@@ -25,16 +25,41 @@ fixtures.SIZE_LIMITS = {
 }
 
 fixtures.IMAGES = {
-  { id = "ubuntu_22_04_x64_20G_alibase_20240101.vhd", size = 20, os = "Ubuntu 22.04 64 bit", platform = "Ubuntu" },
-  { id = "centos_7_9_x64_20G_alibase_20240101.vhd", size = 20, os = "CentOS 7.9 64 bit", platform = "CentOS" },
-  { id = "aliyun_3_x64_40G_alibase_20240101.vhd", size = 40, os = "Alibaba Cloud Linux 3", platform = "Aliyun" },
+  { id = "ubuntu_22_04_x64_20G_alibase_20240101.vhd", size = 20, os = "Ubuntu 22.04 64 bit", platform = "Ubuntu",
+    family = "acs:ubuntu_22_04_x64" },
+  { id = "centos_7_9_x64_20G_alibase_20240101.vhd", size = 20, os = "CentOS 7.9 64 bit", platform = "CentOS",
+    family = "acs:centos_7_9_x64" },
+  { id = "aliyun_3_x64_40G_alibase_20240101.vhd", size = 40, os = "Alibaba Cloud Linux 3", platform = "Aliyun",
+    family = "acs:alibaba_cloud_linux_3" },
+  { id = "win2022_21H2_x64_dtc_en-us_40G_alibase_20240101.vhd", size = 40, os = "Windows Server 2022 64 bit",
+    platform = "Windows Server 2022", os_type = "windows", family = "acs:windows_server_2022" },
 }
 
 -- Instances per region: three, all Running; the third has no cloud assistant client
 -- (so that InstallCloudAssistant has something to do).
 fixtures.INSTANCES_PER_REGION = 3
 
-fixtures.INSTANCE_TYPES = { "ecs.g7.large", "ecs.c7.xlarge", "ecs.r7.large" }
+-- The instance types the emulator offers in every zone: id, family, vCPUs, memory (GiB),
+-- network interfaces and private IPs per interface, generation.
+fixtures.INSTANCE_TYPES = {
+  { id = "ecs.g7.large", family = "ecs.g7", cpu = 2, memory = 8, enis = 3, ips = 6, generation = "ecs-5" },
+  { id = "ecs.g7.xlarge", family = "ecs.g7", cpu = 4, memory = 16, enis = 4, ips = 15, generation = "ecs-5" },
+  { id = "ecs.c7.large", family = "ecs.c7", cpu = 2, memory = 4, enis = 3, ips = 6, generation = "ecs-5" },
+  { id = "ecs.c7.xlarge", family = "ecs.c7", cpu = 4, memory = 8, enis = 4, ips = 15, generation = "ecs-5" },
+  { id = "ecs.r7.large", family = "ecs.r7", cpu = 2, memory = 16, enis = 3, ips = 6, generation = "ecs-5" },
+  { id = "ecs.t6-c1m1.large", family = "ecs.t6", cpu = 2, memory = 2, enis = 1, ips = 1, generation = "ecs-4",
+    burst = true },
+}
+
+-- The types of the fixture's instances, in turn.
+fixtures.FIXTURE_TYPES = { "ecs.g7.large", "ecs.c7.xlarge", "ecs.r7.large" }
+
+-- The RAM roles the account has (the emulator does not emulate RAM; options.ram_roles adds).
+fixtures.RAM_ROLES = { "EcsInstanceRole" }
+
+-- The account's default resource group (the emulator does not emulate Resource Manager:
+-- any rg-<letters and digits> id is taken as an existing group).
+fixtures.DEFAULT_RESOURCE_GROUP = "rg-acfmemu0default"
 
 -- ENS edge nodes with idle resources for RunServiceSchedule and the rescale actions.
 fixtures.ENS_NODES = {

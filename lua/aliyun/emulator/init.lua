@@ -9,8 +9,14 @@
 -- Options:
 --   keys    {[AccessKeyId] = {secret = ..., security_token = ... (STS)}}; default testid/testsecret
 --   now     clock function (epoch seconds); tests advance it instead of sleeping
---   delays  seconds for asynchronous transitions: disk_create, disk_attach, disk_detach,
---           invocation (Running -> Finished)
+--   delays  seconds for asynchronous transitions (emulator.DEFAULT_DELAYS lists them):
+--           instance_create, instance_start, instance_stop, disk_create, disk_attach, ...
+--   keys[id].account  the account a key belongs to; keys without one share the default
+--           account. Accounts never see each other's resources.
+--   strict  answers that do not fit the response model, codes missing from the error
+--           catalogue and parameters a handler accepted without reading become InternalError
+--           (the specs run strict)
+--   ram_roles  RAM role names the account has (the emulator does not emulate RAM)
 --   faults  {[Action or "*"] = fault or {fault, ...}} (see faults.lua)
 --   seed    seed of the id generator (same seed, same ids)
 --   rate_limit  requests per second per AccessKeyId beyond which calls get Throttling
@@ -22,7 +28,9 @@
 -- nothing, drop the connection), which the in-process transport and the nginx handler honour.
 local auth = require "aliyun.emulator.auth"
 local core = require "aliyun.core"
+local engine = require "aliyun.emulator.engine"
 local faults = require "aliyun.emulator.faults"
+local fixtures = require "aliyun.emulator.fixtures"
 local router = require "aliyun.emulator.router"
 local state = require "aliyun.emulator.state"
 
@@ -33,35 +41,71 @@ Emulator.__index = Emulator
 
 emulator.DEFAULT_KEYS = { testid = { secret = "testsecret" } }
 
-local DEFAULT_DELAYS = { disk_create = 2, disk_attach = 1, disk_detach = 1, invocation = 2 }
-
--- The domain modules, each {product =, actions = {Name = fn}, init = fn(emu), tick = fn(emu, now)}.
-local MODULES = {
-  "aliyun.emulator.regions", "aliyun.emulator.launch_templates", "aliyun.emulator.disks",
-  "aliyun.emulator.monitoring", "aliyun.emulator.assistant", "aliyun.emulator.ens",
+-- Seconds each asynchronous transition takes unless the options say otherwise.
+emulator.DEFAULT_DELAYS = {
+  disk_create = 2, disk_attach = 1, disk_detach = 1, snapshot_create = 2, invocation = 2,
+  instance_create = 2, instance_start = 2, instance_stop = 2, vpc_create = 1, vswitch_create = 1,
+  image_create = 5, eni_attach = 1, eni_detach = 1,
 }
 
-local function load_modules()
-  local handlers, mods = { ecs = {}, ens = {} }, {}
-  for _, name in ipairs(MODULES) do
-    local m = require(name)
-    mods[#mods + 1] = m
-    for action, fn in pairs(m.actions) do handlers[m.product][action] = fn end
+-- The resource kinds, in the order their fixtures are made (a kind's fixture may use the
+-- records of the kinds before it).
+emulator.KINDS = {
+  "aliyun.emulator.kinds.region", "aliyun.emulator.kinds.image", "aliyun.emulator.kinds.vpc",
+  "aliyun.emulator.kinds.security_group", "aliyun.emulator.kinds.key_pair", "aliyun.emulator.kinds.eni",
+  "aliyun.emulator.kinds.disk", "aliyun.emulator.kinds.instance", "aliyun.emulator.kinds.launch_template",
+  "aliyun.emulator.kinds.assistant", "aliyun.emulator.kinds.monitoring", "aliyun.emulator.kinds.tags",
+  "aliyun.emulator.kinds.ens_schedule",
+}
+
+local loaded = false
+local kind_order = {}
+
+local function load_kinds()
+  if loaded then return end
+  for _, name in ipairs(emulator.KINDS) do
+    local kinds = require(name)
+    if kinds.name then kinds = { kinds } end
+    for _, k in ipairs(kinds) do
+      engine.register(k)
+      kind_order[#kind_order + 1] = k
+    end
   end
-  return handlers, mods
+  loaded = true
+end
+
+-- The account an AccessKeyId belongs to (keys without one share the default account).
+local function account_of(key)
+  return key and key.account and tostring(key.account) or fixtures.ACCOUNT
 end
 
 function emulator.new(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("aliyun.emulator.new: options must be a table", 2) end
+  load_kinds()
   local self = setmetatable({ opts = opts }, Emulator)
   self.keys = opts.keys or emulator.DEFAULT_KEYS
   self.clock = opts.now or os.time
   self.rate_limit = tonumber(opts.rate_limit)
   self.sleep_fn = opts.sleep
-  self.handlers, self.modules = load_modules()
+  self.strict = opts.strict == true
+  self.ram_roles = {}
+  for _, r in ipairs(fixtures.RAM_ROLES) do self.ram_roles[r] = true end
+  for _, r in ipairs(opts.ram_roles or {}) do self.ram_roles[r] = true end
+  self.default_resource_group = fixtures.DEFAULT_RESOURCE_GROUP
   self:reset()
   return self
+end
+
+-- The fixed geography every account shares.
+local function geography(self)
+  self.regions = state.collection()
+  self.zones = {}
+  for _, r in ipairs(fixtures.REGIONS) do
+    self.regions:add(r.id, { RegionId = r.id, LocalName = r.name, RegionEndpoint = "ecs." .. r.id .. ".aliyuncs.com",
+      zones = r.zones })
+    for _, z in ipairs(r.zones) do self.zones[z] = r.id end
+  end
 end
 
 -- Back to the initial world: fixtures, no faults but those of the options, clock offset 0.
@@ -75,7 +119,7 @@ function Emulator:reset(o)
   self.seed = o.seed or opts.seed or 1
   self.ids = state.ids(self.seed)
   self.delays = {}
-  for k, v in pairs(DEFAULT_DELAYS) do self.delays[k] = v end
+  for k, v in pairs(emulator.DEFAULT_DELAYS) do self.delays[k] = v end
   for k, v in pairs(opts.delays or {}) do self.delays[k] = v end
   for k, v in pairs(o.delays or {}) do self.delays[k] = v end
   self.faults = faults.new()
@@ -86,11 +130,34 @@ function Emulator:reset(o)
   self.idempotency = {}
   self.buckets = {}
   self.page_tokens = {}
-  self.db = {}
-  for _, m in ipairs(self.modules) do
-    if m.init then m.init(self) end
-  end
+  self.timers = {}
+  self.timer_seq = 0
+  self.worlds = {}
+  geography(self)
+  -- the default account's world first, so that the same seed gives the same fixture ids
+  self:world(fixtures.ACCOUNT)
   return self
+end
+
+-- The world of an account: made with its fixture on first use.
+function Emulator:world(account)
+  local w = self.worlds[account]
+  if not w then
+    w = engine.new_world(account)
+    self.worlds[account] = w
+    local ctx = { world = w }
+    for _, k in ipairs(kind_order) do
+      if k.fixture then k.fixture(self, ctx) end
+    end
+  end
+  return w
+end
+
+-- The account of an AccessKeyId (nil when the key is unknown).
+function Emulator:account_of(key_id)
+  local key = self.keys[key_id]
+  if not key then return nil end
+  return account_of(key)
 end
 
 function Emulator:now()
@@ -111,12 +178,9 @@ function Emulator:clear_faults()
   self.faults:clear()
 end
 
--- Progresses time-driven transitions (Creating -> Available, Running -> Finished ...).
+-- Applies the transitions that are due (Creating -> Available, Running -> Finished ...).
 function Emulator:tick()
-  local now = self:now()
-  for _, m in ipairs(self.modules) do
-    if m.tick then m.tick(self, now) end
-  end
+  engine.tick(self)
 end
 
 function Emulator:handle(request)
@@ -130,9 +194,9 @@ function Emulator:sleep(seconds)
 end
 
 -- The names of the emulated actions of a product, sorted.
-function Emulator:actions(product)
+function Emulator.actions(_, product)
   local out = {}
-  for name in pairs(self.handlers[product] or {}) do out[#out + 1] = name end
+  for name in pairs(engine.actions[product] or {}) do out[#out + 1] = name end
   table.sort(out)
   return out
 end

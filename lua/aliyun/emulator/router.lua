@@ -3,9 +3,11 @@
 -- -> the action's handler -> the documented success or error body.
 local api = require "aliyun.api"
 local args = require "aliyun.emulator.args"
+local engine = require "aliyun.emulator.engine"
 local errors = require "aliyun.emulator.errors"
 local auth = require "aliyun.emulator.auth"
 local json = require "aliyun.json"
+local shape = require "aliyun.emulator.shape"
 local state = require "aliyun.emulator.state"
 local xml = require "aliyun.emulator.xml"
 
@@ -125,29 +127,91 @@ end
 -- The service's code for a reused ClientToken with other parameters differs per action.
 local MISMATCH_CODES = { ModifyDiskChargeType = "IdempotenceParamNotMatch" }
 
-local function run_action(emu, ctx, fn, entry)
+-- Whether a wire parameter is one the action's handler honours: its name without indexes
+-- (DataDisk.2.Size -> DataDisk.Size), or a parent of it (DataDisk), is in the set.
+local function honoured(set, base)
+  local name = base
+  while name do
+    if set[name] then return true end
+    name = name:match("^(.*)%.[^.]*$")
+  end
+  return false
+end
+
+-- Every parameter of the action that the request carries must be honoured: the service
+-- would act on it, so accepting it silently would be a lie.
+local function check_honoured(ctx, handler)
+  local set = handler.honours
+  if not set then return end
+  for name, v in pairs(ctx.params) do
+    if v ~= "" then
+      local base = args.base_name(name)
+      local top = base:match("^[^.]+")
+      if (handler.meta[base] or handler.meta[top] or handler.meta[name]) and not honoured(set, base)
+        and not set[name] then
+        errors.raise("UnsupportedParameter.NotEmulated", "The parameter \"" .. name .. "\" of " .. ctx.action
+          .. " is not emulated by the lua-aliyun emulator; the call was not carried out (see aliyun-emulator "
+          .. "--coverage for what each action honours).")
+      end
+    end
+  end
+end
+
+-- In strict mode: a parameter the request carries that the handler never looked at.
+local function check_read(ctx, read)
+  for name, v in pairs(ctx.params) do
+    local base = args.base_name(name)
+    if v ~= "" and not read[base] and not read[name] then
+      local parent, found = base, false
+      while parent do
+        if read[parent] then found = true; break end
+        parent = parent:match("^(.*)%.[^.]*$")
+      end
+      if not found then
+        errors.raise("InternalError", "emulator (strict): " .. ctx.action .. " accepted the parameter \"" .. name
+          .. "\" but never read it", 500)
+      end
+    end
+  end
+end
+
+local function run_action(emu, ctx, handler, entry)
   local params = ctx.params
   if entry then check_params(entry, params) end
+  check_honoured(ctx, handler)
   local token = params.ClientToken
   local key
   if token and token ~= "" and entry then
-    if #token > 64 or token:find("[^\33-\126]") then
-      errors.raise("InvalidClientToken.ValueNotSupported", "The ClientToken provided is invalid.", 400)
-    end
-    key = table.concat({ ctx.product, ctx.action, ctx.access_key_id, token }, "\0")
+    if #token > 64 or token:find("[^\33-\126]") then errors.raise("InvalidClientToken.ValueNotSupported") end
+    key = table.concat({ ctx.product, ctx.action, ctx.world.account, token }, "\0")
     local seen = emu.idempotency[key]
     if seen then
       if seen.fingerprint ~= fingerprint(params) then
         errors.raise(MISMATCH_CODES[ctx.action] or "IdempotentParameterMismatch",
-          "Request uses a client token in a previous request but is not identical to that request.", 400)
+          "Request uses a client token in a previous request but is not identical to that request.")
       end
       return copy(seen.result)
     end
   end
-  emu:tick()
-  local result = fn(emu, args.new(params), ctx) or {}
-  if key then emu.idempotency[key] = { fingerprint = fingerprint(params), result = copy(result) } end
-  return result
+  engine.tick(emu)
+  local read = emu.strict and {} or nil
+  if read then read.ClientToken, read.RegionId = true, true end
+  ctx.meta = handler.meta
+  ctx.list_path = nil
+  local s = shape.of(ctx.product, ctx.action)
+  ctx.shape = s
+  if s then ctx.list_path = shape.list_path(s) end
+  local result = handler.fn(emu, args.new(params, read), ctx) or {}
+  if read then check_read(ctx, read) end
+  local ok, body = pcall(shape.render, ctx.product, ctx.action, result, emu.strict)
+  if not ok then
+    if type(body) == "table" and body.shape_violation then
+      errors.raise("InternalError", "emulator (strict): the answer does not fit the response model: " .. body.message, 500)
+    end
+    error(body, 0)
+  end
+  if key then emu.idempotency[key] = { fingerprint = fingerprint(params), result = copy(body) } end
+  return body
 end
 
 local function dispatch(emu, request)
@@ -175,6 +239,7 @@ local function dispatch(emu, request)
     return router.error_response(emu, errors.new(aerr.code, aerr.message, aerr.status), ctx)
   end
   ctx.action, ctx.version, ctx.access_key_id = verified.action, verified.version, verified.access_key_id
+  ctx.world = emu:world(emu:account_of(ctx.access_key_id))
   if emu.rate_limit and not router.admit(emu, ctx.access_key_id) then
     return router.error_response(emu, errors.new("Throttling",
       "Request was denied due to request throttling: more than " .. emu.rate_limit
@@ -192,8 +257,8 @@ local function dispatch(emu, request)
   end
   ctx.params = params
   local entry = api.find(ctx.product, ctx.action)
-  local fn = emu.handlers[ctx.product][ctx.action]
-  if not fn then
+  local handler = engine.actions[ctx.product][ctx.action]
+  if not handler then
     if entry then
       return router.error_response(emu, errors.new("UnsupportedOperation.NotEmulated",
         "The action " .. ctx.action .. " exists in " .. ctx.product:upper() .. " " .. ctx.version
@@ -231,12 +296,16 @@ local function dispatch(emu, request)
     end
   end
 
-  local ok, result = pcall(run_action, emu, ctx, fn, entry)
+  local ok, result = pcall(run_action, emu, ctx, handler, entry)
   local resp
   if ok then
     result.RequestId = emu.ids:request_id()
     resp = respond(emu, 200, result, ctx, ctx.action .. "Response")
   elseif errors.is(result) then
+    if result.uncatalogued and emu.strict then
+      result = errors.new("InternalError", "emulator (strict): the code " .. result.code
+        .. " is not in the error catalogue (" .. result.message .. ")", 500)
+    end
     resp = router.error_response(emu, result, ctx)
   else
     -- a bug in the emulator: say so rather than pretend the service failed

@@ -5,16 +5,23 @@ local state = {}
 
 local floor = math.floor
 
--- An ordered map: Describe* actions list resources in creation order, which pairs() would not.
+-- An ordered map: Describe* actions list resources in creation order, which pairs() would
+-- not. Removal is lazy (the id stays in `order` until the next compaction), so deleting
+-- from a large collection does not scan it.
 local Collection = {}
 Collection.__index = Collection
 
 function state.collection()
-  return setmetatable({ by_id = {}, order = {} }, Collection)
+  return setmetatable({ by_id = {}, order = {}, live = 0, dead = {} }, Collection)
 end
 
 function Collection:add(id, item)
-  if self.by_id[id] == nil then self.order[#self.order + 1] = id end
+  if self.by_id[id] == nil then
+    -- an id used again (a key pair's name) must not stay twice in `order`
+    if self.dead[id] then self:_compact() end
+    self.order[#self.order + 1] = id
+    self.live = self.live + 1
+  end
   self.by_id[id] = item
   return item
 end
@@ -24,26 +31,48 @@ function Collection:get(id)
   return self.by_id[id]
 end
 
-function Collection:remove(id)
-  if self.by_id[id] == nil then return end
-  self.by_id[id] = nil
-  for i, v in ipairs(self.order) do
-    if v == id then table.remove(self.order, i); break end
+-- Drops the ids of removed items from `order` once they are as many as the live ones.
+function Collection:_compact()
+  local by_id, out = self.by_id, {}
+  for _, id in ipairs(self.order) do
+    if by_id[id] ~= nil then out[#out + 1] = id end
   end
+  self.order = out
+  self.dead = {}
+end
+
+function Collection:remove(id)
+  if id == nil or self.by_id[id] == nil then return end
+  self.by_id[id] = nil
+  self.dead[id] = true
+  self.live = self.live - 1
+  if #self.order > 2 * self.live + 16 then self:_compact() end
 end
 
 -- The items in creation order, optionally filtered.
 function Collection:list(keep)
   local out = {}
+  local by_id = self.by_id
   for _, id in ipairs(self.order) do
-    local item = self.by_id[id]
-    if not keep or keep(item) then out[#out + 1] = item end
+    local item = by_id[id]
+    if item ~= nil and (not keep or keep(item)) then out[#out + 1] = item end
   end
   return out
 end
 
 function Collection:count()
-  return #self.order
+  return self.live
+end
+
+-- Plain data for a state file (items in order), and back.
+function Collection:dump()
+  return self:list()
+end
+
+function state.collection_from(items, id_field)
+  local c = state.collection()
+  for _, item in ipairs(items or {}) do c:add(item[id_field], item) end
+  return c
 end
 
 -- Park-Miller "minimal standard" generator: the products stay below 2^53, so the same
@@ -56,6 +85,11 @@ local MOD = 2147483647
 function state.ids(seed)
   local s = floor(tonumber(seed) or 1) % (MOD - 1) + 1
   return setmetatable({ x = s }, Ids)
+end
+
+-- The generator's position, for a state file.
+function Ids:position()
+  return self.x
 end
 
 function Ids:next()

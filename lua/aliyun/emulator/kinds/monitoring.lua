@@ -3,14 +3,13 @@
 -- history events of instances, the console output and a screenshot.
 local auth = require "aliyun.emulator.auth"
 local core = require "aliyun.core"
+local engine = require "aliyun.emulator.engine"
 local errors = require "aliyun.emulator.errors"
 local fixtures = require "aliyun.emulator.fixtures"
 local json = require "aliyun.json"
-local regions = require "aliyun.emulator.regions"
 local state = require "aliyun.emulator.state"
 
-local monitoring = { product = "ecs", actions = {} }
-local A = monitoring.actions
+local A = {}
 
 local arr = json.array
 local raise = errors.raise
@@ -61,65 +60,66 @@ local function series(emu, a, make)
   return out
 end
 
-A.DescribeInstanceMonitorData = function(emu, a)
-  local inst = regions.instance(emu, a:need("InstanceId"))
+A.DescribeInstanceMonitorData = function(emu, a, ctx)
+  local inst = engine.find(ctx, "instance", a:need("InstanceId"))
   local points = series(emu, a, function(t)
-    local rx, tx = value(inst.id, "irx", t, 50, 900), value(inst.id, "itx", t, 50, 900)
-    local erx, etx = value(inst.id, "erx", t, 10, 400), value(inst.id, "etx", t, 10, 400)
+    local rx, tx = value(inst.InstanceId, "irx", t, 50, 900), value(inst.InstanceId, "itx", t, 50, 900)
+    local erx, etx = value(inst.InstanceId, "erx", t, 10, 400), value(inst.InstanceId, "etx", t, 10, 400)
     return {
-      InstanceId = inst.id, CPU = value(inst.id, "cpu", t, 1, 95),
+      InstanceId = inst.InstanceId, CPU = value(inst.InstanceId, "cpu", t, 1, 95),
       IntranetRX = rx, IntranetTX = tx, IntranetFlow = rx + tx, IntranetBandwidth = floor((rx + tx) / 60),
       InternetRX = erx, InternetTX = etx, InternetFlow = erx + etx, InternetBandwidth = floor((erx + etx) / 60),
-      IOPSRead = value(inst.id, "ior", t, 0, 2000), IOPSWrite = value(inst.id, "iow", t, 0, 800),
-      BPSRead = value(inst.id, "bpr", t, 0, 4096000), BPSWrite = value(inst.id, "bpw", t, 0, 2048000),
+      IOPSRead = value(inst.InstanceId, "ior", t, 0, 2000), IOPSWrite = value(inst.InstanceId, "iow", t, 0, 800),
+      BPSRead = value(inst.InstanceId, "bpr", t, 0, 4096000), BPSWrite = value(inst.InstanceId, "bpw", t, 0, 2048000),
       TimeStamp = state.iso(t),
     }
   end)
-  if inst.status == "Stopped" then points = arr {} end -- a stopped instance reports nothing
+  if inst.Status == "Stopped" then points = arr {} end -- a stopped instance reports nothing
   return { MonitorData = { InstanceMonitorData = points } }
 end
 
-A.DescribeDiskMonitorData = function(emu, a)
-  local d = emu.db.disks:get(a:need("DiskId"))
+A.DescribeDiskMonitorData = function(emu, a, ctx)
+  local d = engine.get(ctx, "disk", a:need("DiskId"))
   if not d then raise("InvalidDiskId.NotFound", "The DiskId provided does not exist.", 404) end
   local points = series(emu, a, function(t)
-    local br, bw = value(d.id, "br", t, 0, 4096), value(d.id, "bw", t, 0, 4096)
-    local ir, iw = value(d.id, "ir", t, 0, 300), value(d.id, "iw", t, 0, 300)
-    return { DiskId = d.id, BPSRead = br, BPSWrite = bw, BPSTotal = br + bw, IOPSRead = ir, IOPSWrite = iw,
-      IOPSTotal = ir + iw, LatencyRead = value(d.id, "lr", t, 0, 5), LatencyWrite = value(d.id, "lw", t, 0, 5),
+    local br, bw = value(d.DiskId, "br", t, 0, 4096), value(d.DiskId, "bw", t, 0, 4096)
+    local ir, iw = value(d.DiskId, "ir", t, 0, 300), value(d.DiskId, "iw", t, 0, 300)
+    return { DiskId = d.DiskId, BPSRead = br, BPSWrite = bw, BPSTotal = br + bw, IOPSRead = ir, IOPSWrite = iw,
+      IOPSTotal = ir + iw, LatencyRead = value(d.DiskId, "lr", t, 0, 5), LatencyWrite = value(d.DiskId, "lw", t, 0, 5),
       TimeStamp = state.iso(t) }
   end)
-  if d.status ~= "In_use" then points = arr {} end -- only disks in use are measured
+  if d.Status ~= "In_use" then points = arr {} end -- only disks in use are measured
   return { TotalCount = #points, MonitorData = { DiskMonitorData = points } }
 end
 
-A.DescribeEniMonitorData = function(emu, a)
-  regions.region(emu, a)
-  local inst = regions.instance(emu, a:need("InstanceId"))
+A.DescribeEniMonitorData = function(emu, a, ctx)
+  engine.region(emu, a, true)
+  local inst = engine.find(ctx, "instance", a:need("InstanceId"))
   local eni = a:str("EniId")
   local points = series(emu, a, function(t)
-    return { EniId = inst.eni, TimeStamp = state.iso(t),
-      PacketTx = value(inst.eni, "ptx", t, 0, 60000), PacketRx = value(inst.eni, "prx", t, 0, 60000),
-      IntranetTx = value(inst.eni, "itx", t, 0, 80000), IntranetRx = value(inst.eni, "irx", t, 0, 80000),
+    return { EniId = inst.NetworkInterfaceId, TimeStamp = state.iso(t),
+      PacketTx = value(inst.NetworkInterfaceId, "ptx", t, 0, 60000), PacketRx = value(inst.NetworkInterfaceId, "prx", t, 0, 60000),
+      IntranetTx = value(inst.NetworkInterfaceId, "itx", t, 0, 80000), IntranetRx = value(inst.NetworkInterfaceId, "irx", t, 0, 80000),
       DropPacketTx = 0, DropPacketRx = 0 }
   end)
-  if (eni and eni ~= inst.eni) or inst.status == "Stopped" then points = arr {} end
+  if (eni and eni ~= inst.NetworkInterfaceId) or inst.Status == "Stopped" then points = arr {} end
   return { TotalCount = #points, MonitorData = { EniMonitorData = points } }
 end
 
+local event_kind = { name = "event", product = "ecs", id = "EventId", scope = "region", actions = {} }
+
 -- System events: each region's first instance has one scheduled maintenance reboot and an
 -- executed one in its history.
-function monitoring.init(emu)
-  emu.db.events = {}
+function event_kind.fixture(emu, ctx)
   local base = emu:now()
   local seen = {}
-  for _, inst in ipairs(emu.db.instances:list()) do
-    if not seen[inst.region] then
-      seen[inst.region] = true
+  for _, inst in ipairs(engine.list(ctx, "instance")) do
+    if not seen[inst.RegionId] then
+      seen[inst.RegionId] = true
       local function event(etype, cycle, publish, not_before, finish)
-        local e = { id = emu.ids:resource("e"), instance = inst.id, region = inst.region, type = etype, cycle = cycle,
-          publish = publish, not_before = not_before, finish = finish }
-        emu.db.events[#emu.db.events + 1] = e
+        engine.store(ctx, engine.record(emu, ctx, event_kind, { EventId = emu.ids:resource("e"),
+          instance = inst.InstanceId, RegionId = inst.RegionId, type = etype, cycle = cycle,
+          publish = publish, not_before = not_before, finish = finish }))
       end
       event("SystemMaintenance.Reboot", "Executed", base - 6 * 86400, base - 5 * 86400, base - 5 * 86400 + 180)
       event("InstanceExpiration.Stop", "Avoided", base - 4 * 86400, base - 2 * 86400, base - 3 * 86400)
@@ -163,7 +163,7 @@ local function event_filter(a, status_403)
   for _, t in ipairs(types) do type_set[t] = true end
   local nb, pub = time_range(a, "NotBefore"), time_range(a, "EventPublishTime")
   return function(e)
-    return (#ids == 0 or id_set[e.id]) and (#types == 0 or type_set[e.type]) and nb(e.not_before) and pub(e.publish)
+    return (#ids == 0 or id_set[e.EventId]) and (#types == 0 or type_set[e.type]) and nb(e.not_before) and pub(e.publish)
   end
 end
 
@@ -171,8 +171,8 @@ local HEALTH = { "OK", "Impaired", "Warning", "Maintaining", "Initializing", "In
 local HEALTH_CODES = { OK = 0, Warning = 64, Impaired = 128, Maintaining = 32, Initializing = 16,
   InsufficientData = 256, NotApplicable = 512 }
 
-A.DescribeInstancesFullStatus = function(emu, a)
-  local rid = regions.region(emu, a)
+A.DescribeInstancesFullStatus = function(emu, a, ctx)
+  local rid = engine.region(emu, a)
   local ids = a:list("InstanceId")
   if #ids > 100 then raise("InstanceIdLimitExceeded", "The amount of InstanceId specified exceeds limit 100.", 403) end
   local status = a:enum("Status", { "Starting", "Running", "Stopped" }, nil, nil, 403)
@@ -180,22 +180,22 @@ A.DescribeInstancesFullStatus = function(emu, a)
   local keep_event = event_filter(a, true)
   local id_set = {}
   for _, id in ipairs(ids) do id_set[id] = true end
-  local items = emu.db.instances:list(function(i)
-    return i.region == rid and (#ids == 0 or id_set[i.id]) and (not status or i.status == status)
+  local items = engine.list(ctx, "instance", function(i)
+    return i.RegionId == rid and (#ids == 0 or id_set[i.InstanceId]) and (not status or i.Status == status)
   end)
   local rows = {}
   for _, inst in ipairs(items) do
     local events = arr {}
-    for _, e in ipairs(emu.db.events) do
-      if e.instance == inst.id and e.cycle == "Scheduled" and keep_event(e) then
-        events[#events + 1] = { EventId = e.id, EventCycleStatus = code_name(fixtures.EVENT_CYCLE, e.cycle),
+    for _, e in ipairs(engine.list(ctx, "event")) do
+      if e.instance == inst.InstanceId and e.cycle == "Scheduled" and keep_event(e) then
+        events[#events + 1] = { EventId = e.EventId, EventCycleStatus = code_name(fixtures.EVENT_CYCLE, e.cycle),
           EventType = code_name(fixtures.EVENT_TYPES, e.type), EventPublishTime = state.iso(e.publish),
           NotBefore = state.iso(e.not_before) }
       end
     end
-    local h = inst.status == "Stopped" and "NotApplicable" or (#events > 0 and "Warning" or "OK")
+    local h = inst.Status == "Stopped" and "NotApplicable" or (#events > 0 and "Warning" or "OK")
     if not health or health == h then
-      rows[#rows + 1] = { InstanceId = inst.id, Status = code_name(fixtures.STATUS_CODES, inst.status),
+      rows[#rows + 1] = { InstanceId = inst.InstanceId, Status = code_name(fixtures.STATUS_CODES, inst.Status),
         HealthStatus = { Code = HEALTH_CODES[h], Name = h }, ScheduledSystemEventSet = { ScheduledSystemEventType = events } }
     end
   end
@@ -206,8 +206,8 @@ end
 
 local CYCLES = { "Scheduled", "Avoided", "Executing", "Executed", "Canceled", "Failed", "Inquiring" }
 
-A.DescribeInstanceHistoryEvents = function(emu, a)
-  local rid = regions.region(emu, a)
+A.DescribeInstanceHistoryEvents = function(emu, a, ctx)
+  local rid = engine.region(emu, a)
   local instance = a:str("InstanceId")
   local cycles = a:list("InstanceEventCycleStatus")
   for _, c in ipairs(cycles) do
@@ -223,10 +223,10 @@ A.DescribeInstanceHistoryEvents = function(emu, a)
   for _, c in ipairs(cycles) do cycle_set[c] = true end
   local keep_event = event_filter(a, true)
   local rows = {}
-  for _, e in ipairs(emu.db.events) do
-    if e.region == rid and (not instance or e.instance == instance) and (#cycles == 0 or cycle_set[e.cycle])
+  for _, e in ipairs(engine.list(ctx, "event")) do
+    if e.RegionId == rid and (not instance or e.instance == instance) and (#cycles == 0 or cycle_set[e.cycle])
       and keep_event(e) then
-      rows[#rows + 1] = { InstanceId = e.instance, EventId = e.id,
+      rows[#rows + 1] = { InstanceId = e.instance, EventId = e.EventId,
         EventType = code_name(fixtures.EVENT_TYPES, e.type), EventCycleStatus = code_name(fixtures.EVENT_CYCLE, e.cycle),
         EventPublishTime = state.iso(e.publish), NotBefore = state.iso(e.not_before),
         EventFinishTime = e.finish and state.iso(e.finish) or "", ResourceType = "instance" }
@@ -239,41 +239,57 @@ end
 
 -- Console output and screenshot: the instance must exist (InvalidParameter, 404) and be
 -- Running (IncorrectInstanceStatus, 405).
-local function running_instance(emu, a)
-  regions.region(emu, a)
-  local inst = regions.instance(emu, a:need("InstanceId"), "InvalidParameter",
-    404, "The \"InstanceId\" provided is not valid.")
-  if inst.status ~= "Running" then
-    raise("IncorrectInstanceStatus", "The instance status \"" .. inst.status .. "\" is not applicable.", 405)
+local function running_instance(emu, a, ctx)
+  engine.region(emu, a, true)
+  local inst = engine.get(ctx, "instance", a:need("InstanceId"))
+  if not inst then raise("InvalidParameter", "The \"InstanceId\" provided is not valid.", 404) end
+  if inst.Status ~= "Running" then
+    raise("IncorrectInstanceStatus", "The instance status \"" .. inst.Status .. "\" is not applicable.", 405)
   end
   return inst
 end
 
-A.GetInstanceConsoleOutput = function(emu, a)
-  local inst = running_instance(emu, a)
+A.GetInstanceConsoleOutput = function(emu, a, ctx)
+  local inst = running_instance(emu, a, ctx)
   local lines = {
     "[    0.000000] Linux version 5.10.134 (emulated)",
-    "[    0.812345] Booting " .. inst.os .. " on " .. inst.type,
-    "[    2.104000] cloud-init: hostname " .. inst.host,
+    "[    0.812345] Booting " .. inst.OSName .. " on " .. inst.InstanceType,
+    "[    2.104000] cloud-init: hostname " .. inst.HostName,
     "[    3.500000] Reached target Multi-User System.",
     "",
-    inst.os .. " " .. inst.host .. " ttyS0",
+    inst.OSName .. " " .. inst.HostName .. " ttyS0",
     "",
-    inst.host .. " login: ",
+    inst.HostName .. " login: ",
   }
   local text = table.concat(lines, "\n")
   if a:bool("RemoveSymbols", false) then text = text:gsub("[^%w%s%p]", "") end
-  return { InstanceId = inst.id, ConsoleOutput = core.base64(text), LastUpdateTime = state.iso(inst.started) }
+  return { InstanceId = inst.InstanceId, ConsoleOutput = core.base64(text), LastUpdateTime = inst.StartTime }
 end
 
 local function hex_to_bytes(h)
   return (h:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end))
 end
 
-A.GetInstanceScreenshot = function(emu, a)
-  local inst = running_instance(emu, a)
+A.GetInstanceScreenshot = function(emu, a, ctx)
+  local inst = running_instance(emu, a, ctx)
   a:bool("WakeUp", false)
-  return { InstanceId = inst.id, Screenshot = core.base64(hex_to_bytes(fixtures.SCREENSHOT_JPEG_HEX)) }
+  return { InstanceId = inst.InstanceId, Screenshot = core.base64(hex_to_bytes(fixtures.SCREENSHOT_JPEG_HEX)) }
 end
 
-return monitoring
+local HONOURS = {
+  DescribeInstanceMonitorData = { "InstanceId", "StartTime", "EndTime", "Period" },
+  DescribeDiskMonitorData = { "DiskId", "StartTime", "EndTime", "Period" },
+  DescribeEniMonitorData = { "InstanceId", "EniId", "StartTime", "EndTime", "Period" },
+  DescribeInstancesFullStatus = { "InstanceId", "Status", "HealthStatus", "EventId", "InstanceEventType", "EventType",
+    "NotBefore.Start", "NotBefore.End", "EventPublishTime.Start", "EventPublishTime.End", "PageNumber", "PageSize" },
+  DescribeInstanceHistoryEvents = { "InstanceId", "EventCycleStatus", "InstanceEventCycleStatus", "EventId",
+    "InstanceEventType", "EventType", "NotBefore.Start", "NotBefore.End", "EventPublishTime.Start",
+    "EventPublishTime.End", "PageNumber", "PageSize", "NextToken", "MaxResults" },
+  GetInstanceConsoleOutput = { "InstanceId", "RemoveSymbols" },
+  GetInstanceScreenshot = { "InstanceId", "WakeUp" },
+}
+
+local actions = {}
+for name, fn in pairs(A) do actions[name] = { op = "custom", honours = HONOURS[name], handler = fn } end
+
+return { event_kind, { name = "monitoring", product = "ecs", id = "InstanceId", actions = actions } }

@@ -1,0 +1,524 @@
+-- Disks and snapshots (ECS API reference chapter 7). A disk is Creating for `disk_create`
+-- seconds, Attaching and Detaching for `disk_attach` / `disk_detach`; a snapshot is
+-- progressing for `snapshot_create`. System disks come and go with their instance; a data
+-- disk attached with DeleteWithInstance is released with it, otherwise detached.
+local engine = require "aliyun.emulator.engine"
+local errors = require "aliyun.emulator.errors"
+local fixtures = require "aliyun.emulator.fixtures"
+local state = require "aliyun.emulator.state"
+
+local raise = errors.raise
+
+local STATUSES = { "In_use", "Available", "Attaching", "Detaching", "Creating", "ReIniting", "All" }
+local CATEGORIES = { "all", "cloud", "cloud_efficiency", "cloud_ssd", "cloud_essd", "ephemeral", "ephemeral_ssd",
+  "local_hdd_pro", "local_ssd_pro" }
+local RESIZABLE = { cloud = true, cloud_efficiency = true, cloud_ssd = true, cloud_essd = true }
+
+local disk, snapshot
+
+local function iops(category, size)
+  if category == "cloud_essd" then return math.min(50000, 1800 + 50 * size) end
+  if category == "cloud_ssd" then return math.min(25000, 1800 + 30 * size) end
+  if category == "cloud_efficiency" then return math.min(5000, 1800 + 8 * size) end
+  return 300
+end
+
+-- A disk record (stored); o: RegionId, ZoneId, Type, Category, Size and the optional rest.
+local function make(emu, ctx, o)
+  local now = o.created or emu:now()
+  local d = engine.record(emu, ctx, disk, {
+    RegionId = o.RegionId, ZoneId = o.ZoneId, DiskName = o.DiskName or "", Description = o.Description or "",
+    Category = o.Category or "cloud", Size = o.Size, Type = o.Type or "data", Status = o.Status or "Creating",
+    InstanceId = o.InstanceId or "", Device = o.Device or "", Portable = o.Type ~= "system",
+    DeleteWithInstance = o.DeleteWithInstance == true, DeleteAutoSnapshot = true, EnableAutoSnapshot = false,
+    EnableAutomatedSnapshotPolicy = false, Encrypted = o.Encrypted or false, DiskChargeType = "PostPaid",
+    ImageId = o.ImageId or "", SourceSnapshotId = o.SourceSnapshotId or "", ProductCode = "",
+    PerformanceLevel = o.PerformanceLevel or ((o.Category or "cloud") == "cloud_essd" and "PL1" or ""),
+    BurstingEnabled = o.BurstingEnabled or false, CreationTime = state.iso(now),
+    AttachedTime = o.InstanceId and state.iso(now) or "", DetachedTime = "", Tags = o.Tags or {},
+    ResourceGroupId = o.ResourceGroupId or emu.default_resource_group, ExpiredTime = "2999-09-08T16:00Z",
+    SerialNumber = emu.ids:chars(20),
+  })
+  d.IOPS = iops(d.Category, d.Size)
+  engine.store(ctx, d)
+  if d.Status == "Creating" then
+    engine.later(emu, ctx, d, emu.delays.disk_create or 0, { Status = "Available" })
+  end
+  return d
+end
+
+local function find(ctx, id)
+  return engine.find(ctx, "disk", id)
+end
+
+local function instance_of(ctx, id)
+  return engine.find(ctx, "instance", id)
+end
+
+local function next_device(ctx, inst)
+  local used = {}
+  for _, d in ipairs(engine.list(ctx, "disk", function(d) return d.InstanceId == inst.InstanceId end)) do
+    if d.Device ~= "" then used[d.Device] = true end
+  end
+  for c = string.byte("b"), string.byte("z") do
+    local dev = "/dev/xvd" .. string.char(c)
+    if not used[dev] then return dev end
+  end
+  raise("InstanceDiskNumber.LimitExceed")
+end
+
+local function attached_stopped(ctx, d)
+  if d.Status ~= "In_use" then raise("IncorrectDiskStatus") end
+  local inst = engine.get(ctx, "instance", d.InstanceId)
+  if not inst or inst.Status ~= "Stopped" then raise("IncorrectInstanceStatus") end
+  return inst
+end
+
+local function check_password(a)
+  local pw = a:str("Password")
+  if pw and a:bool("PasswordInherit", false) then raise("InvalidPasswordParam.Mismatch") end
+  if pw then
+    local kinds = (pw:find("%l") and 1 or 0) + (pw:find("%u") and 1 or 0) + (pw:find("%d") and 1 or 0)
+      + (pw:find("[%p]") and 1 or 0)
+    if #pw < 8 or #pw > 30 or kinds < 3 then
+      raise("InvalidPassword.Malformed", "The specified parameter \"Password\" is not valid.")
+    end
+  end
+end
+
+local actions = {}
+
+actions.CreateDisk = {
+  op = "custom",
+  honours = { "ZoneId", "DiskName", "Description", "DiskCategory", "Size", "SnapshotId", "Encrypted", "Tag",
+    "ResourceGroupId", "PerformanceLevel", "BurstingEnabled", "InstanceId" },
+  handler = function(emu, a, ctx)
+    local rid = engine.region(emu, a)
+    local inst = a:has("InstanceId") and engine.find(ctx, "instance", a:str("InstanceId"), rid) or nil
+    local zone = a:str("ZoneId") or (inst and inst.ZoneId)
+    if not zone then errors.missing("ZoneId") end
+    if emu.zones[zone] ~= rid then raise("InvalidZoneId.NotFound") end
+    if inst and inst.ZoneId ~= zone then raise("ResourcesNotInSameZone") end
+    local name = a:str("DiskName")
+    if name and not engine.CHECKS.name(name) then raise("InvalidDiskName.Malformed") end
+    local description = a:str("Description")
+    if description and not engine.CHECKS.description(description) then raise("InvalidDescription.Malformed") end
+    local category = a:enum("DiskCategory", fixtures.DISK_CATEGORIES, "cloud", "InvalidDiskCategory.ValueNotSupported")
+    local level = a:enum("PerformanceLevel", { "PL0", "PL1", "PL2", "PL3" })
+    local bursting = a:bool("BurstingEnabled", false)
+    local snapshot_id = a:str("SnapshotId")
+    local size = a:int("Size", nil, nil, nil, "InvalidSize.ValueNotSupported")
+    if snapshot_id then
+      local snap = engine.find(ctx, "snapshot", snapshot_id, rid)
+      if snap.Status ~= "accomplished" then raise("InvalidSnapshotId.NotReady") end
+      if size and size < snap.SourceDiskSize then raise("InvalidDiskSize.TooSmall") end
+      size = size or snap.SourceDiskSize
+    elseif not size then
+      raise("MissingParameter", "The input parameter either SnapshotId or Size should be specified.")
+    end
+    local limits = fixtures.SIZE_LIMITS[category]
+    if size < limits[1] or size > limits[2] then
+      raise("InvalidSize.ValueNotSupported", "The specified parameter Size is not valid: " .. category .. " takes "
+        .. limits[1] .. " to " .. limits[2] .. " GiB.")
+    end
+    local tags = engine.tags(a)
+    engine.commit(a)
+    local d = make(emu, ctx, { RegionId = rid, ZoneId = zone, DiskName = name, Description = description,
+      Category = category, Size = size, SourceSnapshotId = snapshot_id, Encrypted = a:bool("Encrypted", false),
+      Tags = tags, ResourceGroupId = a:str("ResourceGroupId"), PerformanceLevel = level, BurstingEnabled = bursting })
+    if inst then
+      -- made for an instance: attached once it exists
+      d.InstanceId, d.Device, d.AttachedTime = inst.InstanceId, next_device(ctx, inst), d.CreationTime
+      engine.later(emu, ctx, d, emu.delays.disk_create or 0, { Status = "In_use" })
+    end
+    return { DiskId = d.DiskId }
+  end,
+}
+
+actions.DescribeDisks = {
+  op = "describe", page_max = 100,
+  ids = { DiskIds = "DiskId" },
+  filters = {
+    DiskType = { field = "Type", enum = { "all", "system", "data" }, code = "InvalidDiskType.ValueNotSupported",
+      match = function(rec, v) return v == "all" or rec.Type == v end },
+    Category = { field = "Category", enum = CATEGORIES, code = "InvalidCategory.ValueNotSupported",
+      match = function(rec, v) return v == "all" or rec.Category == v end },
+    Status = { field = "Status", enum = STATUSES, code = "InvalidStatus.ValueNotSupported",
+      match = function(rec, v) return v == "All" or rec.Status == v end },
+    DiskChargeType = { field = "DiskChargeType", match = function(rec, v)
+      if v ~= "PrePaid" and v ~= "PostPaid" then raise("InvalidDiskChargeType.NotFound") end
+      return rec.DiskChargeType == v
+    end },
+    InstanceId = "InstanceId", SnapshotId = "SourceSnapshotId", DiskName = "DiskName", Portable = "Portable",
+    DeleteWithInstance = "DeleteWithInstance", DeleteAutoSnapshot = "DeleteAutoSnapshot",
+    EnableAutoSnapshot = "EnableAutoSnapshot", Encrypted = "Encrypted",
+    EnableAutomatedSnapshotPolicy = "EnableAutomatedSnapshotPolicy",
+  },
+  prepare = function(_, a)
+    local ids = a:strings("DiskIds", "InvalidDiskIds.Malformed", 403)
+    if #ids > 100 then raise("InvalidDiskIds.Malformed") end
+    local tags = a:objects("Tag", { "Key", "Value" })
+    for _, t in ipairs(tags) do
+      if not t.Key then raise("InvalidTag.Mismatch") end
+    end
+  end,
+}
+
+actions.AttachDisk = {
+  op = "custom", honours = { "InstanceId", "DiskId", "DeleteWithInstance", "Device" },
+  handler = function(emu, a, ctx)
+    local inst = instance_of(ctx, a:need("InstanceId"))
+    local d = find(ctx, a:need("DiskId"))
+    if inst.Status ~= "Running" and inst.Status ~= "Stopped" then raise("IncorrectInstanceStatus", nil, 400) end
+    if not d.Portable then raise("DiskNotPortable") end
+    if d.Status ~= "Available" then raise("IncorrectDiskStatus", "The operation is not supported in this status.") end
+    if d.ZoneId ~= inst.ZoneId then raise("ResourcesNotInSameZone") end
+    local dwi = a:bool("DeleteWithInstance", false)
+    local device = a:str("Device") or next_device(ctx, inst)
+    engine.commit(a)
+    local now = emu:now()
+    d.Status, d.InstanceId, d.Device, d.AttachedTime, d.DeleteWithInstance = "Attaching", inst.InstanceId, device,
+      state.iso(now), dwi
+    engine.later(emu, ctx, d, emu.delays.disk_attach or 0, { Status = "In_use" })
+    return {}
+  end,
+}
+
+actions.DetachDisk = {
+  op = "custom", honours = { "InstanceId", "DiskId", "DeleteWithInstance" },
+  handler = function(emu, a, ctx)
+    local inst = instance_of(ctx, a:need("InstanceId"))
+    local d = find(ctx, a:need("DiskId"))
+    a:bool("DeleteWithInstance")
+    if d.Type == "system" then raise("DiskTypeViolation") end
+    if not d.Portable then raise("DiskNotPortable") end
+    if d.InstanceId ~= inst.InstanceId then
+      raise("DependencyViolation", "The specified disk has not been attached on the specified instance.")
+    end
+    if d.Status ~= "In_use" then raise("IncorrectDiskStatus") end
+    if inst.Status ~= "Running" and inst.Status ~= "Stopped" then raise("IncorrectInstanceStatus") end
+    engine.commit(a)
+    d.Status, d.DeleteWithInstance = "Detaching", false
+    local at = emu:now() + (emu.delays.disk_detach or 0)
+    engine.later(emu, ctx, d, emu.delays.disk_detach or 0, { Status = "Available", InstanceId = "", Device = "",
+      DetachedTime = state.iso(at) })
+    return {}
+  end,
+}
+
+actions.DeleteDisk = {
+  op = "custom", honours = { "DiskId" },
+  handler = function(emu, a, ctx)
+    local d = engine.get(ctx, "disk", a:need("DiskId"))
+    if not d then return {} end -- the service ignores a disk that does not exist
+    if d.Type == "system" then raise("DiskTypeViolation") end
+    if d.Status ~= "Available" then raise("IncorrectDiskStatus") end
+    engine.commit(a)
+    engine.remove(emu, ctx, d)
+    return {}
+  end,
+}
+
+actions.ModifyDiskAttribute = {
+  op = "custom", honours = { "DiskId", "DiskIds", "DiskName", "Description", "DeleteWithInstance",
+    "DeleteAutoSnapshot", "EnableAutoSnapshot", "BurstingEnabled" },
+  handler = function(_, a, ctx)
+    local ids = a:list("DiskIds")
+    local one = a:str("DiskId")
+    if one then table.insert(ids, 1, one) end
+    if #ids == 0 then errors.missing("DiskId") end
+    local name = a:str("DiskName")
+    if name and not engine.CHECKS.name(name) then raise("InvalidDiskName.Malformed") end
+    local description = a:str("Description")
+    if description and not engine.CHECKS.description(description) then raise("InvalidDescription.Malformed", nil, 404) end
+    local dwi, das, eas = a:bool("DeleteWithInstance"), a:bool("DeleteAutoSnapshot"), a:bool("EnableAutoSnapshot")
+    local bursting = a:bool("BurstingEnabled")
+    if name == nil and description == nil and dwi == nil and das == nil and eas == nil and bursting == nil then
+      raise("NoAttributeToModify")
+    end
+    local list = {}
+    for i, id in ipairs(ids) do list[i] = find(ctx, id) end
+    for _, d in ipairs(list) do
+      if dwi == false and not d.Portable and d.Type ~= "system" then raise("DiskNotPortable") end
+      if d.Status == "Creating" then raise("IncorrectDiskStatus", "The operation is not supported in this status.") end
+      if bursting ~= nil and d.Category ~= "cloud_auto" then
+        raise("InvalidParameter", "BurstingEnabled applies to cloud_auto disks, which the emulator does not offer.")
+      end
+    end
+    engine.commit(a)
+    for _, d in ipairs(list) do
+      if name then d.DiskName = name end
+      if description then d.Description = description end
+      if dwi ~= nil then d.DeleteWithInstance = dwi end
+      if das ~= nil then d.DeleteAutoSnapshot = das end
+      if eas ~= nil then d.EnableAutoSnapshot = eas end
+    end
+    return {}
+  end,
+}
+
+actions.ModifyDiskChargeType = {
+  op = "custom", honours = { "InstanceId", "DiskIds", "DiskChargeType" },
+  ignores = { AutoPay = "billing: the emulator charges nothing" },
+  handler = function(emu, a, ctx)
+    local rid = engine.region(emu, a)
+    local inst = engine.find(ctx, "instance", a:need("InstanceId"), rid)
+    local ids = a:strings("DiskIds")
+    if #ids == 0 then errors.missing("DiskIds") end
+    if #ids > 16 then errors.invalid("DiskIds", nil, nil, "At most 16 disks.") end
+    local charge = a:enum("DiskChargeType", { "PrePaid", "PostPaid" }, "PrePaid", "InvalidPayMethod", 403)
+    local list = {}
+    for i, id in ipairs(ids) do
+      local d = engine.get(ctx, "disk", id)
+      if not d or d.InstanceId ~= inst.InstanceId then raise("InvalidDiskIds.NotFound") end
+      list[i] = d
+    end
+    engine.commit(a)
+    for _, d in ipairs(list) do d.DiskChargeType = charge end
+    return { OrderId = tostring(1000000000000000 + emu.ids:number(0, 99999999)) }
+  end,
+}
+
+actions.ResizeDisk = {
+  op = "custom", honours = { "DiskId", "NewSize", "Type" },
+  handler = function(_, a, ctx)
+    local d = find(ctx, a:need("DiskId"))
+    local new_size = a:int("NewSize")
+    if new_size == nil then errors.missing("NewSize") end
+    local online = a:enum("Type", { "offline", "online" }, "offline") == "online"
+    if d.Type ~= "data" and not online then
+      raise("OperationDenied", "The status of the disk or the instance that the disk is attaching with does not "
+        .. "support the operation.")
+    end
+    if not RESIZABLE[d.Category] then raise("OperationDenied", "The type of the disk does not support the operation.") end
+    if d.Status ~= "In_use" and d.Status ~= "Available" then raise("IncorrectDiskStatus") end
+    if d.InstanceId ~= "" then
+      local inst = engine.get(ctx, "instance", d.InstanceId)
+      if inst and inst.Status ~= "Running" and inst.Status ~= "Stopped" then raise("IncorrectInstanceStatus") end
+    end
+    if new_size <= d.Size then raise("InvalidDiskSize.TooSmall", "Specified new disk size is less than the original disk size.") end
+    local max = (d.Size < 2000 and d.Category == "cloud") and 2000 or fixtures.SIZE_LIMITS[d.Category][2]
+    if new_size > max then raise("InvalidDiskSize.TooLarge") end
+    engine.commit(a)
+    d.Size = new_size
+    d.IOPS = iops(d.Category, d.Size)
+    return {}
+  end,
+}
+
+actions.ReInitDisk = {
+  op = "custom", honours = { "DiskId", "SecurityEnhancementStrategy", "AutoStartInstance", "Password", "KeyPairName" },
+  handler = function(emu, a, ctx)
+    local d = find(ctx, a:need("DiskId"))
+    a:enum("SecurityEnhancementStrategy", { "Active", "Deactive" })
+    check_password(a)
+    local kp = a:str("KeyPairName")
+    local inst = attached_stopped(ctx, d)
+    if kp then engine.find(ctx, "key_pair", kp, inst.RegionId) end
+    if d.SourceSnapshotId ~= "" and not engine.get(ctx, "snapshot", d.SourceSnapshotId) then
+      raise("InvalidSourceSnapshot")
+    end
+    local start = a:bool("AutoStartInstance", false)
+    engine.commit(a)
+    d._reinitialised = emu:now()
+    if kp then inst.KeyPairName = kp end
+    if start then
+      inst.Status = "Starting"
+      engine.later(emu, ctx, inst, emu.delays.instance_start or 0, { Status = "Running",
+        StartTime = state.iso_minute(emu:now()), StoppedMode = "Not-applicable" })
+    end
+    return {}
+  end,
+}
+
+actions.ResetDisk = {
+  op = "custom", honours = { "DiskId", "SnapshotId" },
+  handler = function(_, a, ctx)
+    local d = find(ctx, a:need("DiskId"))
+    local snap = engine.find(ctx, "snapshot", a:need("SnapshotId"))
+    attached_stopped(ctx, d)
+    if snap.SourceDiskId ~= d.DiskId then
+      raise("InvalidParameter.Mismatch", "The specified snapshot is not created from the specified disk.")
+    end
+    engine.commit(a)
+    d._reset_to = snap.SnapshotId
+    return {}
+  end,
+}
+
+actions.ReplaceSystemDisk = {
+  op = "custom", honours = { "InstanceId", "ImageId", "Password", "PasswordInherit", "KeyPairName",
+    "SecurityEnhancementStrategy", "SystemDisk.Size", "DiskId" },
+  ignores = { UseAdditionalService = "billing: the emulator charges nothing" },
+  handler = function(emu, a, ctx)
+    local inst = instance_of(ctx, a:need("InstanceId"))
+    local image_id = a:str("ImageId")
+    local from_disk = a:str("DiskId")
+    if not image_id and not from_disk then errors.missing("ImageId") end
+    local img
+    if image_id then
+      img = engine.get(ctx, "image", image_id)
+      if not img or img.Status ~= "Available" then raise("InvalidImageId.NotFound") end
+    end
+    check_password(a)
+    a:enum("SecurityEnhancementStrategy", { "Active", "Deactive" })
+    local kp = a:str("KeyPairName")
+    if kp then engine.find(ctx, "key_pair", kp, inst.RegionId) end
+    if inst.Status ~= "Stopped" then raise("IncorrectInstanceStatus") end
+    local old
+    for _, d in ipairs(engine.list(ctx, "disk", function(d) return d.InstanceId == inst.InstanceId and d.Type == "system" end)) do
+      old = d
+    end
+    local src
+    if from_disk then
+      src = find(ctx, from_disk)
+      if src.Status ~= "Available" or src.ZoneId ~= inst.ZoneId then raise("IncorrectDiskStatus") end
+    end
+    local img_size = img and img.Size or (src and src.Size) or 20
+    local size = a:int("SystemDisk.Size", math.max(40, img_size, old and old.Size or 0))
+    if size < img_size then raise("InvalidSystemDiskSize.LessThanImageSize") end
+    if size < 20 then raise("InvalidSystemDiskSize.LessThanMinSize") end
+    if size > 500 then raise("InvalidSystemDiskSize.MoreThanMaxSize") end
+    if old and size < old.Size then raise("InvalidSystemDiskSize") end
+    engine.commit(a)
+    local d = make(emu, ctx, { RegionId = inst.RegionId, ZoneId = inst.ZoneId, Category = old and old.Category or "cloud_essd",
+      Size = size, Type = "system", Status = "In_use", InstanceId = inst.InstanceId, Device = "/dev/xvda",
+      ImageId = img and img.ImageId or "", DeleteWithInstance = true })
+    if old then engine.remove(emu, ctx, old) end
+    if src then engine.remove(emu, ctx, src) end
+    if img then
+      inst.ImageId, inst.OSName, inst.OSNameEn, inst.OSType = img.ImageId, img.OSName, img.OSName, img.OSType or "linux"
+    end
+    if kp then inst.KeyPairName = kp end
+    return { DiskId = d.DiskId }
+  end,
+}
+
+disk = {
+  name = "disk", product = "ecs", id = "DiskId", prefix = "d", scope = "zone", name_field = "DiskName",
+  not_found = "InvalidDiskId.NotFound", state_code = "IncorrectDiskStatus", tag_type = "disk",
+  fields = {},
+  view = function(_, rec)
+    local attachments = {}
+    if rec.InstanceId ~= "" then
+      attachments[1] = { InstanceId = rec.InstanceId, Device = rec.Device, AttachedTime = rec.AttachedTime }
+    end
+    return { OperationLocks = {}, Attachments = attachments, MountInstances = {}, MountInstanceNum = #attachments }
+  end,
+  actions = actions,
+}
+disk.make = make
+
+-- Snapshots ----------------------------------------------------------------------------------
+
+local snapshot_actions = {}
+
+snapshot_actions.CreateSnapshot = {
+  op = "custom", honours = { "DiskId", "SnapshotName", "Description", "Tag", "ResourceGroupId", "RetentionDays",
+    "Category" },
+  handler = function(emu, a, ctx)
+    local d = find(ctx, a:need("DiskId"))
+    local name = a:str("SnapshotName")
+    if name and (not engine.CHECKS.name(name) or name:match("^auto")) then
+      raise("InvalidSnapshotName.Malformed")
+    end
+    local description = a:str("Description")
+    if description and not engine.CHECKS.description(description) then raise("InvalidDescription.Malformed") end
+    local retention = a:int("RetentionDays", nil, 1, 65536)
+    a:enum("Category", { "Standard", "Flash" })
+    if d.Status ~= "In_use" and d.Status ~= "Available" then raise("IncorrectDiskStatus") end
+    local tags = engine.tags(a)
+    engine.commit(a)
+    local s = snapshot.make(emu, ctx, d, { SnapshotName = name, Description = description, Tags = tags,
+      ResourceGroupId = a:str("ResourceGroupId"), RetentionDays = retention })
+    return { SnapshotId = s.SnapshotId }
+  end,
+}
+
+snapshot_actions.DescribeSnapshots = {
+  op = "describe", page_max = 100,
+  ids = { SnapshotIds = "SnapshotId" },
+  filters = {
+    DiskId = "SourceDiskId", SnapshotName = "SnapshotName", Encrypted = "Encrypted",
+    Status = { field = "Status", enum = { "progressing", "accomplished", "failed", "all" },
+      match = function(rec, v) return v == "all" or rec.Status == v end },
+    SnapshotType = { field = "SnapshotType", enum = { "auto", "user", "all" },
+      match = function(rec, v) return v == "all" or rec.SnapshotType == v end },
+    SourceDiskType = { field = "SourceDiskType", match = function(rec, v) return rec.SourceDiskType:lower() == v:lower() end },
+    Usage = { field = "Usage", enum = { "image", "disk", "image_disk", "none" } },
+    InstanceId = { field = "SourceDiskId", match = function(rec, v, ctx)
+      local d = engine.get(ctx, "disk", rec.SourceDiskId)
+      return d ~= nil and d.InstanceId == v
+    end },
+  },
+}
+
+snapshot_actions.DeleteSnapshot = {
+  op = "custom", honours = { "SnapshotId", "Force" },
+  handler = function(emu, a, ctx)
+    local s = engine.find(ctx, "snapshot", a:need("SnapshotId"))
+    local force = a:bool("Force", false)
+    for _, img in ipairs(engine.list(ctx, "image")) do
+      for _, m in ipairs(img.DiskDeviceMappings or {}) do
+        if m.SnapshotId == s.SnapshotId then raise("InvalidSnapshotId.InUse") end
+      end
+    end
+    if not force then
+      for _, d in ipairs(engine.list(ctx, "disk", function(d) return d.SourceSnapshotId == s.SnapshotId end)) do
+        local _ = d
+        raise("InvalidSnapshotId.InUse", "The snapshot has been used to create disks; pass Force=true to delete it.")
+      end
+    end
+    engine.commit(a)
+    engine.remove(emu, ctx, s)
+    return {}
+  end,
+}
+
+snapshot_actions.ModifySnapshotAttribute = {
+  op = "modify", fields = { "SnapshotName", "Description", "RetentionDays" },
+  honours = { "DisableInstantAccess" },
+  before = function(_, a) a:bool("DisableInstantAccess") end,
+}
+
+snapshot = {
+  name = "snapshot", product = "ecs", id = "SnapshotId", prefix = "s", scope = "region", name_field = "SnapshotName",
+  not_found = "InvalidSnapshotId.NotFound", state_code = "IncorrectSnapshotStatus", tag_type = "snapshot",
+  fields = {
+    SnapshotName = { check = "name", code = "InvalidSnapshotName.Malformed" },
+    Description = { check = "description", code = "InvalidDescription.Malformed" },
+    RetentionDays = { min = 1, max = 65536 },
+  },
+  actions = snapshot_actions,
+}
+
+function snapshot.make(emu, ctx, d, o)
+  local s = engine.record(emu, ctx, snapshot, {
+    RegionId = d.RegionId, SourceDiskId = d.DiskId, SourceDiskSize = d.Size, SourceDiskType = d.Type == "system"
+      and "System" or "Data", SnapshotName = o.SnapshotName or "", Description = o.Description or "",
+    Category = "standard", Status = o.Status or "progressing", Progress = o.Status == "accomplished" and "100%" or "0%",
+    Usage = "none", Encrypted = d.Encrypted, SourceStorageType = "disk", SnapshotType = o.SnapshotType or "user",
+    Tags = o.Tags or {}, ResourceGroupId = o.ResourceGroupId or emu.default_resource_group,
+    RetentionDays = o.RetentionDays, Available = o.Status == "accomplished", InstantAccess = false,
+    ProductCode = "", SnapshotSN = emu.ids:hex(20), SourceRegionId = d.RegionId,
+  })
+  if o.created then s.CreationTime = state.iso(o.created) end
+  s.LastModifiedTime = s.CreationTime
+  engine.store(ctx, s)
+  if s.Status == "progressing" then
+    engine.later(emu, ctx, s, emu.delays.snapshot_create or 0, { Status = "accomplished", Progress = "100%",
+      Available = true })
+  end
+  return s
+end
+
+-- The fixture: every system disk has one snapshot in its history (ResetDisk needs one).
+function snapshot.fixture(emu, ctx)
+  for _, d in ipairs(engine.list(ctx, "disk", function(d) return d.Type == "system" end)) do
+    local inst = engine.get(ctx, "instance", d.InstanceId)
+    local t = require("aliyun.emulator.auth").parse_timestamp(inst.CreationTime:gsub("Z$", ":00Z"))
+    snapshot.make(emu, ctx, d, { SnapshotName = "emu-initial", Status = "accomplished", created = (t or emu:now()) + 600 })
+  end
+end
+
+return { disk, snapshot }

@@ -1,0 +1,133 @@
+-- VPCs and vSwitches (ECS 2014-05-26 still serves CreateVpc, CreateVSwitch and their kin).
+-- A VPC is Pending for `vpc_create` seconds, a vSwitch for `vswitch_create`; a vSwitch lies
+-- in a zone of its VPC's region and inside the VPC's CIDR block, without overlapping the
+-- VPC's other vSwitches; a VPC with vSwitches or security groups, or a vSwitch with
+-- instances or network interfaces, cannot be deleted.
+local cidr = require "aliyun.emulator.cidr"
+local engine = require "aliyun.emulator.engine"
+local errors = require "aliyun.emulator.errors"
+
+local raise = errors.raise
+
+local function vswitches_of(ctx, vpc_id)
+  return engine.list(ctx, "vswitch", function(v) return v.VpcId == vpc_id end)
+end
+
+local vpc = {
+  name = "vpc", product = "ecs", id = "VpcId", prefix = "vpc", scope = "region", name_field = "VpcName",
+  not_found = "InvalidVpcId.NotFound", state_code = "IncorrectVpcStatus",
+  fields = {
+    VpcName = { check = "name", code = "InvalidVpcName.Malformed", default = "" },
+    Description = { check = "description", code = "InvalidDescription.Malformed", default = "" },
+    CidrBlock = { check = "cidr", code = "InvalidCidrBlock.Malformed", default = "172.16.0.0/12" },
+    UserCidr = { check = "cidr", code = "InvalidCidrBlock.Malformed" },
+  },
+  view = function(_, rec, ctx)
+    local ids = {}
+    for i, v in ipairs(vswitches_of(ctx, rec.VpcId)) do ids[i] = v.VSwitchId end
+    return { VSwitchIds = ids, UserCidrs = rec.UserCidr and { rec.UserCidr } or {} }
+  end,
+  actions = {
+    CreateVpc = {
+      op = "create", status = "Pending", ready = { after = "vpc_create", Status = "Available" },
+      limit = 10, limit_code = "QuotaExceeded.Vpc",
+      before = function(emu, _, _, rec)
+        if not cidr.private(rec.CidrBlock) then
+          raise("InvalidCidrBlock.Malformed", "The VPC CIDR block must be within 10.0.0.0/8, 172.16.0.0/12 or "
+            .. "192.168.0.0/16 and have a prefix length of 8 to 28.")
+        end
+        rec.IsDefault = false
+        rec.VRouterId = emu.ids:resource("vrt")
+        rec.RouteTableId = emu.ids:resource("vtb")
+      end,
+    },
+    DescribeVpcs = { op = "describe", ids = { VpcId = "VpcId" }, filters = { IsDefault = "IsDefault" }, page_max = 50 },
+    ModifyVpcAttribute = {
+      op = "modify", fields = { "VpcName", "Description", "CidrBlock", "UserCidr" }, need_change = true,
+      before = function(_, _, ctx, rec, old)
+        if rec.CidrBlock ~= old.CidrBlock then
+          if not cidr.private(rec.CidrBlock) then raise("InvalidCidrBlock.Malformed") end
+          for _, v in ipairs(vswitches_of(ctx, rec.VpcId)) do
+            if not cidr.contains(rec.CidrBlock, v.CidrBlock) then
+              raise("InvalidCidrBlock.Malformed", "The new CIDR block must contain the CIDR blocks of the VPC's vSwitches.")
+            end
+          end
+        end
+      end,
+    },
+    DeleteVpc = {
+      op = "delete", states = { "Available" },
+      dependents = {
+        { kind = "vswitch", field = "VpcId", code = "DependencyViolation.VSwitch" },
+        { kind = "security_group", field = "VpcId", code = "DependencyViolation.SecurityGroup" },
+      },
+    },
+  },
+}
+
+local vswitch = {
+  name = "vswitch", product = "ecs", id = "VSwitchId", prefix = "vsw", scope = "zone", name_field = "VSwitchName",
+  not_found = "InvalidVSwitchId.NotFound", state_code = "IncorrectVSwitchStatus",
+  fields = {
+    VSwitchName = { check = "name", code = "InvalidVSwitchName.Malformed", default = "" },
+    Description = { check = "description", code = "InvalidDescription.Malformed", default = "" },
+    CidrBlock = { check = "cidr", code = "InvalidCidrBlock.Malformed" },
+  },
+  view = function(_, rec, ctx)
+    -- what the instances and network interfaces in it leave free
+    local used = 0
+    for _, e in ipairs(engine.list(ctx, "eni", function(e) return e.VSwitchId == rec.VSwitchId end)) do
+      used = used + 1 + #(e.SecondaryIps or {})
+    end
+    return { AvailableIpAddressCount = math.max(0, cidr.size(rec.CidrBlock) - 4 - used) }
+  end,
+  actions = {
+    CreateVSwitch = {
+      op = "create", status = "Pending", ready = { after = "vswitch_create", Status = "Available" },
+      refs = { VpcId = "vpc" },
+      before = function(_, a, ctx, rec)
+        local v = engine.find(ctx, "vpc", a:need("VpcId"), rec.RegionId)
+        if v.Status ~= "Available" then raise("IncorrectVpcStatus") end
+        if not rec.CidrBlock then errors.missing("CidrBlock") end
+        local _, len = cidr.parse(rec.CidrBlock)
+        if not cidr.contains(v.CidrBlock, rec.CidrBlock) or len < 16 or len > 29 then
+          raise("InvalidVSwitchCidr.Malformed")
+        end
+        for _, other in ipairs(vswitches_of(ctx, v.VpcId)) do
+          if cidr.overlaps(other.CidrBlock, rec.CidrBlock) then raise("InvalidVSwitchCidr.Overlapped") end
+        end
+        rec.IsDefault = false
+      end,
+    },
+    DescribeVSwitches = {
+      op = "describe", scope = false, ids = { VSwitchId = "VSwitchId" },
+      filters = { VpcId = "VpcId", IsDefault = "IsDefault" }, page_max = 50,
+    },
+    ModifyVSwitchAttribute = { op = "modify", fields = { "VSwitchName", "Description" }, need_change = true },
+    DeleteVSwitch = {
+      op = "delete", states = { "Available" },
+      dependents = {
+        { kind = "instance", field = "VSwitchId", code = "DependencyViolation.Instance" },
+        { kind = "eni", field = "VSwitchId", code = "DependencyViolation.Instance" },
+      },
+    },
+  },
+}
+
+-- The fixture: each region has a default VPC (172.16.0.0/12) with a default vSwitch in each
+-- zone (172.16.0.0/20, 172.16.16.0/20, ...).
+function vpc.fixture(emu, ctx)
+  for _, r in ipairs(emu.regions:list()) do
+    local v = engine.record(emu, ctx, vpc, { RegionId = r.RegionId, VpcName = "", Description = "",
+      CidrBlock = "172.16.0.0/12", IsDefault = true, Status = "Available", VRouterId = emu.ids:resource("vrt"),
+      RouteTableId = emu.ids:resource("vtb"), ResourceGroupId = emu.default_resource_group })
+    engine.store(ctx, v)
+    for i, z in ipairs(r.zones) do
+      engine.store(ctx, engine.record(emu, ctx, vswitch, { RegionId = r.RegionId, ZoneId = z, VpcId = v.VpcId,
+        VSwitchName = "", Description = "", CidrBlock = string.format("172.16.%d.0/20", (i - 1) * 16),
+        IsDefault = true, Status = "Available", ResourceGroupId = emu.default_resource_group }))
+    end
+  end
+end
+
+return { vpc, vswitch }

@@ -1,0 +1,269 @@
+-- What each action answers, as the official SDKs model it (generated into shapes/ by
+-- tools/gen-shapes.lua), and the one place where an answer is made to fit it: every
+-- success body the emulator sends goes through shape.render, which keeps only the fields
+-- of the model, gives each its model's type (integers stay integers, booleans are JSON
+-- booleans, lists are JSON arrays even when empty) and wraps lists where ECS wraps them
+-- (`Tags = {...}` becomes `Tags = {Tag = [...]}` when the model says so).
+--
+-- Stored resources ("records") carry internal fields beside their wire fields; those are
+-- simply not in any model. In strict mode (the emulator's `strict` option; the specs use
+-- it) a field of a plain answer table that is not in the model, or a value that does not
+-- fit its type, is an error naming the action and the field, so a handler cannot invent
+-- fields or send "20" for 20 without a spec noticing.
+local json = require "aliyun.json"
+
+local shape = {}
+
+local arr, obj = json.array, json.object
+local tointeger = math.tointeger
+local floor = math.floor
+
+-- Decoded shapes: {t = "o", fields = {[name] = node}} | {t = "[", item = node} | {t = "s"|"i"|"n"|"b"|"a"|"m"}
+local function decode(text)
+  local root = { t = "o", fields = {} }
+  local parents = { [-1] = root }
+  for line in text:gmatch("[^\n]+") do
+    local indent, name, code = line:match("^( *)(%S+) (%S+)$")
+    local depth = #indent
+    -- a type code is a chain of "[" ending in a scalar or "o": build it inside out
+    local node, leaf = nil, nil
+    local outer
+    for c in code:gmatch(".") do
+      local n = { t = c }
+      if c == "o" then n.fields = {} end
+      if node then node.item = n else outer = n end
+      node = n
+      leaf = n
+    end
+    local parent = parents[depth - 1]
+    parent.fields[name] = outer
+    if leaf.t == "o" then parents[depth] = leaf end
+  end
+  return root
+end
+
+local cache = { ecs = {}, ens = {} }
+local texts = {}
+
+-- shape.of(product, action) -> the decoded shape of the answer's body, or nil.
+function shape.of(product, action)
+  local c = cache[product]
+  if not c then return nil end
+  local s = c[action]
+  if s == nil then
+    local t = texts[product]
+    if not t then
+      t = require("aliyun.emulator.shapes." .. product)
+      texts[product] = t
+    end
+    s = t[action] and decode(t[action]) or false
+    c[action] = s
+  end
+  return s or nil
+end
+
+-- Where a model's one list of resources is: {"Vpcs", "Vpc"} for DescribeVpcs, {"Instances"}
+-- for a bare list; the first list of objects found in name order, nil when there is none.
+function shape.list_path(node, path)
+  path = path or {}
+  local names = {}
+  for name in pairs(node.fields or {}) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local f = node.fields[name]
+    path[#path + 1] = name
+    if f.t == "[" and f.item.t == "o" then return path end
+    if f.t == "o" then
+      local found = shape.list_path(f, path)
+      if found then return found end
+    end
+    path[#path] = nil
+  end
+  return nil
+end
+
+-- Tag lists are stored once as {Key =, Value =}; models name them TagKey/TagValue in places.
+local ALIASES = { TagKey = "Key", TagValue = "Value" }
+
+local ARRAY_MT = getmetatable(arr {})
+
+-- A record of the store, whose extra fields are internal rather than mistakes.
+local function is_record(v)
+  return rawget(v, "_kind") ~= nil
+end
+
+local function is_list(v)
+  return v[1] ~= nil or next(v) == nil or getmetatable(v) == ARRAY_MT
+end
+
+local render
+
+local function violation(ctx, path, problem)
+  if ctx.strict then
+    error({ shape_violation = true, message = ctx.action .. ": " .. path .. ": " .. problem }, 0)
+  end
+end
+
+local function scalar(node, v, ctx, path)
+  local t, tv = node.t, type(v)
+  if t == "a" then return v end
+  if v == json.null then return v end
+  if t == "s" then
+    if tv == "string" then return v end
+    if tv == "number" then
+      violation(ctx, path, "a number where the model has a string")
+      if v == floor(v) then return string.format("%d", v) end
+      return tostring(v)
+    end
+    if tv == "boolean" then
+      violation(ctx, path, "a boolean where the model has a string")
+      return v and "true" or "false"
+    end
+  elseif t == "i" then
+    if tv == "number" then
+      local i = tointeger and tointeger(v) or (v == floor(v) and v or nil)
+      if i then return i end
+      violation(ctx, path, "a fraction where the model has an integer")
+      return floor(v)
+    end
+    if tv == "string" and v:match("^%-?%d+$") then
+      violation(ctx, path, "a string where the model has an integer")
+      return tonumber(v)
+    end
+  elseif t == "n" then
+    if tv == "number" then return v end
+    if tv == "string" and tonumber(v) then
+      violation(ctx, path, "a string where the model has a number")
+      return tonumber(v)
+    end
+  elseif t == "b" then
+    if tv == "boolean" then return v end
+    if v == "true" or v == "false" then
+      violation(ctx, path, "a string where the model has a boolean")
+      return v == "true"
+    end
+  elseif t == "m" then
+    if tv == "table" then return obj(v) end
+  end
+  violation(ctx, path, "a " .. tv .. " where the model has type " .. t)
+  return nil
+end
+
+local function render_list(node, v, ctx, path)
+  local out = arr {}
+  for i = 1, #v do
+    local x = render(node.item, v[i], ctx, path .. "[" .. i .. "]")
+    if x ~= nil then out[#out + 1] = x end
+  end
+  return out
+end
+
+render = function(node, v, ctx, path)
+  if v == nil then return nil end
+  local t = node.t
+  if t == "o" then
+    if type(v) ~= "table" then
+      violation(ctx, path, "a " .. type(v) .. " where the model has an object")
+      return nil
+    end
+    local fields = node.fields
+    -- a bare list where the model wraps it: {Tag = [...]}
+    if is_list(v) and not is_record(v) then
+      local only, count = nil, 0
+      for name, f in pairs(fields) do
+        count = count + 1
+        only = f.t == "[" and name or nil
+      end
+      if count == 1 and only then
+        return { [only] = render_list(fields[only], v, ctx, path .. "." .. only) }
+      end
+      if next(v) == nil then return obj {} end
+    end
+    local out = {}
+    -- a record keeps one type per field where models differ (IoOptimized is a boolean in
+    -- DescribeInstances, a string in DescribeInstanceAttribute): converting it is no mistake
+    local inner = ctx
+    if ctx.strict and is_record(v) then inner = { strict = false, action = ctx.action } end
+    for name, f in pairs(fields) do
+      local x = v[name]
+      if x == nil and ALIASES[name] then x = v[ALIASES[name]] end
+      if x ~= nil then out[name] = render(f, x, inner, path .. "." .. name) end
+    end
+    if ctx.strict and not is_record(v) then
+      for k in pairs(v) do
+        if type(k) == "string" and fields[k] == nil and not (k == "Key" and fields.TagKey)
+          and not (k == "Value" and fields.TagValue) and k:match("^%u") then
+          violation(ctx, path .. "." .. k, "not a field of the model")
+        end
+      end
+    end
+    return obj(out)
+  elseif t == "[" then
+    if type(v) ~= "table" then
+      violation(ctx, path, "a " .. type(v) .. " where the model has a list")
+      return nil
+    end
+    return render_list(node, v, ctx, path)
+  end
+  return scalar(node, v, ctx, path)
+end
+
+-- shape.render(product, action, body, strict) -> the body as the model has it. RequestId
+-- and the like pass through when the model has them. Without a model the body is sent as it is.
+function shape.render(product, action, body, strict)
+  local s = shape.of(product, action)
+  if not s then return body end
+  return render(s, body, { strict = strict, action = action }, action)
+end
+
+-- shape.check(node, value) -> list of problems (for specs): fields not in the model, values
+-- of another type, objects where lists belong. An independent walk from render's.
+function shape.check(node, v, path, out)
+  out = out or {}
+  path = path or ""
+  local t = node.t
+  local tv = type(v)
+  if v == json.null or t == "a" then return out end
+  if t == "o" then
+    if tv ~= "table" then
+      out[#out + 1] = path .. ": expected an object, got " .. tv
+    elseif getmetatable(v) == ARRAY_MT and next(v) ~= nil then
+      out[#out + 1] = path .. ": expected an object, got a list"
+    else
+      for k, x in pairs(v) do
+        local f = node.fields[k]
+        if not f then
+          out[#out + 1] = path .. "." .. tostring(k) .. ": not in the model"
+        else
+          shape.check(f, x, path .. "." .. k, out)
+        end
+      end
+    end
+  elseif t == "[" then
+    if tv ~= "table" then
+      out[#out + 1] = path .. ": expected a list, got " .. tv
+    else
+      local n = 0
+      for _ in pairs(v) do n = n + 1 end
+      if n ~= #v then out[#out + 1] = path .. ": expected a list, got an object" end
+      for i = 1, #v do shape.check(node.item, v[i], path .. "[" .. i .. "]", out) end
+    end
+  elseif t == "s" then
+    if tv ~= "string" then out[#out + 1] = path .. ": expected a string, got " .. tv end
+  elseif t == "i" then
+    if tv ~= "number" or v ~= floor(v) or (math.type and math.type(v) ~= "integer") then
+      out[#out + 1] = path .. ": expected an integer, got " .. tostring(v)
+    end
+  elseif t == "n" then
+    if tv ~= "number" then out[#out + 1] = path .. ": expected a number, got " .. tv end
+  elseif t == "b" then
+    if tv ~= "boolean" then out[#out + 1] = path .. ": expected a boolean, got " .. tv end
+  elseif t == "m" then
+    if tv ~= "table" then out[#out + 1] = path .. ": expected an object, got " .. tv end
+  end
+  return out
+end
+
+shape.decode = decode
+
+return shape
