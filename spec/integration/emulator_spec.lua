@@ -14,7 +14,8 @@ describe("emulator over HTTP #integration", function()
   local http, https = support.http(), support.http(true)
 
   setup(function()
-    srv = assert(server.start { tls = true, keys = support.OPTIONS.keys, delays = support.OPTIONS.delays, seed = 1 })
+    srv = assert(server.start { tls = true, keys = support.OPTIONS.keys, delays = support.OPTIONS.delays, seed = 1,
+      strict = true })
     http.bind(srv)
     https.bind(srv)
   end)

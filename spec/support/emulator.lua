@@ -14,8 +14,12 @@ local VERSIONS = { ecs = "2014-05-26", ens = "2017-11-10" }
 -- The emulator options every world uses: the default key, an STS key, short delays.
 support.OPTIONS = {
   keys = { testid = { secret = "testsecret" }, stsid = { secret = "stssecret", security_token = "ststoken" } },
-  delays = { disk_create = 2, disk_attach = 1, disk_detach = 1, invocation = 2 },
+  delays = { disk_create = 2, disk_attach = 1, disk_detach = 1, invocation = 2, instance_create = 2,
+    instance_start = 2, instance_stop = 2, vpc_create = 1, vswitch_create = 1, snapshot_create = 2 },
   seed = 1,
+  -- answers checked against the response models, codes against the catalogue, parameters
+  -- against what the handlers read
+  strict = true,
 }
 
 local function client_for(world, product, opts)

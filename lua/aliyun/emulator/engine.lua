@@ -399,6 +399,18 @@ local MATCH = {
 -- Pagination as the actions document it: PageNumber (from 1) and PageSize; where the action
 -- has them, NextToken and MaxResults. Returns the page and the fields for the answer.
 function engine.page(emu, a, ctx, items, decl)
+  local page, body = engine.page_items(emu, a, ctx, items, decl)
+  -- only the paging fields the action's model has (DescribeInstances has no MaxResults)
+  local fields = ctx.shape and ctx.shape.fields
+  if fields then
+    for k in pairs(body) do
+      if not fields[k] then body[k] = nil end
+    end
+  end
+  return page, body
+end
+
+function engine.page_items(emu, a, ctx, items, decl)
   local total = #items
   local meta = ctx.meta
   local max = decl.page_max or 100

@@ -110,7 +110,8 @@ function server.prepare(opts)
       return nil, key
     end
   end
-  local options = { keys = opts.keys, delays = opts.delays, seed = opts.seed, rate_limit = opts.rate_limit }
+  local options = { keys = opts.keys, delays = opts.delays, seed = opts.seed, rate_limit = opts.rate_limit,
+    strict = opts.strict, ram_roles = opts.ram_roles }
   write(prefix .. "/emulator.json", assert(json.encode(options)), "600")
   local conf = prefix .. "/nginx.conf"
   write(conf, server.config {

@@ -110,6 +110,7 @@ return function(world)
       assert.are.equal("True", st.InstanceCloudAssistantStatusSet.InstanceCloudAssistantStatus[1].CloudAssistantStatus)
       assert(ecs:InvokeCommand { RegionId = R, CommandId = id, InstanceId = { third } })
       assert(ecs:StopInstance { InstanceId = third })
+      world.advance(3)
       _, err = ecs:InvokeCommand { RegionId = R, CommandId = id, InstanceId = { third } }
       assert.are.same({ "InvalidInstanceStatus", 400 }, { err.code, err.status })
       _, err = ecs:InvokeCommand { RegionId = R, CommandId = id, InstanceId = { "i-none" } }

@@ -128,8 +128,8 @@ return function(world)
 
     it("says clearly that an action of the metadata is not emulated", function()
       local err = expect_error(400, "UnsupportedOperation.NotEmulated",
-        world.ecs():call("CreateInstance", { RegionId = "cn-hangzhou" }, { validate = false }))
-      assert.matches("CreateInstance exists in ECS 2014%-05%-26 but is not emulated", err.message)
+        world.ecs():call("AllocateDedicatedHosts", { RegionId = "cn-hangzhou" }, { validate = false }))
+      assert.matches("AllocateDedicatedHosts exists in ECS 2014%-05%-26 but is not emulated", err.message)
       expect_error(400, "UnsupportedOperation.NotEmulated", world.ens():call("DescribeEnsRegions", {}))
     end)
 

@@ -55,7 +55,7 @@ return function(world)
       local snap = assert(ecs:DescribeSnapshots { RegionId = R, DiskId = sys.DiskId }).Snapshots.Snapshot[1]
       local id = available_disk(ecs, { SnapshotId = snap.SnapshotId })
       local d = disk(ecs, id)
-      assert.are.equal(snap.SourceDiskSize, d.Size)
+      assert.are.equal(tonumber(snap.SourceDiskSize), d.Size) -- a string in the response model
       assert.are.equal(snap.SnapshotId, d.SourceSnapshotId)
       expect(403, "InvalidDiskSize.TooSmall", ecs:CreateDisk { RegionId = R, ZoneId = Z, SnapshotId = snap.SnapshotId,
         Size = 5 })
@@ -131,7 +131,7 @@ return function(world)
       world.advance(2)
       local res = assert(ecs:ModifyDiskChargeType { RegionId = R, InstanceId = inst.InstanceId, DiskIds = { id },
         DiskChargeType = "PrePaid" })
-      assert.is_number(res.OrderId)
+      assert.is_string(res.OrderId) -- a string in the response model
       assert.are.equal("PrePaid", disk(ecs, id).DiskChargeType)
       assert.are.equal(1, assert(ecs:DescribeDisks { RegionId = R, DiskChargeType = "PrePaid" }).TotalCount)
       expect(404, "InvalidDiskIds.NotFound", ecs:ModifyDiskChargeType { RegionId = R, InstanceId = inst.InstanceId,
@@ -164,6 +164,7 @@ return function(world)
       expect(403, "IncorrectInstanceStatus", ecs:ReInitDisk { DiskId = id })
       expect(403, "IncorrectInstanceStatus", ecs:ResetDisk { DiskId = id, SnapshotId = snap })
       assert(ecs:StopInstance { InstanceId = inst.InstanceId })
+      world.advance(3) -- Stopping, then Stopped
       assert(ecs:ReInitDisk { DiskId = id })
       assert(ecs:ResetDisk { DiskId = id, SnapshotId = snap })
       local sys = assert(ecs:DescribeDisks { RegionId = R, InstanceId = inst.InstanceId, DiskType = "system" })
@@ -173,6 +174,7 @@ return function(world)
       local free = available_disk(ecs)
       expect(403, "IncorrectDiskStatus", ecs:ReInitDisk { DiskId = free })
       assert(ecs:ReInitDisk { DiskId = id, AutoStartInstance = true })
+      world.advance(3) -- Starting, then Running
       local now = assert(ecs:DescribeInstances { RegionId = R, InstanceIds = { inst.InstanceId } }).Instances.Instance[1]
       assert.are.equal("Running", now.Status)
     end)
@@ -183,6 +185,7 @@ return function(world)
       local image = "centos_7_9_x64_20G_alibase_20240101.vhd"
       expect(403, "IncorrectInstanceStatus", ecs:ReplaceSystemDisk { InstanceId = inst.InstanceId, ImageId = image })
       assert(ecs:StopInstance { InstanceId = inst.InstanceId })
+      world.advance(3) -- Stopping, then Stopped
       local old = assert(ecs:DescribeDisks { RegionId = R, InstanceId = inst.InstanceId, DiskType = "system" })
         .Disks.Disk[1]
       expect(404, "InvalidImageId.NotFound", ecs:ReplaceSystemDisk { InstanceId = inst.InstanceId, ImageId = "m-none" })

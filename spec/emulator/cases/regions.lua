@@ -62,6 +62,11 @@ return function(world)
       local ecs = world.ecs()
       local id = assert(ecs:DescribeInstances { RegionId = "cn-beijing" }).Instances.Instance[1].InstanceId
       assert(ecs:StopInstance { InstanceId = id })
+      local function status()
+        return assert(ecs:DescribeInstances { RegionId = "cn-beijing", InstanceIds = { id } }).Instances.Instance[1].Status
+      end
+      assert.are.equal("Stopping", status())
+      world.advance(3)
       local res = assert(ecs:DescribeInstances { RegionId = "cn-beijing", Status = "Stopped" })
       assert.are.equal(id, res.Instances.Instance[1].InstanceId)
       local _, err = ecs:StopInstance { InstanceId = id }

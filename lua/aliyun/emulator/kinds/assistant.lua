@@ -304,7 +304,9 @@ local invocation_actions = {
           end
         end
       end
-      local page, meta = engine.page(emu, a, ctx, rows, { page_max = 50 })
+      -- the paging fields sit inside Invocation here, so the unfiltered form
+      local page, meta = engine.page_items(emu, a, ctx, rows, { page_max = 50 })
+      meta.MaxResults = nil
       meta.InvocationResults = { InvocationResult = page }
       return { Invocation = meta }
     end,

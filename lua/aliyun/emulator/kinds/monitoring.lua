@@ -67,8 +67,8 @@ A.DescribeInstanceMonitorData = function(emu, a, ctx)
     local erx, etx = value(inst.InstanceId, "erx", t, 10, 400), value(inst.InstanceId, "etx", t, 10, 400)
     return {
       InstanceId = inst.InstanceId, CPU = value(inst.InstanceId, "cpu", t, 1, 95),
-      IntranetRX = rx, IntranetTX = tx, IntranetFlow = rx + tx, IntranetBandwidth = floor((rx + tx) / 60),
-      InternetRX = erx, InternetTX = etx, InternetFlow = erx + etx, InternetBandwidth = floor((erx + etx) / 60),
+      IntranetRX = rx, IntranetTX = tx, IntranetBandwidth = floor((rx + tx) / 60),
+      InternetRX = erx, InternetTX = etx, InternetBandwidth = floor((erx + etx) / 60),
       IOPSRead = value(inst.InstanceId, "ior", t, 0, 2000), IOPSWrite = value(inst.InstanceId, "iow", t, 0, 800),
       BPSRead = value(inst.InstanceId, "bpr", t, 0, 4096000), BPSWrite = value(inst.InstanceId, "bpw", t, 0, 2048000),
       TimeStamp = state.iso(t),
@@ -98,9 +98,9 @@ A.DescribeEniMonitorData = function(emu, a, ctx)
   local eni = a:str("EniId")
   local points = series(emu, a, function(t)
     return { EniId = inst.NetworkInterfaceId, TimeStamp = state.iso(t),
-      PacketTx = value(inst.NetworkInterfaceId, "ptx", t, 0, 60000), PacketRx = value(inst.NetworkInterfaceId, "prx", t, 0, 60000),
-      IntranetTx = value(inst.NetworkInterfaceId, "itx", t, 0, 80000), IntranetRx = value(inst.NetworkInterfaceId, "irx", t, 0, 80000),
-      DropPacketTx = 0, DropPacketRx = 0 }
+      PacketTx = tostring(value(inst.NetworkInterfaceId, "ptx", t, 0, 60000)), PacketRx = tostring(value(inst.NetworkInterfaceId, "prx", t, 0, 60000)),
+      IntranetTx = tostring(value(inst.NetworkInterfaceId, "itx", t, 0, 80000)), IntranetRx = tostring(value(inst.NetworkInterfaceId, "irx", t, 0, 80000)),
+      DropPacketTx = "0", DropPacketRx = "0" }
   end)
   if (eni and eni ~= inst.NetworkInterfaceId) or inst.Status == "Stopped" then points = arr {} end
   return { TotalCount = #points, MonitorData = { EniMonitorData = points } }

@@ -24,6 +24,7 @@ function handler.init(options_path)
   if text and text ~= "" then
     local o = assert(json.decode(text))
     opts.keys, opts.delays, opts.seed, opts.rate_limit = o.keys, o.delays, o.seed, o.rate_limit
+    opts.strict, opts.ram_roles = o.strict == true, o.ram_roles
     if opts.keys then
       for _, k in pairs(opts.keys) do
         if k.security_token == json.null then k.security_token = nil end
