@@ -747,12 +747,22 @@ local function meta_index(product, action)
 end
 engine.meta_index = meta_index
 
--- engine.register(kind): its actions become handlers.
+-- engine.register(kind): its actions become handlers. A table with `extends = "instance"`
+-- instead of a name adds its actions (and fields) to that kind, so that a kind's many
+-- actions can live in several files.
 function engine.register(kind)
-  if engine.kinds[kind.name] then error("emulator: kind " .. kind.name .. " declared twice") end
-  engine.kinds[kind.name] = kind
-  kind.fields = kind.fields or {}
-  for action, decl in pairs(kind.actions or {}) do
+  local actions = kind.actions or {}
+  if kind.extends then
+    local base = engine.kinds[kind.extends]
+    if not base then error("emulator: " .. tostring(kind.extends) .. " must be registered before what extends it") end
+    for field, spec in pairs(kind.fields or {}) do base.fields[field] = spec end
+    kind = base
+  else
+    if engine.kinds[kind.name] then error("emulator: kind " .. kind.name .. " declared twice") end
+    engine.kinds[kind.name] = kind
+    kind.fields = kind.fields or {}
+  end
+  for action, decl in pairs(actions) do
     local op = ops[decl.op]
     if not op then error("emulator: " .. kind.name .. "." .. action .. ": unknown op " .. tostring(decl.op)) end
     if engine.actions[kind.product][action] then

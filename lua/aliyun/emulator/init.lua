@@ -68,7 +68,7 @@ local function load_kinds()
     if kinds.name then kinds = { kinds } end
     for _, k in ipairs(kinds) do
       engine.register(k)
-      kind_order[#kind_order + 1] = k
+      if not k.extends then kind_order[#kind_order + 1] = k end
     end
   end
   loaded = true
