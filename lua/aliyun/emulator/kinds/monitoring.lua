@@ -96,11 +96,12 @@ A.DescribeEniMonitorData = function(emu, a, ctx)
   engine.region(emu, a, true)
   local inst = engine.find(ctx, "instance", a:need("InstanceId"))
   local eni = a:str("EniId")
+  local nic = inst.NetworkInterfaceId
+  -- the model has these counters as strings
+  local function v(metric, t, hi) return tostring(value(nic, metric, t, 0, hi)) end
   local points = series(emu, a, function(t)
-    return { EniId = inst.NetworkInterfaceId, TimeStamp = state.iso(t),
-      PacketTx = tostring(value(inst.NetworkInterfaceId, "ptx", t, 0, 60000)), PacketRx = tostring(value(inst.NetworkInterfaceId, "prx", t, 0, 60000)),
-      IntranetTx = tostring(value(inst.NetworkInterfaceId, "itx", t, 0, 80000)), IntranetRx = tostring(value(inst.NetworkInterfaceId, "irx", t, 0, 80000)),
-      DropPacketTx = "0", DropPacketRx = "0" }
+    return { EniId = nic, TimeStamp = state.iso(t), PacketTx = v("ptx", t, 60000), PacketRx = v("prx", t, 60000),
+      IntranetTx = v("itx", t, 80000), IntranetRx = v("irx", t, 80000), DropPacketTx = "0", DropPacketRx = "0" }
   end)
   if (eni and eni ~= inst.NetworkInterfaceId) or inst.Status == "Stopped" then points = arr {} end
   return { TotalCount = #points, MonitorData = { EniMonitorData = points } }
