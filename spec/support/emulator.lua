@@ -106,7 +106,8 @@ function support.http(tls)
 end
 
 -- The cases, each a function(world) that declares describe/it blocks.
-support.CASES = { "auth", "regions", "launch_templates", "disks", "monitoring", "assistant", "ens", "faults" }
+support.CASES = { "auth", "regions", "launch_templates", "disks", "monitoring", "assistant", "ens", "faults",
+  "roundtrip" }
 
 local HERE = debug.getinfo(1, "S").source:sub(2):match("^(.*)/support/emulator%.lua$") or "spec"
 

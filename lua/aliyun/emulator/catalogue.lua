@@ -204,6 +204,7 @@ return {
   InvalidInstanceStatus = { 400, "The specified instance's status can not execute this operation.", "ref 9.3 InvokeCommand" },
   ["InvalidInstance.NoClient"] = { 400, "The specified instances have no cloud assistant client installed.", "ref 9.3 InvokeCommand" },
   ["MissingParameter.Frequency"] = { 400, "The frequency parameter must exist when create a timed Invocation.", "ref 9.3 InvokeCommand" },
+  ["InvalidActivationId.NotFound"] = { 404, "The specified activation code does not exist.", "published: DeleteActivation" },
   ["InvalidInvokeId.NotFound"] = { 400, "The specified InvokeId does not exist.", "ref 9.4 StopInvocation" },
 
   -- monitoring (ref 8.x)

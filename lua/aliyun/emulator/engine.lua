@@ -199,7 +199,8 @@ end
 
 -- The call's region, checked against the regions the emulator serves.
 function engine.region(emu, a, optional)
-  local id = optional and a:str("RegionId") or a:need("RegionId")
+  local id
+  if optional then id = a:str("RegionId") else id = a:need("RegionId") end
   if id and not emu.regions:get(id) then raise("InvalidRegionId.NotFound") end
   return id
 end

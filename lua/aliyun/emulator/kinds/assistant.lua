@@ -386,7 +386,17 @@ local activation_actions = {
 
 local command = {
   name = "command", product = "ecs", id = "CommandId", scope = "region", name_field = "Name",
-  not_found = "InvalidCmdId.NotFound", tag_type = "command", fields = {}, actions = command_actions,
+  not_found = "InvalidCmdId.NotFound", tag_type = "command",
+  roundtrip = {
+    create = { "CreateCommand", function(fx)
+      return { RegionId = fx.region, Name = "rt", Type = "RunShellScript", CommandContent = "ZWNobyBydA==" }
+    end },
+    describe = { "DescribeCommands", function(fx, id) return { RegionId = fx.region, CommandId = id } end },
+    modify = { "ModifyCommand", function(fx, id) return { RegionId = fx.region, CommandId = id, Name = "renamed" } end,
+      "Name", "renamed" },
+    delete = { "DeleteCommand", function(fx, id) return { RegionId = fx.region, CommandId = id } end },
+    not_found = "InvalidCmdId.NotFound",
+  }, fields = {}, actions = command_actions,
 }
 
 local invocation = {
@@ -397,6 +407,12 @@ local invocation = {
 local activation = {
   name = "activation", product = "ecs", id = "ActivationId", prefix = "act", scope = "region",
   not_found = "InvalidActivationId.NotFound", tag_type = "activation",
+  roundtrip = {
+    create = { "CreateActivation", function(fx) return { RegionId = fx.region, InstanceName = "managed" } end },
+    describe = { "DescribeActivations", function(fx, id) return { RegionId = fx.region, ActivationId = id } end },
+    delete = { "DeleteActivation", function(fx, id) return { RegionId = fx.region, ActivationId = id } end },
+    not_found = "InvalidActivationId.NotFound",
+  },
   fields = {
     Description = { check = "description", code = "InvalidDescription.Malformed", default = "" },
     InstanceName = { check = "name", code = "InvalidInstanceName.Malformed", default = "" },

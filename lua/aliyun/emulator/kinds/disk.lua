@@ -397,6 +397,15 @@ actions.ReplaceSystemDisk = {
 disk = {
   name = "disk", product = "ecs", id = "DiskId", prefix = "d", scope = "zone", name_field = "DiskName",
   not_found = "InvalidDiskId.NotFound", state_code = "IncorrectDiskStatus", tag_type = "disk",
+  roundtrip = {
+    create = { "CreateDisk", function(fx) return { RegionId = fx.region, ZoneId = fx.zone, Size = 20 } end },
+    wrong_state = { "DeleteDisk", function(_, id) return { DiskId = id } end, "IncorrectDiskStatus" },
+    ready = { "Status", "Available" },
+    describe = { "DescribeDisks", function(fx, id) return { RegionId = fx.region, DiskIds = id and { id } or nil } end },
+    modify = { "ModifyDiskAttribute", function(_, id) return { DiskId = id, DiskName = "renamed" } end, "DiskName", "renamed" },
+    delete = { "DeleteDisk", function(_, id) return { DiskId = id } end },
+    not_found = "InvalidDiskId.NotFound",
+  },
   fields = {},
   view = function(_, rec)
     local attachments = {}
@@ -484,6 +493,17 @@ snapshot_actions.ModifySnapshotAttribute = {
 snapshot = {
   name = "snapshot", product = "ecs", id = "SnapshotId", prefix = "s", scope = "region", name_field = "SnapshotName",
   not_found = "InvalidSnapshotId.NotFound", state_code = "IncorrectSnapshotStatus", tag_type = "snapshot",
+  roundtrip = {
+    create = { "CreateSnapshot", function(fx)
+      return { DiskId = fx.system_disk }
+    end },
+    ready = { "Status", "accomplished" },
+    describe = { "DescribeSnapshots", function(fx, id) return { RegionId = fx.region, SnapshotIds = id and { id } or nil } end },
+    modify = { "ModifySnapshotAttribute", function(_, id) return { SnapshotId = id, SnapshotName = "renamed" } end,
+      "SnapshotName", "renamed" },
+    delete = { "DeleteSnapshot", function(_, id) return { SnapshotId = id } end },
+    not_found = "InvalidSnapshotId.NotFound",
+  },
   fields = {
     SnapshotName = { check = "name", code = "InvalidSnapshotName.Malformed" },
     Description = { check = "description", code = "InvalidDescription.Malformed" },

@@ -83,6 +83,13 @@ end
 return {
   name = "key_pair", product = "ecs", id = "KeyPairName", scope = "region", name_field = "KeyPairName",
   not_found = "InvalidKeyPairName.NotFound", tag_type = "keypair",
+  roundtrip = {
+    create = { "ImportKeyPair", function(fx)
+      return { RegionId = fx.region, KeyPairName = "rt-key", PublicKeyBody = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRoundTrip rt" }
+    end },
+    describe = { "DescribeKeyPairs", function(fx, id) return { RegionId = fx.region, KeyPairName = id } end },
+    delete = { "DeleteKeyPairs", function(fx, id) return { RegionId = fx.region, KeyPairNames = { id } } end },
+  },
   fields = {},
   actions = {
     CreateKeyPair = {

@@ -302,6 +302,16 @@ actions.DescribeLaunchTemplateVersions = {
 local kind = {
   name = "launch_template", product = "ecs", id = "LaunchTemplateId", prefix = "lt", scope = "region",
   name_field = "LaunchTemplateName", not_found = "InvalidLaunchTemplate.NotFound", tag_type = "launchtemplate",
+  roundtrip = {
+    create = { "CreateLaunchTemplate", function(fx)
+      return { RegionId = fx.region, LaunchTemplateName = "rt-template", InstanceType = "ecs.g7.large", ImageId = fx.image }
+    end },
+    describe = { "DescribeLaunchTemplates", function(fx, id)
+      return { RegionId = fx.region, LaunchTemplateId = id and { id } or nil }
+    end },
+    delete = { "DeleteLaunchTemplate", function(fx, id) return { RegionId = fx.region, LaunchTemplateId = id } end },
+    not_found = "InvalidLaunchTemplate.NotFound",
+  },
   fields = {}, actions = actions,
 }
 

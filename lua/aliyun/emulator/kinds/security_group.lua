@@ -239,6 +239,15 @@ local RULE_PARAMS = {
 local security_group = {
   name = "security_group", product = "ecs", id = "SecurityGroupId", prefix = "sg", scope = "region",
   name_field = "SecurityGroupName", not_found = "InvalidSecurityGroupId.NotFound", tag_type = "securitygroup",
+  roundtrip = {
+    create = { "CreateSecurityGroup", function(fx) return { RegionId = fx.region, VpcId = fx.vpc, SecurityGroupName = "rt" } end },
+    describe = { "DescribeSecurityGroups", function(fx, id) return { RegionId = fx.region, SecurityGroupId = id } end },
+    modify = { "ModifySecurityGroupAttribute", function(fx, id)
+      return { RegionId = fx.region, SecurityGroupId = id, SecurityGroupName = "renamed" }
+    end, "SecurityGroupName", "renamed" },
+    delete = { "DeleteSecurityGroup", function(fx, id) return { RegionId = fx.region, SecurityGroupId = id } end },
+    not_found = "InvalidSecurityGroupId.NotFound",
+  },
   fields = {
     SecurityGroupName = { check = "name", code = "InvalidSecurityGroupName.Malformed", default = "" },
     Description = { check = "description", code = "InvalidDescription.Malformed", default = "" },

@@ -16,6 +16,15 @@ end
 local vpc = {
   name = "vpc", product = "ecs", id = "VpcId", prefix = "vpc", scope = "region", name_field = "VpcName",
   not_found = "InvalidVpcId.NotFound", state_code = "IncorrectVpcStatus",
+  roundtrip = {
+    create = { "CreateVpc", function(fx) return { RegionId = fx.region, CidrBlock = "10.0.0.0/16" } end },
+    wrong_state = { "DeleteVpc", function(fx, id) return { RegionId = fx.region, VpcId = id } end, "IncorrectVpcStatus" },
+    ready = { "Status", "Available" },
+    describe = { "DescribeVpcs", function(fx, id) return { RegionId = fx.region, VpcId = id } end },
+    modify = { "ModifyVpcAttribute", function(_, id) return { VpcId = id, VpcName = "renamed" } end, "VpcName", "renamed" },
+    delete = { "DeleteVpc", function(fx, id) return { RegionId = fx.region, VpcId = id } end },
+    not_found = "InvalidVpcId.NotFound",
+  },
   fields = {
     VpcName = { check = "name", code = "InvalidVpcName.Malformed", default = "" },
     Description = { check = "description", code = "InvalidDescription.Malformed", default = "" },
@@ -68,6 +77,18 @@ local vpc = {
 local vswitch = {
   name = "vswitch", product = "ecs", id = "VSwitchId", prefix = "vsw", scope = "zone", name_field = "VSwitchName",
   not_found = "InvalidVSwitchId.NotFound", state_code = "IncorrectVSwitchStatus",
+  roundtrip = {
+    create = { "CreateVSwitch", function(fx)
+      return { RegionId = fx.region, VpcId = fx.vpc, ZoneId = fx.zone, CidrBlock = "172.16.200.0/24" }
+    end },
+    wrong_state = { "DeleteVSwitch", function(_, id) return { VSwitchId = id } end, "IncorrectVSwitchStatus" },
+    ready = { "Status", "Available" },
+    describe = { "DescribeVSwitches", function(fx, id) return { RegionId = fx.region, VSwitchId = id } end },
+    modify = { "ModifyVSwitchAttribute", function(_, id) return { VSwitchId = id, VSwitchName = "renamed" } end,
+      "VSwitchName", "renamed" },
+    delete = { "DeleteVSwitch", function(_, id) return { VSwitchId = id } end },
+    not_found = "InvalidVSwitchId.NotFound",
+  },
   fields = {
     VSwitchName = { check = "name", code = "InvalidVSwitchName.Malformed", default = "" },
     Description = { check = "description", code = "InvalidDescription.Malformed", default = "" },
