@@ -4,15 +4,23 @@
 local server = require "aliyun.emulator.server"
 
 local USAGE = [==[
-usage: aliyun-emulator --port N [--tls-port M] [--seed S] [--key ID:SECRET[:TOKEN]]... [--delay NAME=SECONDS]...
-       [--rate-limit R]
+usage: aliyun-emulator --port N [--tls-port M] [--seed S] [--key ID:SECRET[:TOKEN][@ACCOUNT]]...
+       [--delay NAME=SECONDS]... [--rate-limit R] [--state FILE] [--strict]
+       aliyun-emulator --coverage
 
 Serves a local emulator of ECS (2014-05-26) and ENS (2017-11-10) on 127.0.0.1 until Ctrl-C.
   --port N          HTTP port
   --tls-port M      also HTTPS on port M, with a self-signed certificate for 127.0.0.1
   --seed S          seed of the generated ids (default 1)
-  --key ID:SECRET   an accepted key pair (default testid:testsecret); ID:SECRET:TOKEN for STS
-  --delay NAME=S    seconds for disk_create, disk_attach, disk_detach, invocation
+  --key ID:SECRET   an accepted key pair (default testid:testsecret); ID:SECRET:TOKEN for STS;
+                    @ACCOUNT puts the key in that account (keys without one share the default
+                    account; accounts never see each other's resources)
+  --delay NAME=S    seconds a transition takes: instance_create, instance_start, instance_stop,
+                    disk_create, disk_attach, disk_detach, snapshot_create, vpc_create,
+                    vswitch_create, invocation, ... (0 for immediate)
+  --state FILE      load the world from FILE at start (when it exists), save it there at a clean stop
+  --strict          answers outside the response models and unread parameters are errors
+  --coverage        print what is emulated (per action, the parameters honoured) and exit
   --rate-limit R    answer Throttling beyond R requests per second per AccessKeyId
 Control endpoint: POST /_emulator/faults, /_emulator/reset, /_emulator/clock (see README).
 ]==]
@@ -43,11 +51,26 @@ while i <= #arg do
     if a == "--port" then opts.port = n elseif a == "--tls-port" then opts.tls_port = n else opts.seed = n end
     i = i + 2
   elseif a == "--key" then
-    local id, secret, token = (v or ""):match("^([^:]+):([^:]+):?(.*)$")
-    if not id then fail("--key takes ID:SECRET or ID:SECRET:TOKEN") end
+    local spec, account = (v or ""), nil
+    local at = spec:find("@[^@]*$")
+    if at then spec, account = spec:sub(1, at - 1), spec:sub(at + 1) end
+    local id, secret, token = spec:match("^([^:]+):([^:]+):?(.*)$")
+    if not id or account == "" then fail("--key takes ID:SECRET, ID:SECRET:TOKEN, optionally followed by @ACCOUNT") end
     opts.keys = opts.keys or {}
-    opts.keys[id] = { secret = secret, security_token = token ~= "" and token or nil }
+    opts.keys[id] = { secret = secret, security_token = token ~= "" and token or nil, account = account }
     i = i + 2
+  elseif a == "--state" then
+    if not v or v == "" then fail("--state takes a file") end
+    -- nginx runs elsewhere: the path must not depend on the current directory
+    if v:sub(1, 1) ~= "/" then v = (os.getenv("PWD") or ".") .. "/" .. v end
+    opts.state = v
+    i = i + 2
+  elseif a == "--strict" then
+    opts.strict = true
+    i = i + 1
+  elseif a == "--coverage" then
+    io.write(require("aliyun.emulator.coverage").markdown(), "\n")
+    os.exit(0)
   elseif a == "--delay" then
     local name, s = (v or ""):match("^([%w_]+)=([%d.]+)$")
     if not name then fail("--delay takes NAME=SECONDS") end

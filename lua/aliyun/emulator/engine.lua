@@ -734,7 +734,6 @@ local function honoured(kind, decl, meta)
   for p in pairs(set) do
     if meta[p] or meta[p:match("^[^.]+")] or p == "ClientToken" then out[p] = true end
   end
-  if op == "custom" and decl.honours == nil then out = nil end -- declared by the handler's author
   return out
 end
 
@@ -768,6 +767,10 @@ function engine.register(kind)
     if not op then error("emulator: " .. kind.name .. "." .. action .. ": unknown op " .. tostring(decl.op)) end
     if engine.actions[kind.product][action] then
       error("emulator: " .. action .. " declared twice (" .. kind.name .. ")")
+    end
+    if decl.op == "custom" and not decl.honours then
+      -- what a hand-written handler honours must be said, or nothing could be refused
+      error("emulator: " .. action .. " (" .. kind.name .. ") is custom and lists no honours")
     end
     local meta = meta_index(kind.product, action)
     engine.actions[kind.product][action] = {

@@ -17,6 +17,7 @@
 --           catalogue and parameters a handler accepted without reading become InternalError
 --           (the specs run strict)
 --   ram_roles  RAM role names the account has (the emulator does not emulate RAM)
+--   state   a file: the state is loaded from it (when it exists) and emu:save() writes it
 --   faults  {[Action or "*"] = fault or {fault, ...}} (see faults.lua)
 --   seed    seed of the id generator (same seed, same ids)
 --   rate_limit  requests per second per AccessKeyId beyond which calls get Throttling
@@ -94,7 +95,21 @@ function emulator.new(opts)
   for _, r in ipairs(opts.ram_roles or {}) do self.ram_roles[r] = true end
   self.default_resource_group = fixtures.DEFAULT_RESOURCE_GROUP
   self:reset()
+  if opts.state then
+    local ok, err = self:load(opts.state)
+    if not ok then error("aliyun.emulator.new: " .. err, 2) end
+  end
   return self
+end
+
+-- Writes the whole state (every account's resources, pending transitions, ids, clock offset)
+-- to a file; load reads one back. Returns true or nil, message.
+function Emulator:save(path)
+  return require("aliyun.emulator.persist").save(self, path or self.opts.state)
+end
+
+function Emulator:load(path)
+  return require("aliyun.emulator.persist").load(self, path or self.opts.state)
 end
 
 -- The fixed geography every account shares.
@@ -115,7 +130,11 @@ function Emulator:reset(o)
   local opts = self.opts
   self.offset = 0
   -- a fresh verifier: the nonces seen so far belong to the old world
-  self.verifier = auth.new { keys = self.keys, crypto = core, now = function() return self:now() end }
+  -- signatures are checked against the emulator's clock, or against opts.signature_clock
+  -- (aliyun.testing: the clients sign with real time while the emulator's clock is virtual)
+  local sig_clock = opts.signature_clock
+  self.verifier = auth.new { keys = self.keys, crypto = core,
+    now = sig_clock or function() return self:now() end }
   self.seed = o.seed or opts.seed or 1
   self.ids = state.ids(self.seed)
   self.delays = {}

@@ -86,6 +86,7 @@ function server.config(o)
     "  lua_package_path '", lua_path, "';\n",
     "  lua_package_cpath '", lua_cpath, "';\n",
     "  init_by_lua_block { require('aliyun.emulator.nginx.handler').init('", o.prefix, "/emulator.json') }\n",
+    "  exit_worker_by_lua_block { require('aliyun.emulator.nginx.handler').save() }\n",
     "  server {\n",
     "    listen 127.0.0.1:", tostring(o.port), ";\n",
     tls,
@@ -111,7 +112,7 @@ function server.prepare(opts)
     end
   end
   local options = { keys = opts.keys, delays = opts.delays, seed = opts.seed, rate_limit = opts.rate_limit,
-    strict = opts.strict, ram_roles = opts.ram_roles }
+    strict = opts.strict, ram_roles = opts.ram_roles, state = opts.state }
   write(prefix .. "/emulator.json", assert(json.encode(options)), "600")
   local conf = prefix .. "/nginx.conf"
   write(conf, server.config {

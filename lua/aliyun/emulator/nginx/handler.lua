@@ -25,6 +25,7 @@ function handler.init(options_path)
     local o = assert(json.decode(text))
     opts.keys, opts.delays, opts.seed, opts.rate_limit = o.keys, o.delays, o.seed, o.rate_limit
     opts.strict, opts.ram_roles = o.strict == true, o.ram_roles
+    if type(o.state) == "string" then opts.state = o.state end
     if opts.keys then
       for _, k in pairs(opts.keys) do
         if k.security_token == json.null then k.security_token = nil end
@@ -33,6 +34,14 @@ function handler.init(options_path)
   end
   opts.now = ngx.now
   emu = emulator.new(opts)
+end
+
+-- At a clean stop (exit_worker): the state goes to the --state file, when there is one.
+function handler.save()
+  if emu and emu.opts.state then
+    local ok, err = emu:save()
+    if not ok then ngx.log(ngx.ERR, "aliyun-emulator: could not save the state: ", err) end
+  end
 end
 
 function handler.serve()
