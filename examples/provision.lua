@@ -1,6 +1,8 @@
--- A provisioning playbook: a launch template, two data disks attached to an instance and
--- waited on until In_use, a cloud assistant command whose output is printed, an ENS device
--- scheduled, then everything cleaned up. Progress is printed as it goes; any failure ends
+-- A provisioning playbook: a security group and a key pair, a launch template and an
+-- instance launched from it and waited on until Running (Pending, Starting, Running), tags,
+-- two data disks attached and waited on until In_use, a cloud assistant command whose output
+-- is printed, an ENS device scheduled, then everything cleaned up (the instance stopped and
+-- deleted, the key pair and the security group deleted). Progress is printed as it goes; any failure ends
 -- it with a non-zero exit status (after cleaning up what was made).
 --
 -- With no ALIYUN_ENDPOINT it starts the local emulator over HTTP (nginx on 127.0.0.1) and
@@ -66,12 +68,64 @@ local function disk_status(id)
   return d and d.Status or "gone"
 end
 
+-- Polls an instance until its Status is `want`, printing each state it passes through.
+local function wait_instance(id, want)
+  local seen
+  return wait_for(id .. " to be " .. want, function()
+    local r = check(ecs:DescribeInstances { RegionId = REGION, InstanceIds = { id } }, nil, "DescribeInstances")
+    local i = r.Instances.Instance[1]
+    local status = i and i.Status or "gone"
+    if status ~= seen then
+      say("  %s is %s", id, status)
+      seen = status
+    end
+    return i
+  end, function(i) return i and i.Status == want end, 120)
+end
+
 local function provision()
-  -- an instance to work on: Running, with the cloud assistant client
-  local instances = check(ecs:DescribeInstances { RegionId = REGION, Status = "Running" })
-  local inst = instances.Instances.Instance[1]
-  if not inst then error({ what = "DescribeInstances", err = "no Running instance in " .. REGION }, 0) end
-  say("instance %s (%s, %s) in %s", inst.InstanceId, inst.InstanceType, inst.Status, inst.ZoneId)
+  -- the region's default network: a vSwitch in the first zone that has one
+  local vsw = check(ecs:DescribeVSwitches { RegionId = REGION, IsDefault = true }).VSwitches.VSwitch[1]
+  if not vsw then error({ what = "DescribeVSwitches", err = "no default vSwitch in " .. REGION }, 0) end
+
+  -- a security group that lets SSH and HTTP in, and a key pair
+  local sg = check(ecs:CreateSecurityGroup { RegionId = REGION, VpcId = vsw.VpcId, SecurityGroupName = "provision-web",
+    Description = "made by examples/provision.lua" })
+  made.security_group = sg.SecurityGroupId
+  check(ecs:AuthorizeSecurityGroup { RegionId = REGION, SecurityGroupId = sg.SecurityGroupId, Permissions = {
+    { IpProtocol = "tcp", PortRange = "22/22", SourceCidrIp = "0.0.0.0/0", Description = "ssh" },
+    { IpProtocol = "tcp", PortRange = "80/80", SourceCidrIp = "0.0.0.0/0", Description = "http" } } })
+  say("created security group %s with SSH and HTTP open", sg.SecurityGroupId)
+  local key_name = "provision-key-" .. os.time()
+  check(ecs:ImportKeyPair { RegionId = REGION, KeyPairName = key_name,
+    PublicKeyBody = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIProvisionDemoKeyOnlyForTheEmulator demo@lua-aliyun" })
+  made.key_pair = key_name
+  say("imported key pair %s", key_name)
+
+  -- a launch template, and an instance launched from it, waited on until Running
+  local image = os.getenv("ALIYUN_IMAGE_ID") or "ubuntu_22_04_x64_20G_alibase_20240101.vhd"
+  local name = "provision-" .. os.time()
+  local tpl = check(ecs:CreateLaunchTemplate { RegionId = REGION, LaunchTemplateName = name,
+    ImageId = image, InstanceType = os.getenv("ALIYUN_INSTANCE_TYPE") or "ecs.g7.large", ZoneId = vsw.ZoneId,
+    SystemDisk = { Category = "cloud_essd", Size = 40 }, VersionDescription = "made by examples/provision.lua" })
+  made.template = tpl.LaunchTemplateId
+  say("created launch template %s (%s)", name, tpl.LaunchTemplateId)
+  local run = check(ecs:RunInstances { RegionId = REGION, LaunchTemplateId = tpl.LaunchTemplateId,
+    SecurityGroupId = sg.SecurityGroupId, VSwitchId = vsw.VSwitchId, KeyPairName = key_name,
+    InstanceName = "provision-web-1", InternetMaxBandwidthOut = 5, Tag = { { Key = "app", Value = "provision" } } })
+  made.instance = run.InstanceIdSets.InstanceIdSet[1]
+  say("launched instance %s, waiting until Running", made.instance)
+  local inst = wait_instance(made.instance, "Running")
+  say("instance %s (%s) is Running at %s, public IP %s", inst.InstanceId, inst.InstanceType,
+    inst.VpcAttributes.PrivateIpAddress.IpAddress[1], tostring(inst.PublicIpAddress.IpAddress[1]))
+  check(ecs:TagResources { RegionId = REGION, ResourceType = "instance", ResourceId = { inst.InstanceId },
+    Tag = { { Key = "owner", Value = "demo" } } })
+  local tags = check(ecs:ListTagResources { RegionId = REGION, ResourceType = "instance",
+    ResourceId = { inst.InstanceId } }).TagResources.TagResource
+  local shown = {}
+  for _, t in ipairs(tags) do shown[#shown + 1] = t.TagKey .. "=" .. t.TagValue end
+  table.sort(shown)
+  say("instance tags: %s", table.concat(shown, ", "))
 
   local status = check(ecs:DescribeCloudAssistantStatus { RegionId = REGION, InstanceId = { inst.InstanceId } })
   local st = status.InstanceCloudAssistantStatusSet.InstanceCloudAssistantStatus[1]
@@ -79,14 +133,6 @@ local function provision()
     check(ecs:InstallCloudAssistant { RegionId = REGION, InstanceId = { inst.InstanceId } })
     say("installed the cloud assistant on %s", inst.InstanceId)
   end
-
-  -- a launch template describing instances like this one
-  local name = "provision-" .. os.time()
-  local tpl = check(ecs:CreateLaunchTemplate { RegionId = REGION, LaunchTemplateName = name,
-    ImageId = inst.ImageId, InstanceType = inst.InstanceType, ZoneId = inst.ZoneId,
-    SystemDisk = { Category = "cloud_essd", Size = 40 }, VersionDescription = "made by examples/provision.lua" })
-  made.template = tpl.LaunchTemplateId
-  say("created launch template %s (%s)", name, tpl.LaunchTemplateId)
 
   -- two data disks, attached, waited on until In_use
   for i = 1, 2 do
@@ -100,7 +146,6 @@ local function provision()
     check(ecs:AttachDisk { InstanceId = inst.InstanceId, DiskId = id })
     say("attaching %s to %s", id, inst.InstanceId)
   end
-  made.instance = inst.InstanceId
   for _, id in ipairs(made.disks) do
     wait_for(id .. " to be In_use", function() return disk_status(id) end, function(s) return s == "In_use" end)
     say("disk %s is In_use", id)
@@ -169,6 +214,33 @@ local function cleanup()
     if not pok then
       ok = false
       say("cleanup: disk %s: %s", id, type(perr) == "table" and tostring(perr.err) or tostring(perr))
+    end
+  end
+  if made.instance then
+    local pok, perr = pcall(function()
+      local i = check(ecs:DescribeInstances { RegionId = REGION, InstanceIds = { made.instance } }).Instances.Instance[1]
+      if i and i.Status ~= "Stopped" then
+        if i.Status ~= "Running" then wait_instance(made.instance, "Running") end
+        check(ecs:StopInstance { InstanceId = made.instance })
+        say("stopping instance %s", made.instance)
+        wait_instance(made.instance, "Stopped")
+      end
+      check(ecs:DeleteInstance { InstanceId = made.instance })
+      say("deleted instance %s (its system disk and network interface went with it)", made.instance)
+    end)
+    if not pok then
+      ok = false
+      say("cleanup: instance %s: %s", made.instance, type(perr) == "table" and tostring(perr.err) or tostring(perr))
+    end
+  end
+  if made.key_pair then
+    if try(ecs:DeleteKeyPairs { RegionId = REGION, KeyPairNames = { made.key_pair } }) then
+      say("deleted key pair %s", made.key_pair)
+    end
+  end
+  if made.security_group then
+    if try(ecs:DeleteSecurityGroup { RegionId = REGION, SecurityGroupId = made.security_group }) then
+      say("deleted security group %s", made.security_group)
     end
   end
   if made.template then

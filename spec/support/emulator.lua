@@ -107,7 +107,7 @@ end
 
 -- The cases, each a function(world) that declares describe/it blocks.
 support.CASES = { "auth", "regions", "launch_templates", "disks", "monitoring", "assistant", "ens", "faults",
-  "roundtrip" }
+  "roundtrip", "network", "keys_tags" }
 
 local HERE = debug.getinfo(1, "S").source:sub(2):match("^(.*)/support/emulator%.lua$") or "spec"
 

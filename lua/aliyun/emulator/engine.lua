@@ -212,8 +212,10 @@ function engine.zone(emu, a, region, param)
   return z
 end
 
+-- A record without a RegionId (a public image) is in every region.
 local function in_scope(kind, rec, region)
-  return region == nil or kind.scope ~= "region" and kind.scope ~= "zone" or rec.RegionId == region
+  return region == nil or kind.scope ~= "region" and kind.scope ~= "zone" or rec.RegionId == nil
+    or rec.RegionId == region
 end
 
 -- engine.find(emu, ctx, kind_name, id, region) -> the record, or the kind's not-found error.

@@ -18,6 +18,7 @@
 --           (the specs run strict)
 --   ram_roles  RAM role names the account has (the emulator does not emulate RAM)
 --   state   a file: the state is loaded from it (when it exists) and emu:save() writes it
+--   observe function(product, action, body) called with every success body (specs)
 --   faults  {[Action or "*"] = fault or {fault, ...}} (see faults.lua)
 --   seed    seed of the id generator (same seed, same ids)
 --   rate_limit  requests per second per AccessKeyId beyond which calls get Throttling

@@ -300,6 +300,8 @@ local function dispatch(emu, request)
   local resp
   if ok then
     result.RequestId = emu.ids:request_id()
+    local observe = emu.opts.observe
+    if observe then observe(ctx.product, ctx.action, result) end
     resp = respond(emu, 200, result, ctx, ctx.action .. "Response")
   elseif errors.is(result) then
     if result.uncatalogued and emu.strict then

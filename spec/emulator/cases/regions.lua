@@ -58,6 +58,32 @@ return function(world)
       assert.are.equal("InvalidStatus.ValueNotSupported", err.code)
     end)
 
+    it("lists instance types, their families, what a zone has available, and public images", function()
+      local ecs = world.ecs()
+      local types = assert(ecs:DescribeInstanceTypes { InstanceTypeFamily = "ecs.g7" }).InstanceTypes.InstanceType
+      assert.are.equal(2, #types)
+      assert.are.same({ "ecs.g7.large", 2, 8 }, { types[1].InstanceTypeId, types[1].CpuCoreCount, types[1].MemorySize })
+      local big = assert(ecs:DescribeInstanceTypes { MinimumCpuCoreCount = 4 }).InstanceTypes.InstanceType
+      for _, t in ipairs(big) do assert.is_true(t.CpuCoreCount >= 4) end
+      local fams = assert(ecs:DescribeInstanceTypeFamilies { RegionId = "cn-hangzhou" }).InstanceTypeFamilies
+        .InstanceTypeFamily
+      assert.is_true(#fams >= 3)
+      local avail = assert(ecs:DescribeAvailableResource { RegionId = "cn-hangzhou", DestinationResource = "InstanceType",
+        ZoneId = "cn-hangzhou-h" }).AvailableZones.AvailableZone
+      assert.are.equal(1, #avail)
+      local supported = avail[1].AvailableResources.AvailableResource[1].SupportedResources.SupportedResource
+      assert.are.equal("ecs.g7.large", supported[1].Value)
+      local disks = assert(ecs:DescribeAvailableResource { RegionId = "cn-hangzhou", DestinationResource = "DataDisk" })
+        .AvailableZones.AvailableZone
+      assert.are.equal(3, #disks)
+      local _, err = ecs:DescribeAvailableResource { RegionId = "cn-hangzhou", DestinationResource = "Nothing" }
+      assert.are.equal("InvalidParameter", err.code)
+      local images = assert(ecs:DescribeImages { RegionId = "cn-hangzhou", ImageOwnerAlias = "system" })
+      assert.is_true(images.TotalCount >= 3)
+      assert.are.equal("Available", images.Images.Image[1].Status)
+      assert.are.equal(1, assert(ecs:DescribeImages { RegionId = "cn-hangzhou", OSType = "windows" }).TotalCount)
+    end)
+
     it("stops and starts instances with the documented status rules", function()
       local ecs = world.ecs()
       local id = assert(ecs:DescribeInstances { RegionId = "cn-beijing" }).Instances.Instance[1].InstanceId
