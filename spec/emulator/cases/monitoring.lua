@@ -123,6 +123,16 @@ return function(world)
       assert.are.same({ "InvalidParameter", 404 }, { err.code, err.status })
       assert(ecs:StopInstance { InstanceId = inst.InstanceId })
       world.advance(3)
+      -- history events select by their instance's tags and resource group
+      local R2 = "cn-hangzhou"
+      local all = assert(ecs:DescribeInstanceHistoryEvents { RegionId = R2 }).InstanceSystemEventSet.InstanceSystemEventType
+      assert.is_true(#all > 0)
+      assert(ecs:TagResources { RegionId = R2, ResourceType = "instance", ResourceId = { all[1].InstanceId },
+        Tag = { { Key = "watch", Value = "yes" } } })
+      local tagged = assert(ecs:DescribeInstanceHistoryEvents { RegionId = R2, Tag = { { Key = "watch", Value = "yes" } } })
+      assert.are.equal(#all, tagged.TotalCount)
+      assert.are.equal(0, assert(ecs:DescribeInstanceHistoryEvents { RegionId = R2, ResourceGroupId = "rg-aek2none" })
+        .TotalCount)
       _, err = ecs:GetInstanceConsoleOutput { RegionId = R, InstanceId = inst.InstanceId }
       assert.are.same({ "IncorrectInstanceStatus", 405 }, { err.code, err.status })
       local data = assert(ecs:DescribeInstanceMonitorData { InstanceId = inst.InstanceId,

@@ -223,10 +223,17 @@ A.DescribeInstanceHistoryEvents = function(emu, a, ctx)
   local cycle_set = {}
   for _, c in ipairs(cycles) do cycle_set[c] = true end
   local keep_event = event_filter(a, true)
+  -- Tag and ResourceGroupId select events by their instance's tags and group
+  local tags, group = engine.tags(a), a:str("ResourceGroupId")
+  local function instance_matches(e)
+    if #tags == 0 and not group then return true end
+    local inst = engine.get(ctx, "instance", e.instance)
+    return inst ~= nil and engine.has_tags(inst, tags) and (not group or inst.ResourceGroupId == group)
+  end
   local rows = {}
   for _, e in ipairs(engine.list(ctx, "event")) do
     if e.RegionId == rid and (not instance or e.instance == instance) and (#cycles == 0 or cycle_set[e.cycle])
-      and keep_event(e) then
+      and keep_event(e) and instance_matches(e) then
       rows[#rows + 1] = { InstanceId = e.instance, EventId = e.EventId,
         EventType = code_name(fixtures.EVENT_TYPES, e.type), EventCycleStatus = code_name(fixtures.EVENT_CYCLE, e.cycle),
         EventPublishTime = state.iso(e.publish), NotBefore = state.iso(e.not_before),
@@ -285,7 +292,7 @@ local HONOURS = {
     "NotBefore.Start", "NotBefore.End", "EventPublishTime.Start", "EventPublishTime.End", "PageNumber", "PageSize" },
   DescribeInstanceHistoryEvents = { "InstanceId", "EventCycleStatus", "InstanceEventCycleStatus", "EventId",
     "InstanceEventType", "EventType", "NotBefore.Start", "NotBefore.End", "EventPublishTime.Start",
-    "EventPublishTime.End", "PageNumber", "PageSize", "NextToken", "MaxResults" },
+    "EventPublishTime.End", "PageNumber", "PageSize", "NextToken", "MaxResults", "Tag", "ResourceGroupId" },
   GetInstanceConsoleOutput = { "InstanceId", "RemoveSymbols" },
   GetInstanceScreenshot = { "InstanceId", "WakeUp" },
 }
