@@ -18,6 +18,9 @@ local arr, obj = json.array, json.object
 local tointeger = math.tointeger
 local floor = math.floor
 
+-- Tag lists are stored once as {Key =, Value =}; models name them TagKey/TagValue in places.
+local ALIASES = { TagKey = "Key", TagValue = "Value" }
+
 -- Decoded shapes: {t = "o", fields = {[name] = node}} | {t = "[", item = node} | {t = "s"|"i"|"n"|"b"|"a"|"m"}
 local function decode(text)
   local root = { t = "o", fields = {} }
@@ -37,6 +40,10 @@ local function decode(text)
     end
     local parent = parents[depth - 1]
     parent.fields[name] = outer
+    -- the names as an array too: render walks them in a numeric loop
+    parent.names = parent.names or {}
+    parent.names[#parent.names + 1] = name
+    if ALIASES[name] then parent.aliased = true end
     if leaf.t == "o" then parents[depth] = leaf end
   end
   return root
@@ -65,6 +72,8 @@ end
 -- Where a model's one list of resources is: {"Vpcs", "Vpc"} for DescribeVpcs, {"Instances"}
 -- for a bare list; the first list of objects found in name order, nil when there is none.
 function shape.list_path(node, path)
+  if not path and node.list_path ~= nil then return node.list_path or nil end
+  local top = not path
   path = path or {}
   local names = {}
   for name in pairs(node.fields or {}) do names[#names + 1] = name end
@@ -72,18 +81,22 @@ function shape.list_path(node, path)
   for _, name in ipairs(names) do
     local f = node.fields[name]
     path[#path + 1] = name
-    if f.t == "[" and f.item.t == "o" then return path end
+    if f.t == "[" and f.item.t == "o" then
+      if top then node.list_path = path end
+      return path
+    end
     if f.t == "o" then
       local found = shape.list_path(f, path)
-      if found then return found end
+      if found then
+        if top then node.list_path = found end
+        return found
+      end
     end
     path[#path] = nil
   end
+  if top then node.list_path = false end
   return nil
 end
-
--- Tag lists are stored once as {Key =, Value =}; models name them TagKey/TagValue in places.
-local ALIASES = { TagKey = "Key", TagValue = "Value" }
 
 local ARRAY_MT = getmetatable(arr {})
 
@@ -183,11 +196,13 @@ render = function(node, v, ctx, path)
     -- a record keeps one type per field where models differ (IoOptimized is a boolean in
     -- DescribeInstances, a string in DescribeInstanceAttribute): converting it is no mistake
     local inner = ctx
-    if ctx.strict and is_record(v) then inner = { strict = false, action = ctx.action } end
-    for name, f in pairs(fields) do
+    if ctx.strict and is_record(v) then inner = ctx.lenient end
+    local names, aliased = node.names or {}, node.aliased
+    for i = 1, #names do
+      local name = names[i]
       local x = v[name]
-      if x == nil and ALIASES[name] then x = v[ALIASES[name]] end
-      if x ~= nil then out[name] = render(f, x, inner, path .. "." .. name) end
+      if x == nil and aliased and ALIASES[name] then x = v[ALIASES[name]] end
+      if x ~= nil then out[name] = render(fields[name], x, inner, ctx.strict and (path .. "." .. name) or path) end
     end
     if ctx.strict and not is_record(v) then
       for k in pairs(v) do
@@ -213,7 +228,9 @@ end
 function shape.render(product, action, body, strict)
   local s = shape.of(product, action)
   if not s then return body end
-  return render(s, body, { strict = strict, action = action }, action)
+  local ctx = { strict = strict, action = action }
+  ctx.lenient = { strict = false, action = action }
+  return render(s, body, ctx, action)
 end
 
 -- shape.check(node, value) -> list of problems (for specs): fields not in the model, values
