@@ -165,8 +165,9 @@ bench: deps                         ## benchmarks beside pop-core, lua-cjson and
 	npm install --prefix bench/node --no-audit --no-fund --loglevel=error
 	$(LUA) bench/run.lua
 
-gen:                                ## regenerate lua/aliyun/api/*.lua from ../shared/api-meta
+gen:                                ## regenerate lua/aliyun/api/*.lua and the emulator's response shapes from ../shared/api-meta
 	$(LUA) tools/gen-api.lua ../shared/api-meta lua/aliyun/api
+	$(LUA) tools/gen-shapes.lua ../shared/api-meta lua/aliyun/emulator/shapes
 
 install: $(CORE54) $(CURL54)        ## install core.so, curl.so and the Lua files under INST_LIBDIR / INST_LUADIR
 	install -d $(INST_LIBDIR)/aliyun
