@@ -572,9 +572,10 @@ return function(world)
         assert.are.same({ vpc, new_vsw, new_sg }, { i.VpcAttributes.VpcId, i.VpcAttributes.VSwitchId,
           i.SecurityGroupIds.SecurityGroupId[1] })
         assert.matches("^10%.0%.1%.", i.VpcAttributes.PrivateIpAddress.IpAddress[1])
-        -- the old vSwitch is free to go, the new one is not
+        -- the old vSwitch is free to go, the new one and the new group are not
         assert(ecs:DeleteVSwitch { VSwitchId = other })
         expect(400, "DependencyViolation.Instance", ecs:DeleteVSwitch { VSwitchId = new_vsw })
+        expect(403, "DependencyViolation", ecs:DeleteSecurityGroup { RegionId = R, SecurityGroupId = new_sg })
         -- a new instance waits for its first start
         local fresh = assert(ecs:CreateInstance(params(ecs))).InstanceId
         world.advance(2)

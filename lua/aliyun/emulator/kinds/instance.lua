@@ -690,7 +690,7 @@ local kind = {
     -- RunInstances answers a list of ids rather than an InstanceId
     id = function(answer) return answer.InstanceIdSets.InstanceIdSet[1] end,
     ready = { "Status", "Running" },
-    describe = { "DescribeInstances", function(fx, id) return { RegionId = fx.region, InstanceIds = { id } } end },
+    describe = { "DescribeInstances", function(fx, id) return { RegionId = fx.region, InstanceIds = id and { id } or nil } end },
     modify = { "ModifyInstanceAttribute", function(_, id) return { InstanceId = id, InstanceName = "renamed" } end,
       "InstanceName", "renamed" },
     delete = { "DeleteInstance", function(_, id) return { InstanceId = id, Force = true } end },
