@@ -422,6 +422,12 @@ return function(world)
         local i = get(ecs, id)
         assert.are.same({ 20, 10 }, { i.InternetMaxBandwidthOut, i.InternetMaxBandwidthIn })
         expect(400, "InvalidParameter", ecs:ModifyInstanceSpec { InstanceId = id, InternetMaxBandwidthOut = 200 })
+        -- the same ClientToken: the same answer, nothing changed twice; other parameters refused
+        assert(ecs:ModifyInstanceSpec { InstanceId = id, InternetMaxBandwidthOut = 30, ClientToken = "spec-1" })
+        assert(ecs:ModifyInstanceSpec { InstanceId = id, InternetMaxBandwidthOut = 30, ClientToken = "spec-1" })
+        expect(400, "IdempotenceParamNotMatch",
+          ecs:ModifyInstanceSpec { InstanceId = id, InternetMaxBandwidthOut = 40, ClientToken = "spec-1" })
+        assert.are.equal(30, get(ecs, id).InternetMaxBandwidthOut)
         assert(ecs:StopInstance { InstanceId = id })
         expect(403, "InvalidStatus.ValueNotSupported", ecs:ModifyInstanceSpec { InstanceId = id, InternetMaxBandwidthOut = 2 })
         world.advance(2)
