@@ -382,6 +382,12 @@ return function(world)
         expect(403, "InvalidParameter.InvalidInstanceId",
           ecs:DescribeInstanceAutoRenewAttribute { RegionId = R, InstanceId = "i-none" })
         expect(403, "InvalidInstanceId.NotSupport", ecs:StopInstance { InstanceId = id, StoppedMode = "StopCharging" })
+        -- a subscription is released only once expired, and only with TerminateSubscription
+        expect(403, "ChargeTypeViolation", ecs:DeleteInstance { InstanceId = id, Force = true, TerminateSubscription = true })
+        world.advance(31 * 86400)
+        expect(403, "ChargeTypeViolation", ecs:DeleteInstance { InstanceId = id, Force = true })
+        assert(ecs:DeleteInstance { InstanceId = id, Force = true, TerminateSubscription = true })
+        assert.is_nil(get(ecs, id))
       end)
 
       it("releases an instance when the clock passes its auto-release time, whatever it went through", function()

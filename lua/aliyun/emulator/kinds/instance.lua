@@ -155,6 +155,13 @@ local function defaults(inst, o)
   inst._downgrades = 0
 end
 
+-- An instance with those settings: a record without them (from a state file written before
+-- they existed) gets them as a launch leaves them.
+function instance.kept(rec)
+  if not rec._pool then defaults(rec, {}) end
+  return rec
+end
+
 -- Makes one instance with its disks and primary network interface. o: the resolved launch
 -- settings (ids checked). Returns the record (stored).
 function instance.launch(emu, ctx, o)

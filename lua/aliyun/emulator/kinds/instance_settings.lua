@@ -46,9 +46,14 @@ local function instances_of(ctx, ids, region, code, status)
     if not rec or rec.RegionId ~= region then
       raise(code or "InvalidInstanceId.NotFound", "The specified InstanceId \"" .. id .. "\" does not exist.", status)
     end
-    recs[i] = rec
+    recs[i] = instance.kept(rec)
   end
   return recs
+end
+
+-- An instance by id (the kind's not-found code unless another is given), with its settings.
+local function find(ctx, id, region, code)
+  return instance.kept(engine.find(ctx, "instance", id, region, code))
 end
 
 local function running_or_stopped(rec)
@@ -251,6 +256,7 @@ actions.DescribeInstanceAutoRenewAttribute = {
     if not named and not status then raise("InvalidParameter.RenewalStatusInstanceId") end
     if not named then
       recs = engine.list(ctx, "instance", function(r) return r.RegionId == region and r.InstanceChargeType == "PrePaid" end)
+      for _, rec in ipairs(recs) do instance.kept(rec) end
     end
     local items = {}
     for _, rec in ipairs(recs) do
@@ -300,7 +306,7 @@ actions.ModifyInstanceAutoReleaseTime = {
   handler = function(emu, a, ctx)
     local region = engine.region(emu, a, true)
     -- the published not-found code of this action
-    local rec = engine.find(ctx, "instance", a:need("InstanceId"), region, "NoSuchResource")
+    local rec = find(ctx, a:need("InstanceId"), region, "NoSuchResource")
     local text = a:str("AutoReleaseTime")
     if rec.InstanceChargeType == "PrePaid" then raise("ChargeTypeViolation") end
     local at = text and instance.check_release_time(emu, text) or ""
@@ -326,6 +332,7 @@ actions.DescribeInstanceAttachmentAttributes = {
     local page, body = engine.page(emu, a, ctx, items, { page_size = 10, page_max = 100 })
     local out = arr {}
     for i, rec in ipairs(page) do
+      instance.kept(rec)
       out[i] = { InstanceId = rec.InstanceId, PrivatePoolOptionsId = rec._pool.id,
         PrivatePoolOptionsMatchCriteria = rec._pool.match }
     end
@@ -347,7 +354,7 @@ actions.ModifyInstanceAttachmentAttributes = {
   op = "custom", honours = { "InstanceId", "PrivatePoolOptions.MatchCriteria", "PrivatePoolOptions.Id" },
   handler = function(emu, a, ctx)
     local region = engine.region(emu, a)
-    local rec = engine.find(ctx, "instance", a:need("InstanceId"), region)
+    local rec = find(ctx, a:need("InstanceId"), region)
     local match = a:enum("PrivatePoolOptions.MatchCriteria", { "Open", "Target", "None" }, nil, "InvalidParameter")
     local id = a:str("PrivatePoolOptions.Id")
     if match == "Target" and not id then raise("MissingParameter.PrivatePoolOptions.Id") end
@@ -367,7 +374,7 @@ actions.ModifyInstanceDeployment = {
     "DedicatedHostId", "DedicatedHostClusterId" },
   handler = function(emu, a, ctx)
     local region = engine.region(emu, a)
-    local rec = engine.find(ctx, "instance", a:need("InstanceId"), region)
+    local rec = find(ctx, a:need("InstanceId"), region)
     local force = a:bool("Force", false)
     local remove = a:bool("RemoveFromDeploymentSet", false)
     local set_id = a:str("DeploymentSetId")
@@ -418,7 +425,7 @@ actions.DescribeInstanceMaintenanceAttributes = {
     local page, body = engine.page(emu, a, ctx, items, { page_size = 10, page_max = 100 })
     local out = arr {}
     for i, rec in ipairs(page) do
-      local m = rec._maintenance
+      local m = instance.kept(rec)._maintenance
       local windows = arr {}
       for k, w in ipairs(m.windows) do windows[k] = { StartTime = w.StartTime, EndTime = w.EndTime } end
       out[i] = { InstanceId = rec.InstanceId, NotifyOnMaintenance = m.notify,
@@ -474,7 +481,7 @@ actions.ModifyInstanceMetadataOptions = {
   handler = function(emu, a, ctx)
     local region = engine.region(emu, a)
     -- the emulator keeps metadata options per instance only (no region-wide default)
-    local rec = engine.find(ctx, "instance", a:need("InstanceId"), region)
+    local rec = find(ctx, a:need("InstanceId"), region)
     local endpoint = a:enum("HttpEndpoint", { "enabled", "disabled" }, nil, "InvalidHttpEndpoint.NotSupported")
     local tokens = a:enum("HttpTokens", { "optional", "required" }, nil, "InvalidHttpTokens.NotSupported")
     local hops = a:int("HttpPutResponseHopLimit", nil, 1, 64, "InvalidHttpPutResponseHopLimit.NotSupported")
@@ -506,7 +513,7 @@ actions.ModifyInstanceSpec = {
     AllowMigrateAcrossZone = "every type the emulator offers is available in every zone",
   },
   handler = function(_, a, ctx)
-    local rec = engine.find(ctx, "instance", a:need("InstanceId"))
+    local rec = find(ctx, a:need("InstanceId"))
     local type_id = a:str("InstanceType")
     local out = a:int("InternetMaxBandwidthOut", nil, nil, nil, "InvalidParameter")
     local inn = a:int("InternetMaxBandwidthIn", nil, nil, nil, "InvalidParameter.Bandwidth")
@@ -563,7 +570,7 @@ actions.ModifyPrepayInstanceSpec = {
   },
   handler = function(emu, a, ctx)
     local region = engine.region(emu, a)
-    local rec = engine.find(ctx, "instance", a:need("InstanceId"), region)
+    local rec = find(ctx, a:need("InstanceId"), region)
     local t = instance.type_of(a:need("InstanceType"))
     if not t then raise("InvalidInstanceType.ValueNotSupported") end
     local operator = a:enum("OperatorType", { "upgrade", "downgrade" }, "upgrade", "InvalidParameter")
@@ -608,7 +615,7 @@ actions.ModifyInstanceNetworkSpec = {
   op = "custom", ignores = BILLING,
   honours = { "InstanceId", "InternetMaxBandwidthOut", "InternetMaxBandwidthIn", "NetworkChargeType", "AllocatePublicIp" },
   handler = function(emu, a, ctx)
-    local rec = engine.find(ctx, "instance", a:need("InstanceId"))
+    local rec = find(ctx, a:need("InstanceId"))
     local out = a:int("InternetMaxBandwidthOut", nil, 0, 100, "InvalidInternetMaxBandwidthOut.ValueNotSupported")
     local charge = a:enum("NetworkChargeType", { "PayByBandwidth", "PayByTraffic" }, nil,
       "InvalidInternetChargeType.ValueNotSupported")
@@ -657,7 +664,7 @@ actions.ModifyInstanceNetworkSpec = {
 actions.ModifyInstanceVpcAttribute = {
   op = "custom", honours = { "InstanceId", "VSwitchId", "PrivateIpAddress", "VpcId", "SecurityGroupId" },
   handler = function(_, a, ctx)
-    local rec = engine.find(ctx, "instance", a:need("InstanceId"))
+    local rec = find(ctx, a:need("InstanceId"))
     local vsw = engine.find(ctx, "vswitch", a:need("VSwitchId"), rec.RegionId)
     local wanted_ip = a:str("PrivateIpAddress")
     local vpc_id = a:str("VpcId")
