@@ -216,6 +216,16 @@ return function(world)
         expect(403, "InvalidParams.InstanceNameExceed",
           ecs:RunInstances(params(ecs, { Amount = 2, UniqueSuffix = true, InstanceName = "a" .. string.rep("b", 126) })))
         expect(403, "InvalidParam.Amount", ecs:RunInstances(params(ecs, { Amount = 101 })))
+        local before = assert(ecs:DescribeInstances { RegionId = R }).TotalCount
+        expect(400, "InvalidParameter", ecs:RunInstances(params(ecs, { Amount = 2, PrivateIpAddress = "172.16.0.100" })))
+        -- a vSwitch with room for four addresses (a /29 less the reserved ones) makes none of five
+        local vsw = network(ecs)
+        local small = assert(ecs:CreateVSwitch { VpcId = vsw.VpcId, ZoneId = Z, CidrBlock = "172.16.80.0/29" }).VSwitchId
+        world.advance(1)
+        expect(400, "QuotaExceeded.PrivateIpAddress", ecs:RunInstances(params(ecs, { Amount = 5, VSwitchId = small })))
+        assert.are.equal(before, assert(ecs:DescribeInstances { RegionId = R }).TotalCount)
+        assert.are.equal(4, #run(ecs, { Amount = 4, VSwitchId = small }))
+        expect(400, "QuotaExceeded.PrivateIpAddress", ecs:RunInstances(params(ecs, { VSwitchId = small })))
       end)
 
       it("with the same ClientToken makes nothing new, and refuses other parameters with it", function()

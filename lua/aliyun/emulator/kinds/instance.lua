@@ -540,6 +540,16 @@ local function launch_all(emu, a, ctx, initial, max_amount)
   local unique = a:bool("UniqueSuffix", false)
   local names = a:list("HostNames")
   local ip, hp = check_names(o, amount, unique, names)
+  -- the addresses, before anything is made: one named address names one instance
+  if o.PrivateIpAddress then
+    if amount > 1 then
+      raise("InvalidParameter", "PrivateIpAddress is the address of one instance: give Amount 1 with it.")
+    end
+    instance.private_ip(ctx, o.vswitch, o.PrivateIpAddress)
+  end
+  local used = 0
+  for _ in pairs(used_ips(ctx, o.vswitch.VSwitchId)) do used = used + 1 end
+  if cidr.size(o.vswitch.CidrBlock) - 4 - used < amount then raise("QuotaExceeded.PrivateIpAddress") end
   engine.commit(a)
   local out = {}
   for i = 1, amount do
