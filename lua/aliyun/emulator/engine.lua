@@ -116,19 +116,42 @@ end
 -- Hooks a timer may run by name (data, not closures, so that timers can be saved).
 engine.hooks = {}
 
--- engine.later(emu, ctx, rec, seconds, set, hook): after `seconds` of the emulator's clock,
--- the record's fields become `set` (and hook runs), unless something else changed its
--- state in between (each scheduled change bumps the record's generation).
-function engine.later(emu, ctx, rec, seconds, set, hook)
-  rec._gen = (rec._gen or 0) + 1
+-- The emulator's time for a change: while a timer's hook runs, the time the timer was due
+-- (so that a chain of transitions, Pending -> Starting -> Running, keeps its delays even
+-- when nobody asks in between), else the clock.
+function engine.now(emu)
+  return emu.tick_at or emu:now()
+end
+
+-- engine.later(emu, ctx, rec, seconds, set, hook, slot): after `seconds` of the emulator's
+-- clock, the record's fields become `set` (and hook runs), unless something else changed its
+-- state in between (each scheduled change bumps the record's generation). A `slot` ("release")
+-- keeps its own generation: such a timer (an instance's auto-release time) neither cancels nor
+-- is cancelled by the record's state transitions, only by the next timer of the same slot.
+function engine.later(emu, ctx, rec, seconds, set, hook, slot)
+  local gen
+  if slot then
+    rec._slots = rec._slots or {}
+    gen = (rec._slots[slot] or 0) + 1
+    rec._slots[slot] = gen
+  else
+    gen = (rec._gen or 0) + 1
+    rec._gen = gen
+  end
   if (seconds or 0) <= 0 then
     for k, v in pairs(set or {}) do rec[k] = v end
     if hook then engine.hooks[hook](emu, ctx.world, rec) end
     return
   end
   emu.timer_seq = (emu.timer_seq or 0) + 1
-  heap_push(emu.timers, { at = emu:now() + seconds, seq = emu.timer_seq, account = ctx.world.account,
-    kind = rec._kind, id = rec[engine.kinds[rec._kind].id], gen = rec._gen, set = set, hook = hook })
+  heap_push(emu.timers, { at = engine.now(emu) + seconds, seq = emu.timer_seq, account = ctx.world.account,
+    kind = rec._kind, id = rec[engine.kinds[rec._kind].id], gen = gen, slot = slot, set = set, hook = hook })
+end
+
+-- Cancels what is pending in a slot of a record (see engine.later).
+function engine.cancel(rec, slot)
+  rec._slots = rec._slots or {}
+  rec._slots[slot] = (rec._slots[slot] or 0) + 1
 end
 
 -- Applies every transition that is due (called before each request).
@@ -138,9 +161,15 @@ function engine.tick(emu)
     local e = heap_pop(h)
     local world = emu.worlds[e.account]
     local rec = world and engine.coll(world, e.kind):get(e.id)
-    if rec and rec._gen == e.gen then
+    local gen = rec and (e.slot and (rec._slots or {})[e.slot] or not e.slot and rec._gen)
+    if rec and gen == e.gen then
       for k, v in pairs(e.set or {}) do rec[k] = v end
-      if e.hook then engine.hooks[e.hook](emu, world, rec, e) end
+      if e.hook then
+        emu.tick_at = e.at
+        local ok, err = pcall(engine.hooks[e.hook], emu, world, rec, e)
+        emu.tick_at = nil
+        if not ok then error(err, 0) end
+      end
     end
   end
 end

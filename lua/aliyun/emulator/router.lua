@@ -125,7 +125,8 @@ local function copy(v)
 end
 
 -- The service's code for a reused ClientToken with other parameters differs per action.
-local MISMATCH_CODES = { ModifyDiskChargeType = "IdempotenceParamNotMatch" }
+local MISMATCH_CODES = { ModifyDiskChargeType = "IdempotenceParamNotMatch", ModifyInstanceSpec = "IdempotenceParamNotMatch",
+  ModifyPrepayInstanceSpec = "IdempotenceParamNotMatch" }
 
 -- Whether a wire parameter is one the action's handler honours: its name without indexes
 -- (DataDisk.2.Size -> DataDisk.Size), or a parent of it (DataDisk), is in the set.

@@ -55,7 +55,7 @@ return function(world)
       _, err = ecs:DescribeInstances { RegionId = "cn-hangzhou", PageSize = 101 }
       assert.are.equal("InvalidParameter", err.code)
       _, err = ecs:DescribeInstances { RegionId = "cn-hangzhou", Status = "Sleeping" }
-      assert.are.equal("InvalidStatus.ValueNotSupported", err.code)
+      assert.are.same({ "InvalidStatus.NotFound", 404 }, { err.code, err.status })
     end)
 
     it("lists instance types, their families, what a zone has available, and public images", function()
