@@ -151,7 +151,8 @@ return function(world)
         .Disks.Disk[1]
       expect(403, "OperationDenied", ecs:ResizeDisk { DiskId = sys.DiskId, NewSize = 100 })
       local creating = assert(ecs:CreateDisk { RegionId = R, ZoneId = Z, Size = 20 }).DiskId
-      expect(403, "IncorrectDiskStatus", ecs:ResizeDisk { DiskId = creating, NewSize = 100 })
+      -- ref 7.11: a disk in another state is DiskError (message IncorrectDiskStatus)
+      expect(403, "DiskError", ecs:ResizeDisk { DiskId = creating, NewSize = 100 })
     end)
 
     it("re-initialises and resets disks of a stopped instance, from the disk's own snapshot", function()
