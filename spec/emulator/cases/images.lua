@@ -412,7 +412,9 @@ return function(world)
       world.advance(6)
       assert.are.equal("RELEASING", (state()))
       -- distributed: a copy in Shanghai, shared with the other account
-      assert.are.equal(1, count(ecs, { RegionId = SH, ImageName = "built_" .. exec }))
+      local copy = assert(ecs:DescribeImages { RegionId = SH, ImageName = "built_" .. exec }).Images.Image[1]
+      local copy_snap = copy.DiskDeviceMappings.DiskDeviceMapping[1].SnapshotId
+      assert.are.equal(1, assert(ecs:DescribeSnapshots { RegionId = SH, SnapshotIds = { copy_snap } }).TotalCount)
       assert.are.equal(1, count(them, { ImageId = image_id, ImageOwnerAlias = "others" }))
       world.advance(3)
       assert.are.equal("SUCCESS", (state()))

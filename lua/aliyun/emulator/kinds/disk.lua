@@ -395,7 +395,7 @@ actions.ResetDisk = {
 
 actions.ReplaceSystemDisk = {
   op = "custom", honours = { "InstanceId", "ImageId", "Password", "PasswordInherit", "KeyPairName",
-    "SecurityEnhancementStrategy", "SystemDisk.Size", "DiskId" },
+    "SecurityEnhancementStrategy", "SystemDisk.Size", "DiskId", "Encrypted", "KMSKeyId" },
   ignores = { UseAdditionalService = "billing: the emulator charges nothing" },
   handler = function(emu, a, ctx)
     local inst = instance_of(ctx, a:need("InstanceId"))
@@ -409,6 +409,11 @@ actions.ReplaceSystemDisk = {
     end
     check_password(a)
     a:enum("SecurityEnhancementStrategy", { "Active", "Deactive" })
+    local encrypted, key = a:bool("Encrypted"), a:str("KMSKeyId")
+    if key and encrypted ~= true then
+      raise("InvalidParameter.EncryptedIllegal", "The specified parameter Encrypted must be true when KMSKeyId is given.")
+    end
+    if key then engine.kinds.disk_encryption.check_key(key, "InvalidParameter.KMSKeyId.NotFound") end
     local kp = a:str("KeyPairName")
     if kp then engine.find(ctx, "key_pair", kp, inst.RegionId) end
     if inst.Status ~= "Stopped" then raise("IncorrectInstanceStatus") end
@@ -430,6 +435,7 @@ actions.ReplaceSystemDisk = {
     engine.commit(a)
     local d = make(emu, ctx, { RegionId = inst.RegionId, ZoneId = inst.ZoneId, Category = old and old.Category or "cloud_essd",
       Size = size, Type = "system", Status = "In_use", InstanceId = inst.InstanceId, Device = "/dev/xvda",
+      Encrypted = encrypted, KMSKeyId = key,
       ImageId = img and img.ImageId or "", DeleteWithInstance = true })
     if old then engine.remove(emu, ctx, old) end
     if src then engine.remove(emu, ctx, src) end

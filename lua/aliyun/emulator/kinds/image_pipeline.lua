@@ -335,10 +335,16 @@ engine.hooks.image_distributed = function(emu, world, e)
   if p and img then
     for _, r in ipairs(p.ToRegionIds or {}) do
       if r ~= img.RegionId then
+        -- the copy's snapshot is in its own region
+        local src = img.DiskDeviceMappings[1]
+        local s = engine.kinds.snapshot.make(emu, ctx, { RegionId = r, Size = img.Size, Type = "system" },
+          { Status = "accomplished", SnapshotName = "image-builder-" .. e.ExecutionId, SourceRegionId = img.RegionId,
+            SourceSnapshotId = src.SnapshotId })
         local copy = images.make(emu, ctx, { RegionId = r, ImageName = img.ImageName, Description = img.Description,
           ImageFamily = img.ImageFamily, OSName = img.OSName, OSType = img.OSType, Platform = img.Platform,
           Architecture = img.Architecture, Size = img.Size, Status = "Available", Features = img.Features,
-          mappings = img.DiskDeviceMappings, ResourceGroupId = img.ResourceGroupId })
+          mappings = { images.mapping { Device = "/dev/xvda", Size = img.Size, SnapshotId = s.SnapshotId, Type = "system" } },
+          ResourceGroupId = img.ResourceGroupId })
         copy.IsCopied, copy._copy_of = true, { RegionId = img.RegionId, ImageId = img.ImageId }
       end
     end
