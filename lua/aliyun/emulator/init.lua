@@ -48,6 +48,9 @@ emulator.DEFAULT_DELAYS = {
   disk_create = 2, disk_attach = 1, disk_detach = 1, snapshot_create = 2, invocation = 2,
   instance_create = 2, instance_start = 2, instance_stop = 2, vpc_create = 1, vswitch_create = 1,
   image_create = 5, eni_attach = 1, eni_detach = 1,
+  -- images copied to another region, imported from and exported to OSS, built by a pipeline
+  -- (its execution is BUILDING, then DISTRIBUTING, then RELEASING)
+  image_copy = 5, image_import = 5, image_export = 5, image_build = 10, image_distribute = 5, image_release = 2,
 }
 
 -- The resource kinds, in the order their fixtures are made (a kind's fixture may use the
@@ -56,6 +59,8 @@ emulator.KINDS = {
   "aliyun.emulator.kinds.region", "aliyun.emulator.kinds.image", "aliyun.emulator.kinds.vpc",
   "aliyun.emulator.kinds.security_group", "aliyun.emulator.kinds.key_pair", "aliyun.emulator.kinds.eni",
   "aliyun.emulator.kinds.instance", "aliyun.emulator.kinds.instance_settings", "aliyun.emulator.kinds.disk",
+  "aliyun.emulator.kinds.disk_encryption", "aliyun.emulator.kinds.disk_spec", "aliyun.emulator.kinds.snapshot_policy",
+  "aliyun.emulator.kinds.snapshot_group", "aliyun.emulator.kinds.image_share", "aliyun.emulator.kinds.image_pipeline",
   "aliyun.emulator.kinds.launch_template",
   "aliyun.emulator.kinds.assistant", "aliyun.emulator.kinds.monitoring", "aliyun.emulator.kinds.tags",
   "aliyun.emulator.kinds.ens_schedule",

@@ -151,7 +151,8 @@ return function(world)
         .Disks.Disk[1]
       expect(403, "OperationDenied", ecs:ResizeDisk { DiskId = sys.DiskId, NewSize = 100 })
       local creating = assert(ecs:CreateDisk { RegionId = R, ZoneId = Z, Size = 20 }).DiskId
-      expect(403, "IncorrectDiskStatus", ecs:ResizeDisk { DiskId = creating, NewSize = 100 })
+      -- ref 7.11: a disk in another state is DiskError (message IncorrectDiskStatus)
+      expect(403, "DiskError", ecs:ResizeDisk { DiskId = creating, NewSize = 100 })
     end)
 
     it("re-initialises and resets disks of a stopped instance, from the disk's own snapshot", function()
@@ -195,10 +196,13 @@ return function(world)
         Password = "short" })
       expect(400, "InvalidPasswordParam.Mismatch", ecs:ReplaceSystemDisk { InstanceId = inst.InstanceId,
         ImageId = image, Password = "Abcdef12!", PasswordInherit = true })
-      local res = assert(ecs:ReplaceSystemDisk { InstanceId = inst.InstanceId, ImageId = image, SystemDisk = { Size = 60 } })
+      expect(400, "InvalidParameter.EncryptedIllegal", ecs:ReplaceSystemDisk { InstanceId = inst.InstanceId,
+        ImageId = image, KMSKeyId = "0e478b7a-4262-4802-b8cb-00d3fb40beef" })
+      local res = assert(ecs:ReplaceSystemDisk { InstanceId = inst.InstanceId, ImageId = image, SystemDisk = { Size = 60 },
+        Encrypted = true })
       assert.are_not.equal(old.DiskId, res.DiskId)
       local new = disk(ecs, res.DiskId)
-      assert.are.same({ "system", 60, image, "In_use" }, { new.Type, new.Size, new.ImageId, new.Status })
+      assert.are.same({ "system", 60, image, "In_use", true }, { new.Type, new.Size, new.ImageId, new.Status, new.Encrypted })
       assert.are.equal(0, assert(ecs:DescribeDisks { RegionId = R, DiskIds = { old.DiskId } }).TotalCount)
     end)
 

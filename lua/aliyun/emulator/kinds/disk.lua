@@ -1,7 +1,10 @@
 -- Disks and snapshots (ECS API reference chapter 7). A disk is Creating for `disk_create`
 -- seconds, Attaching and Detaching for `disk_attach` / `disk_detach`; a snapshot is
 -- progressing for `snapshot_create`. System disks come and go with their instance; a data
--- disk attached with DeleteWithInstance is released with it, otherwise detached.
+-- disk attached with DeleteWithInstance is released with it, otherwise detached; a disk
+-- released with DeleteAutoSnapshot takes its automatic snapshots with it. A snapshot with
+-- RetentionDays is released when they have passed. New disks of a region with encryption by
+-- default (disk_encryption.lua) come out encrypted with the region's default key.
 local engine = require "aliyun.emulator.engine"
 local errors = require "aliyun.emulator.errors"
 local fixtures = require "aliyun.emulator.fixtures"
@@ -16,6 +19,30 @@ local RESIZABLE = { cloud = true, cloud_efficiency = true, cloud_ssd = true, clo
 
 local disk, snapshot
 
+-- Whether a snapshot of the disk is being made (several actions refuse the disk meanwhile).
+local function creating_snapshot(ctx, d)
+  for _, s in ipairs(engine.list(ctx, "snapshot", function(s) return s.SourceDiskId == d.DiskId end)) do
+    if s.Status == "progressing" then return true end
+  end
+  return false
+end
+
+-- Filter.N.Key CreationStartTime / CreationEndTime (Filter.N.Value in the API's time form,
+-- UTC, which compares as a string): read in a describe's prepare, applied in its keep.
+local function read_window(a, ctx)
+  for _, f in ipairs(a:objects("Filter", { "Key", "Value" })) do
+    if f.Key == "CreationStartTime" then ctx.from = f.Value
+    elseif f.Key == "CreationEndTime" then ctx.to = f.Value
+    else errors.invalid("Filter.Key", nil, nil, "Valid keys: CreationStartTime, CreationEndTime.") end
+  end
+end
+
+local function in_window(rec, ctx)
+  return not (ctx.from and rec.CreationTime < ctx.from) and not (ctx.to and rec.CreationTime > ctx.to)
+end
+
+local WINDOW_PARAMS = { "Filter.1.Key", "Filter.1.Value", "Filter.2.Key", "Filter.2.Value" }
+
 local function iops(category, size)
   if category == "cloud_essd" then return math.min(50000, 1800 + 50 * size) end
   if category == "cloud_ssd" then return math.min(25000, 1800 + 30 * size) end
@@ -26,18 +53,20 @@ end
 -- A disk record (stored); o: RegionId, ZoneId, Type, Category, Size and the optional rest.
 local function make(emu, ctx, o)
   local now = o.created or emu:now()
+  local encrypted, key = engine.kinds.disk_encryption.for_disk(emu, ctx, o.RegionId, o.Encrypted, o.KMSKeyId)
   local d = engine.record(emu, ctx, disk, {
     RegionId = o.RegionId, ZoneId = o.ZoneId, DiskName = o.DiskName or "", Description = o.Description or "",
     Category = o.Category or "cloud", Size = o.Size, Type = o.Type or "data", Status = o.Status or "Creating",
     InstanceId = o.InstanceId or "", Device = o.Device or "", Portable = o.Type ~= "system",
     DeleteWithInstance = o.DeleteWithInstance == true, DeleteAutoSnapshot = true, EnableAutoSnapshot = false,
-    EnableAutomatedSnapshotPolicy = false, Encrypted = o.Encrypted or false, DiskChargeType = "PostPaid",
+    EnableAutomatedSnapshotPolicy = false, AutoSnapshotPolicyId = "", Encrypted = encrypted, KMSKeyId = key,
+    DiskChargeType = "PostPaid",
     ImageId = o.ImageId or "", SourceSnapshotId = o.SourceSnapshotId or "", ProductCode = "",
     PerformanceLevel = o.PerformanceLevel or ((o.Category or "cloud") == "cloud_essd" and "PL1" or ""),
     BurstingEnabled = o.BurstingEnabled or false, CreationTime = state.iso(now),
     AttachedTime = o.InstanceId and state.iso(now) or "", DetachedTime = "", Tags = o.Tags or {},
     ResourceGroupId = o.ResourceGroupId or emu.default_resource_group, ExpiredTime = "2999-09-08T16:00Z",
-    SerialNumber = emu.ids:chars(20),
+    SerialNumber = emu.ids:chars(20), _ever_attached = o.InstanceId ~= nil,
   })
   d.IOPS = iops(d.Category, d.Size)
   engine.store(ctx, d)
@@ -90,7 +119,7 @@ local actions = {}
 
 actions.CreateDisk = {
   op = "custom",
-  honours = { "ZoneId", "DiskName", "Description", "DiskCategory", "Size", "SnapshotId", "Encrypted", "Tag",
+  honours = { "ZoneId", "DiskName", "Description", "DiskCategory", "Size", "SnapshotId", "Encrypted", "KMSKeyId", "Tag",
     "ResourceGroupId", "PerformanceLevel", "BurstingEnabled", "InstanceId" },
   handler = function(emu, a, ctx)
     local rid = engine.region(emu, a)
@@ -108,11 +137,19 @@ actions.CreateDisk = {
     local bursting = a:bool("BurstingEnabled", false)
     local snapshot_id = a:str("SnapshotId")
     local size = a:int("Size", nil, nil, nil, "InvalidSize.ValueNotSupported")
+    local encrypted, key = a:bool("Encrypted"), a:str("KMSKeyId")
+    if key and encrypted ~= true then
+      raise("InvalidParameter.EncryptedIllegal", "The specified parameter Encrypted must be true when KMSKeyId is given.")
+    end
+    if key then engine.kinds.disk_encryption.check_key(key, "InvalidParameter.KMSKeyId.NotFound") end
     if snapshot_id then
       local snap = engine.find(ctx, "snapshot", snapshot_id, rid)
       if snap.Status ~= "accomplished" then raise("InvalidSnapshotId.NotReady") end
       if size and size < snap.SourceDiskSize then raise("InvalidDiskSize.TooSmall") end
       size = size or snap.SourceDiskSize
+      -- a disk made from a snapshot is encrypted as the snapshot is
+      if encrypted ~= nil and encrypted ~= snap.Encrypted then raise("EncryptedOption.Conflict") end
+      encrypted, key = snap.Encrypted or nil, key or (snap.Encrypted and snap.KMSKeyId or nil)
     elseif not size then
       raise("MissingParameter", "The input parameter either SnapshotId or Size should be specified.")
     end
@@ -124,11 +161,12 @@ actions.CreateDisk = {
     local tags = engine.tags(a)
     engine.commit(a)
     local d = make(emu, ctx, { RegionId = rid, ZoneId = zone, DiskName = name, Description = description,
-      Category = category, Size = size, SourceSnapshotId = snapshot_id, Encrypted = a:bool("Encrypted", false),
+      Category = category, Size = size, SourceSnapshotId = snapshot_id, Encrypted = encrypted, KMSKeyId = key,
       Tags = tags, ResourceGroupId = a:str("ResourceGroupId"), PerformanceLevel = level, BurstingEnabled = bursting })
     if inst then
       -- made for an instance: attached once it exists
       d.InstanceId, d.Device, d.AttachedTime = inst.InstanceId, next_device(ctx, inst), d.CreationTime
+      d._ever_attached = true
       engine.later(emu, ctx, d, emu.delays.disk_create or 0, { Status = "In_use" })
     end
     return { DiskId = d.DiskId }
@@ -152,9 +190,14 @@ actions.DescribeDisks = {
     InstanceId = "InstanceId", SnapshotId = "SourceSnapshotId", DiskName = "DiskName", Portable = "Portable",
     DeleteWithInstance = "DeleteWithInstance", DeleteAutoSnapshot = "DeleteAutoSnapshot",
     EnableAutoSnapshot = "EnableAutoSnapshot", Encrypted = "Encrypted",
-    EnableAutomatedSnapshotPolicy = "EnableAutomatedSnapshotPolicy",
+    EnableAutomatedSnapshotPolicy = "EnableAutomatedSnapshotPolicy", AutoSnapshotPolicyId = "AutoSnapshotPolicyId",
+    KMSKeyId = "KMSKeyId",
   },
-  prepare = function(_, a)
+  honours = WINDOW_PARAMS,
+  keep = in_window,
+  extra = function(_, a) engine.commit(a) end,
+  prepare = function(_, a, ctx)
+    read_window(a, ctx)
     local ids = a:strings("DiskIds", "InvalidDiskIds.Malformed", 403)
     if #ids > 100 then raise("InvalidDiskIds.Malformed") end
     local tags = a:objects("Tag", { "Key", "Value" })
@@ -179,6 +222,7 @@ actions.AttachDisk = {
     local now = emu:now()
     d.Status, d.InstanceId, d.Device, d.AttachedTime, d.DeleteWithInstance = "Attaching", inst.InstanceId, device,
       state.iso(now), dwi
+    d._ever_attached = true
     engine.later(emu, ctx, d, emu.delays.disk_attach or 0, { Status = "In_use" })
     return {}
   end,
@@ -213,6 +257,7 @@ actions.DeleteDisk = {
     if not d then return {} end -- the service ignores a disk that does not exist
     if d.Type == "system" then raise("DiskTypeViolation") end
     if d.Status ~= "Available" then raise("IncorrectDiskStatus") end
+    if creating_snapshot(ctx, d) then raise("DiskCreatingSnapshot") end
     engine.commit(a)
     engine.remove(emu, ctx, d)
     return {}
@@ -291,7 +336,9 @@ actions.ResizeDisk = {
         .. "support the operation.")
     end
     if not RESIZABLE[d.Category] then raise("OperationDenied", "The type of the disk does not support the operation.") end
-    if d.Status ~= "In_use" and d.Status ~= "Available" then raise("IncorrectDiskStatus") end
+    -- ref 7.11 names a disk in another state DiskError (message IncorrectDiskStatus)
+    if d.Status ~= "In_use" and d.Status ~= "Available" then raise("DiskError") end
+    if creating_snapshot(ctx, d) then raise("DiskCreatingSnapshot") end
     if d.InstanceId ~= "" then
       local inst = engine.get(ctx, "instance", d.InstanceId)
       if inst and inst.Status ~= "Running" and inst.Status ~= "Stopped" then raise("IncorrectInstanceStatus") end
@@ -348,7 +395,7 @@ actions.ResetDisk = {
 
 actions.ReplaceSystemDisk = {
   op = "custom", honours = { "InstanceId", "ImageId", "Password", "PasswordInherit", "KeyPairName",
-    "SecurityEnhancementStrategy", "SystemDisk.Size", "DiskId" },
+    "SecurityEnhancementStrategy", "SystemDisk.Size", "DiskId", "Encrypted", "KMSKeyId" },
   ignores = { UseAdditionalService = "billing: the emulator charges nothing" },
   handler = function(emu, a, ctx)
     local inst = instance_of(ctx, a:need("InstanceId"))
@@ -362,6 +409,11 @@ actions.ReplaceSystemDisk = {
     end
     check_password(a)
     a:enum("SecurityEnhancementStrategy", { "Active", "Deactive" })
+    local encrypted, key = a:bool("Encrypted"), a:str("KMSKeyId")
+    if key and encrypted ~= true then
+      raise("InvalidParameter.EncryptedIllegal", "The specified parameter Encrypted must be true when KMSKeyId is given.")
+    end
+    if key then engine.kinds.disk_encryption.check_key(key, "InvalidParameter.KMSKeyId.NotFound") end
     local kp = a:str("KeyPairName")
     if kp then engine.find(ctx, "key_pair", kp, inst.RegionId) end
     if inst.Status ~= "Stopped" then raise("IncorrectInstanceStatus") end
@@ -383,6 +435,7 @@ actions.ReplaceSystemDisk = {
     engine.commit(a)
     local d = make(emu, ctx, { RegionId = inst.RegionId, ZoneId = inst.ZoneId, Category = old and old.Category or "cloud_essd",
       Size = size, Type = "system", Status = "In_use", InstanceId = inst.InstanceId, Device = "/dev/xvda",
+      Encrypted = encrypted, KMSKeyId = key,
       ImageId = img and img.ImageId or "", DeleteWithInstance = true })
     if old then engine.remove(emu, ctx, old) end
     if src then engine.remove(emu, ctx, src) end
@@ -414,17 +467,44 @@ disk = {
     end
     return { OperationLocks = {}, Attachments = attachments, MountInstances = {}, MountInstanceNum = #attachments }
   end,
+  -- a disk released with DeleteAutoSnapshot takes its automatic snapshots (those no image uses)
+  on_delete = function(emu, ctx, rec)
+    if not rec.DeleteAutoSnapshot then return end
+    for _, s in ipairs(engine.list(ctx, "snapshot", function(s)
+      return s.SourceDiskId == rec.DiskId and s.SnapshotType == "auto"
+    end)) do
+      if not snapshot.used_by_image(ctx, s.SnapshotId) then engine.remove(emu, ctx, s) end
+    end
+  end,
   actions = actions,
 }
 disk.make = make
+disk.creating_snapshot = creating_snapshot
+disk.iops = iops
+disk.read_window, disk.in_window = read_window, in_window
 
 -- Snapshots ----------------------------------------------------------------------------------
 
 local snapshot_actions = {}
 
+-- The instance a disk is attached to must be Running or Stopped for a snapshot of it; an
+-- unattached disk must have been attached once (else there is nothing on it to copy).
+function disk.check_snapshot_source(ctx, d)
+  if d.Status ~= "In_use" and d.Status ~= "Available" then raise("IncorrectDiskStatus") end
+  if d.InstanceId ~= "" then
+    local inst = engine.get(ctx, "instance", d.InstanceId)
+    if inst and inst.Status ~= "Running" and inst.Status ~= "Stopped" then raise("IncorrectInstanceStatus", nil, 400) end
+  elseif not d._ever_attached then
+    raise("IncorrectDiskStatus.NeverAttached")
+  end
+  if creating_snapshot(ctx, d) then raise("IncorrectDiskStatus.CreatingSnapshot") end
+end
+
 snapshot_actions.CreateSnapshot = {
   op = "custom", honours = { "DiskId", "SnapshotName", "Description", "Tag", "ResourceGroupId", "RetentionDays",
     "Category" },
+  ignores = { InstantAccess = "no longer takes effect (the service made every snapshot instantly available)",
+    InstantAccessRetentionDays = "no longer takes effect (the service made every snapshot instantly available)" },
   handler = function(emu, a, ctx)
     local d = find(ctx, a:need("DiskId"))
     local name = a:str("SnapshotName")
@@ -432,14 +512,17 @@ snapshot_actions.CreateSnapshot = {
       raise("InvalidSnapshotName.Malformed")
     end
     local description = a:str("Description")
-    if description and not engine.CHECKS.description(description) then raise("InvalidDescription.Malformed") end
+    -- the CreateSnapshot page gives this code status 404
+    if description and not engine.CHECKS.description(description) then raise("InvalidDescription.Malformed", nil, 404) end
     local retention = a:int("RetentionDays", nil, 1, 65536)
-    a:enum("Category", { "Standard", "Flash" })
-    if d.Status ~= "In_use" and d.Status ~= "Available" then raise("IncorrectDiskStatus") end
+    local category = a:enum("Category", { "Standard", "Flash" }, "Standard")
+    disk.check_snapshot_source(ctx, d)
     local tags = engine.tags(a)
+    a:bool("InstantAccess")
+    a:int("InstantAccessRetentionDays")
     engine.commit(a)
     local s = snapshot.make(emu, ctx, d, { SnapshotName = name, Description = description, Tags = tags,
-      ResourceGroupId = a:str("ResourceGroupId"), RetentionDays = retention })
+      ResourceGroupId = a:str("ResourceGroupId"), RetentionDays = retention, Category = category:lower() })
     return { SnapshotId = s.SnapshotId }
   end,
 }
@@ -448,35 +531,40 @@ snapshot_actions.DescribeSnapshots = {
   op = "describe", page_max = 100,
   ids = { SnapshotIds = "SnapshotId" },
   filters = {
-    DiskId = "SourceDiskId", SnapshotName = "SnapshotName", Encrypted = "Encrypted",
+    DiskId = "SourceDiskId", SnapshotName = "SnapshotName", Encrypted = "Encrypted", KMSKeyId = "KMSKeyId",
     Status = { field = "Status", enum = { "progressing", "accomplished", "failed", "all" },
       match = function(rec, v) return v == "all" or rec.Status == v end },
     SnapshotType = { field = "SnapshotType", enum = { "auto", "user", "all" },
       match = function(rec, v) return v == "all" or rec.SnapshotType == v end },
     SourceDiskType = { field = "SourceDiskType", match = function(rec, v) return rec.SourceDiskType:lower() == v:lower() end },
-    Usage = { field = "Usage", enum = { "image", "disk", "image_disk", "none" } },
+    Usage = { field = "Usage", enum = { "image", "disk", "image_disk", "none" },
+      match = function(rec, v, ctx) return snapshot.usage(ctx, rec) == v end },
+    Category = { field = "Category", enum = { "Standard", "Flash", "standard", "flash" },
+      match = function(rec, v) return rec.Category == v:lower() end },
     InstanceId = { field = "SourceDiskId", match = function(rec, v, ctx)
       local d = engine.get(ctx, "disk", rec.SourceDiskId)
       return d ~= nil and d.InstanceId == v
     end },
   },
+  honours = WINDOW_PARAMS,
+  prepare = function(_, a, ctx) read_window(a, ctx) end,
+  keep = in_window,
+  extra = function(_, a) engine.commit(a) end,
 }
 
 snapshot_actions.DeleteSnapshot = {
   op = "custom", honours = { "SnapshotId", "Force" },
   handler = function(emu, a, ctx)
-    local s = engine.find(ctx, "snapshot", a:need("SnapshotId"))
+    local s = engine.get(ctx, "snapshot", a:need("SnapshotId"))
     local force = a:bool("Force", false)
-    for _, img in ipairs(engine.list(ctx, "image")) do
-      for _, m in ipairs(img.DiskDeviceMappings or {}) do
-        if m.SnapshotId == s.SnapshotId then raise("InvalidSnapshotId.InUse") end
-      end
+    if not s then
+      -- the service ignores a snapshot that does not exist
+      engine.commit(a)
+      return {}
     end
-    if not force then
-      for _, d in ipairs(engine.list(ctx, "disk", function(d) return d.SourceSnapshotId == s.SnapshotId end)) do
-        local _ = d
-        raise("InvalidSnapshotId.InUse", "The snapshot has been used to create disks; pass Force=true to delete it.")
-      end
+    if snapshot.used_by_image(ctx, s.SnapshotId) then raise("SnapshotCreatedImage") end
+    if not force and #engine.list(ctx, "disk", function(d) return d.SourceSnapshotId == s.SnapshotId end) > 0 then
+      raise("SnapshotCreatedDisk", "The snapshot has been used to create disk(s); set Force to true to delete it.")
     end
     engine.commit(a)
     engine.remove(emu, ctx, s)
@@ -486,8 +574,13 @@ snapshot_actions.DeleteSnapshot = {
 
 snapshot_actions.ModifySnapshotAttribute = {
   op = "modify", fields = { "SnapshotName", "Description", "RetentionDays" },
-  honours = { "DisableInstantAccess" },
+  ignores = { DisableInstantAccess = "no longer takes effect (the service made every snapshot instantly available)" },
   before = function(_, a) a:bool("DisableInstantAccess") end,
+  after = function(emu, _, ctx, rec)
+    -- a new retention counts from the snapshot's creation
+    rec._expires_at = rec.RetentionDays and (rec._created + rec.RetentionDays * 86400) or nil
+    if rec.Status == "accomplished" then engine.hooks.snapshot_done(emu, ctx.world, rec) end
+  end,
 }
 
 snapshot = {
@@ -509,27 +602,72 @@ snapshot = {
     Description = { check = "description", code = "InvalidDescription.Malformed" },
     RetentionDays = { min = 1, max = 65536 },
   },
+  view = function(_, rec, ctx) return { Usage = snapshot.usage(ctx, rec) } end,
   actions = snapshot_actions,
 }
 
+-- Whether a custom image of the account keeps the snapshot in its disk mappings.
+function snapshot.used_by_image(ctx, id)
+  for _, img in ipairs(engine.list(ctx, "image", function(i) return i.ImageOwnerAlias == "self" end)) do
+    for _, m in ipairs(img.DiskDeviceMappings or {}) do
+      if m.SnapshotId == id then return true end
+    end
+  end
+  return false
+end
+
+-- What a snapshot serves: images, disks, both or nothing (DescribeSnapshots' Usage).
+function snapshot.usage(ctx, rec)
+  local image = snapshot.used_by_image(ctx, rec.SnapshotId)
+  local disks = #engine.list(ctx, "disk", function(d) return d.SourceSnapshotId == rec.SnapshotId end) > 0
+  if image and disks then return "image_disk" end
+  return image and "image" or disks and "disk" or "none"
+end
+
+-- A snapshot of a disk (or of what stands for one: {RegionId, DiskId, Size, Type, Encrypted,
+-- KMSKeyId}). o: SnapshotName, Description, Tags, ResourceGroupId, RetentionDays,
+-- SnapshotType ("user"), Status ("progressing", or "accomplished" for one made complete),
+-- created (epoch seconds, default now), SourceRegionId, SourceSnapshotId, Category, and
+-- fields to carry (SnapshotGroupId, _policy).
 function snapshot.make(emu, ctx, d, o)
+  local created = o.created or emu:now()
   local s = engine.record(emu, ctx, snapshot, {
-    RegionId = d.RegionId, SourceDiskId = d.DiskId, SourceDiskSize = d.Size, SourceDiskType = d.Type == "system"
-      and "System" or "Data", SnapshotName = o.SnapshotName or "", Description = o.Description or "",
-    Category = "standard", Status = o.Status or "progressing", Progress = o.Status == "accomplished" and "100%" or "0%",
-    Usage = "none", Encrypted = d.Encrypted, SourceStorageType = "disk", SnapshotType = o.SnapshotType or "user",
+    RegionId = d.RegionId, SourceDiskId = d.DiskId or "", SourceDiskSize = d.Size,
+    SourceDiskType = d.Type == "system" and "System" or "Data", SnapshotName = o.SnapshotName or "",
+    Description = o.Description or "", Category = o.Category or "standard", Status = o.Status or "progressing",
+    Progress = o.Status == "accomplished" and "100%" or "0%", Encrypted = d.Encrypted == true,
+    KMSKeyId = d.Encrypted and d.KMSKeyId or "", SourceStorageType = "disk", SnapshotType = o.SnapshotType or "user",
     Tags = o.Tags or {}, ResourceGroupId = o.ResourceGroupId or emu.default_resource_group,
     RetentionDays = o.RetentionDays, Available = o.Status == "accomplished", InstantAccess = false,
-    ProductCode = "", SnapshotSN = emu.ids:hex(20), SourceRegionId = d.RegionId,
+    ProductCode = "", SnapshotSN = emu.ids:hex(20), SourceRegionId = o.SourceRegionId or d.RegionId,
+    SourceSnapshotId = o.SourceSnapshotId or "", RemainTime = 0, CreationTime = state.iso(created),
+    _created = created, _expires_at = o.RetentionDays and (created + o.RetentionDays * 86400) or nil,
   })
-  if o.created then s.CreationTime = state.iso(o.created) end
+  for k, v in pairs(o.carry or {}) do s[k] = v end
   s.LastModifiedTime = s.CreationTime
   engine.store(ctx, s)
   if s.Status == "progressing" then
-    engine.later(emu, ctx, s, emu.delays.snapshot_create or 0, { Status = "accomplished", Progress = "100%",
-      Available = true })
+    -- one made in the past (a policy's firing the clock jumped over) completes as it would have
+    local left = created + (emu.delays.snapshot_create or 0) - emu:now()
+    engine.later(emu, ctx, s, left > 0 and left or 0, { Status = "accomplished", Progress = "100%",
+      Available = true }, "snapshot_done")
+  else
+    engine.hooks.snapshot_done(emu, ctx.world, s)
   end
   return s
+end
+
+-- A completed snapshot with a retention is released when it runs out (or at once, when the
+-- clock has already passed it); one an image uses stays.
+engine.hooks.snapshot_done = function(emu, world, rec)
+  if rec._expires_at then
+    engine.later(emu, { world = world }, rec, math.max(0, rec._expires_at - emu:now()), {}, "snapshot_expire")
+  end
+end
+
+engine.hooks.snapshot_expire = function(emu, world, rec)
+  local ctx = { world = world }
+  if not snapshot.used_by_image(ctx, rec.SnapshotId) then engine.remove(emu, ctx, rec) end
 end
 
 -- The fixture: every system disk has one snapshot in its history (ResetDisk needs one).
