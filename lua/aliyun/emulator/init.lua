@@ -55,7 +55,8 @@ emulator.DEFAULT_DELAYS = {
 emulator.KINDS = {
   "aliyun.emulator.kinds.region", "aliyun.emulator.kinds.image", "aliyun.emulator.kinds.vpc",
   "aliyun.emulator.kinds.security_group", "aliyun.emulator.kinds.key_pair", "aliyun.emulator.kinds.eni",
-  "aliyun.emulator.kinds.instance", "aliyun.emulator.kinds.disk", "aliyun.emulator.kinds.launch_template",
+  "aliyun.emulator.kinds.prefix_list", "aliyun.emulator.kinds.instance", "aliyun.emulator.kinds.disk",
+  "aliyun.emulator.kinds.launch_template",
   "aliyun.emulator.kinds.assistant", "aliyun.emulator.kinds.monitoring", "aliyun.emulator.kinds.tags",
   "aliyun.emulator.kinds.ens_schedule",
 }
