@@ -92,6 +92,10 @@ return function(world)
         { attr.Status, attr.QueueNumber, attr.SourceDestCheck, attr.DeleteOnRelease, attr.Description })
       assert.is_nil(attr.InstanceId)
       assert.is_nil(attr.Attachment)
+      assert(ecs:DescribeNetworkInterfaceAttribute { RegionId = R, NetworkInterfaceId = res.NetworkInterfaceId,
+        Tag = { { Key = "env", Value = "test" } } })
+      expect(404, "InvalidEniId.NotFound", ecs:DescribeNetworkInterfaceAttribute { RegionId = R,
+        NetworkInterfaceId = res.NetworkInterfaceId, Tag = { { Key = "env", Value = "prod" } } })
       local vsw = assert(ecs:DescribeVSwitches { RegionId = R, VSwitchId = n.vsw.VSwitchId }).VSwitches.VSwitch[1]
       assert.are.equal(before - 3, vsw.AvailableIpAddressCount)
       -- given addresses

@@ -321,9 +321,14 @@ actions.DescribeNetworkInterfaces = {
 }
 
 actions.DescribeNetworkInterfaceAttribute = {
-  op = "get", honours = { "Attribute" },
-  -- every attribute is answered; Attribute only has to be one the service knows
-  check = function(_, a) a:enum("Attribute", { "attachment" }) end,
+  op = "get", honours = { "Attribute", "Tag" },
+  check = function(_, a, _, rec)
+    -- every attribute is answered; Attribute only has to be one the service knows
+    a:enum("Attribute", { "attachment" })
+    -- Tag selects, as on the Describe actions: an interface without those tags is not found
+    local wanted = engine.tags(a)
+    if #wanted > 0 and not engine.has_tags(rec, wanted) then raise("InvalidEniId.NotFound") end
+  end,
 }
 
 actions.ModifyNetworkInterfaceAttribute = {
