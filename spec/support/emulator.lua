@@ -15,7 +15,9 @@ local VERSIONS = { ecs = "2014-05-26", ens = "2017-11-10" }
 support.OPTIONS = {
   keys = { testid = { secret = "testsecret" }, stsid = { secret = "stssecret", security_token = "ststoken" },
     -- a second account (images shared across accounts)
-    other = { secret = "othersecret", account = "2222222222222222" } },
+    other = { secret = "othersecret", account = "2222222222222222" },
+    -- another account (network interface permissions grant to it)
+    otherid = { secret = "othersecret", account = "2234567890123456" } },
   delays = { disk_create = 2, disk_attach = 1, disk_detach = 1, invocation = 2, instance_create = 2,
     instance_start = 2, instance_stop = 2, vpc_create = 1, vswitch_create = 1, snapshot_create = 2 },
   seed = 1,
@@ -109,7 +111,8 @@ end
 
 -- The cases, each a function(world) that declares describe/it blocks.
 support.CASES = { "auth", "regions", "launch_templates", "disks", "monitoring", "assistant", "ens", "faults",
-  "roundtrip", "network", "keys_tags", "instances", "snapshots_policies", "images" }
+  "roundtrip", "network", "keys_tags", "instances", "snapshots_policies", "images", "network_interfaces",
+  "prefix_lists" }
 
 local HERE = debug.getinfo(1, "S").source:sub(2):match("^(.*)/support/emulator%.lua$") or "spec"
 

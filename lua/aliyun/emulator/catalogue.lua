@@ -89,6 +89,36 @@ return {
 
   -- network interfaces
   ["InvalidEniId.NotFound"] = { 404, "The specified NetworkInterfaceId does not exist.", "published: DescribeNetworkInterfaceAttribute" },
+  -- the ENI actions share one published table (AlibabaCloudDocs/ecs "API参考/弹性网卡" and "Elastic network
+  -- interfaces"); messages are "%s" there: these say what the table's description says
+  ["InvalidOperation.InvalidEniState"] = { 400, "The operation is not allowed in the current ENI state.", "published: DeleteNetworkInterface" },
+  ["InvalidOperation.InvalidEcsState"] = { 400, "The operation is not allowed in the current ECS state.", "published: DetachNetworkInterface" },
+  ["InvalidOperation.DetachPrimaryEniNotAllowed"] = { 400, "Detaching primary ENI from ECS instance is not allowed.", "published: DetachNetworkInterface" },
+  ["InvalidOperation.InvalidEniType"] = { 403, "The type of the network interface does not support this operation.", "published: DeleteNetworkInterface" },
+  ["InvalidOperation.AvailabilityZoneMismatch"] = { 403, "The vSwitch, the network interface and the instance are not in the same zone.", "published: AttachNetworkInterface" },
+  ["InvalidOperation.VpcMismatch"] = { 403, "The network interface and the security group or instance are not in the same VPC.", "published: AttachNetworkInterface" },
+  EniPerInstanceLimitExceeded = { 403, "The number of network interfaces exceeds the limit of the instance type.", "published: AttachNetworkInterface" },
+  MaxEniPrivateIpsCountExceeded = { 403, "The number of private IP addresses of the network interface exceeds the limit.", "published: AssignPrivateIpAddresses" },
+  MaxEniIpv6IpsCountExceeded = { 403, "The number of IPv6 addresses of the network interface exceeds the limit.", "published: AssignIpv6Addresses" },
+  ["InvalidVSwitchId.IpInvalid"] = { 403, "The specified IpAddress is not valid in VSwitch CIDR block.", "published: AssignPrivateIpAddresses" },
+  ["InvalidIp.IpUnassigned"] = { 403, "The specified IP is not assigned on this ENI.", "published: UnassignPrivateIpAddresses" },
+  ["InvalidIp.IpAssigned"] = { 403, "The specified IP has been assigned.", "published: AssignIpv6Addresses" },
+  ["InvalidIp.IpRepeated"] = { 403, "The specified IP is repeated.", "published: AssignPrivateIpAddresses" },
+  ["InvalidIp.Address"] = { 403, "The specified IPv6 address is not valid.", "published: AssignIpv6Addresses" },
+  ["InvalidParameter.Conflict"] = { 400, "The specified parameters conflict with each other.", "published: CreateNetworkInterface" },
+  JoinedGroupLimitExceed = { 400, "The number of security groups the resource joins exceeds the limit.", "published: CreateNetworkInterface" },
+  ["InvalidParameter.InvalidEniQueueNumber"] = { 403, "The queue number of the network interface is not valid.", "published: ModifyNetworkInterfaceAttribute" },
+
+  -- prefix lists
+  ["InvalidPrefixListId.NotFound"] = { 404, "The specified prefix list was not found.", "published: DeletePrefixList, RevokeSecurityGroup" },
+  ["NotAllowed.AssociationExist"] = { 400, "The specified prefix list has associated resources.", "published: DeletePrefixList" },
+  ["InvalidParameter.AddressFamily"] = { 400, "The parameter AddressFamily should be IPv4 or IPv6.", "published: CreatePrefixList" },
+  ["InvalidParameter.PrefixListName"] = { 400, "The parameter PrefixListName is not valid.", "published: CreatePrefixList" },
+  ["InvalidParameter.CidrMalformed"] = { 400, "The specified CIDR block is not valid.", "published: CreatePrefixList" },
+  ["InvalidParameter.CidrDuplicated"] = { 400, "The specified CIDR block is duplicated.", "published: CreatePrefixList" },
+  ["LimitExceed.Entry"] = { 400, "The number of entries added or removed exceeds the limit.", "published: CreatePrefixList" },
+  ["LimitExceed.MaxEntries"] = { 400, "The number of entries exceeds the MaxEntries of the specified prefix list.", "published: CreatePrefixList" },
+  ["LimitExceed.PrefixListPerRegion"] = { 404, "The number of prefix lists in the region exceeds the limit.", "published: CreatePrefixList" },
 
   -- key pairs
   ["InvalidKeyPairName.NotFound"] = { 404, "The specified KeyPairName does not exist.", "published: AttachKeyPair" },

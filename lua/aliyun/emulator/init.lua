@@ -58,9 +58,10 @@ emulator.DEFAULT_DELAYS = {
 emulator.KINDS = {
   "aliyun.emulator.kinds.region", "aliyun.emulator.kinds.image", "aliyun.emulator.kinds.vpc",
   "aliyun.emulator.kinds.security_group", "aliyun.emulator.kinds.key_pair", "aliyun.emulator.kinds.eni",
-  "aliyun.emulator.kinds.instance", "aliyun.emulator.kinds.instance_settings", "aliyun.emulator.kinds.disk",
-  "aliyun.emulator.kinds.disk_encryption", "aliyun.emulator.kinds.disk_spec", "aliyun.emulator.kinds.snapshot_policy",
-  "aliyun.emulator.kinds.snapshot_group", "aliyun.emulator.kinds.image_share", "aliyun.emulator.kinds.image_pipeline",
+  "aliyun.emulator.kinds.prefix_list", "aliyun.emulator.kinds.instance", "aliyun.emulator.kinds.instance_settings",
+  "aliyun.emulator.kinds.disk", "aliyun.emulator.kinds.disk_encryption", "aliyun.emulator.kinds.disk_spec",
+  "aliyun.emulator.kinds.snapshot_policy", "aliyun.emulator.kinds.snapshot_group", "aliyun.emulator.kinds.image_share",
+  "aliyun.emulator.kinds.image_pipeline",
   "aliyun.emulator.kinds.launch_template",
   "aliyun.emulator.kinds.assistant", "aliyun.emulator.kinds.monitoring", "aliyun.emulator.kinds.tags",
   "aliyun.emulator.kinds.ens_schedule",

@@ -8,7 +8,8 @@
 --   Reboot         Running -> Stopping -(instance_stop)-> Starting -(instance_start)-> Running
 --   Delete         Stopped (or any state but Pending with Force) -> gone, releasing what goes
 --                  with it: disks with DeleteWithInstance, its primary network interface, its
---                  public IP; other disks and secondary interfaces are detached.
+--                  public IP, secondary interfaces with DeleteOnRelease; other disks and
+--                  interfaces are detached.
 local cidr = require "aliyun.emulator.cidr"
 local core = require "aliyun.core"
 local engine = require "aliyun.emulator.engine"
@@ -755,7 +756,7 @@ local kind = {
       end
     end
     for _, e in ipairs(engine.list(ctx, "eni", function(e) return e.InstanceId == rec.InstanceId end)) do
-      if e.Type == "Primary" then
+      if e.Type == "Primary" or e.DeleteOnRelease then
         engine.remove(emu, ctx, e)
       else
         e.InstanceId, e.Status = nil, "Available"

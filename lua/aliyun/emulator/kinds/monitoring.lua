@@ -97,13 +97,18 @@ A.DescribeEniMonitorData = function(emu, a, ctx)
   local inst = engine.find(ctx, "instance", a:need("InstanceId"))
   local eni = a:str("EniId")
   local nic = inst.NetworkInterfaceId
+  if eni then
+    -- any interface attached to the instance (InUse) is measured
+    local e = engine.get(ctx, "eni", eni)
+    if e and e.InstanceId == inst.InstanceId and e.Status == "InUse" then nic = eni end
+  end
   -- the model has these counters as strings
   local function v(metric, t, hi) return tostring(value(nic, metric, t, 0, hi)) end
   local points = series(emu, a, function(t)
     return { EniId = nic, TimeStamp = state.iso(t), PacketTx = v("ptx", t, 60000), PacketRx = v("prx", t, 60000),
       IntranetTx = v("itx", t, 80000), IntranetRx = v("irx", t, 80000), DropPacketTx = "0", DropPacketRx = "0" }
   end)
-  if (eni and eni ~= inst.NetworkInterfaceId) or inst.Status == "Stopped" then points = arr {} end
+  if (eni and eni ~= nic) or inst.Status == "Stopped" then points = arr {} end
   return { TotalCount = #points, MonitorData = { EniMonitorData = points } }
 end
 

@@ -101,6 +101,8 @@ local function read_rule(emu, a, ctx, group, prefix, direction, for_revoke)
       if other.VpcId ~= group.VpcId then raise("InvalidSecurityGroup.InvalidNetworkType") end
     end
   end
+  -- a rule names only prefix lists that exist (DeletePrefixList refuses those named)
+  if r[list] then engine.find(ctx, "prefix_list", r[list], group.RegionId) end
   if not (cidr or r[peer] or r[v6] or r[list]) then
     errors.missing(where .. cidr_field)
   end
