@@ -57,7 +57,7 @@ emulator.KINDS = {
   "aliyun.emulator.kinds.security_group", "aliyun.emulator.kinds.key_pair", "aliyun.emulator.kinds.eni",
   "aliyun.emulator.kinds.instance", "aliyun.emulator.kinds.disk", "aliyun.emulator.kinds.launch_template",
   "aliyun.emulator.kinds.assistant", "aliyun.emulator.kinds.monitoring", "aliyun.emulator.kinds.tags",
-  "aliyun.emulator.kinds.ens_schedule",
+  "aliyun.emulator.kinds.ens.schedule",
 }
 
 local loaded = false
