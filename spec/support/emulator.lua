@@ -115,7 +115,7 @@ end
 
 -- The cases, each a function(world) that declares describe/it blocks.
 support.CASES = { "auth", "regions", "launch_templates", "disks", "monitoring", "assistant", "ens", "faults",
-  "roundtrip", "network", "keys_tags", "ens_network", "ens_instances", "ens_storage", "ens_edge", "ens_roundtrip" }
+  "roundtrip", "network", "keys_tags", "ens_network", "ens_instances", "ens_storage", "ens_edge" }
 
 local HERE = debug.getinfo(1, "S").source:sub(2):match("^(.*)/support/emulator%.lua$") or "spec"
 

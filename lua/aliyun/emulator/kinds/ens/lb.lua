@@ -1,6 +1,7 @@
 -- ENS edge load balancers (ELB): in a vSwitch of a network of an edge node, with an address
 -- of the vSwitch, Active once made; backend servers are Running ENS instances of the same
--- network (AddBackendServers, at most 20 a call; RemoveBackendServers). ReleaseInstance, the
+-- network (AddBackendServers, at most 20 a call; RemoveBackendServers). DescribeLoadBalancers
+-- lists them (beside the ENS table, for the round trip). ReleaseInstance, the
 -- service's action for releasing EIPs and load balancers, releases them.
 local common = require "aliyun.emulator.kinds.ens.common"
 local engine = require "aliyun.emulator.engine"
@@ -34,7 +35,7 @@ local lb = {
     create = { "CreateLoadBalancer", function(fx) return { EnsRegionId = fx.ens_region, NetworkId = fx.ens_network,
       VSwitchId = fx.ens_vswitch, LoadBalancerSpec = "elb.s1.small", PayType = "PayAsYouGo" } end },
     id = function(answer) return answer.LoadBalancerId end,
-    describe = { "DescribeLoadBalancerAttribute", function(_, id) return { LoadBalancerId = id } end },
+    describe = { "DescribeLoadBalancers", function(_, id) return { LoadBalancerId = id } end },
     modify = { "ModifyLoadBalancerAttribute", function(_, id) return { LoadBalancerId = id,
       LoadBalancerName = "renamed" } end, "LoadBalancerName", "renamed" },
     delete = { "ReleaseInstance", function(_, id) return { InstanceId = id } end },
@@ -111,6 +112,21 @@ lb.actions = {
     end,
   },
   DescribeLoadBalancerAttribute = { op = "get" },
+  -- beside the ENS table of ACTIONS.md: the list the round trip describes load balancers with
+  DescribeLoadBalancers = common.describe {
+    page_max = 100,
+    filters = {
+      LoadBalancerId = "LoadBalancerId", LoadBalancerName = "LoadBalancerName", Address = "Address",
+      LoadBalancerStatus = "LoadBalancerStatus", LoadBalancerType = "LoadBalancerType", NetworkId = "NetworkId",
+      VSwitchId = "VSwitchId",
+      ServerId = { match = function(rec, v)
+        for _, b in ipairs(rec.backends) do
+          if b.ServerId == v then return true end
+        end
+        return false
+      end },
+    },
+  },
   ModifyLoadBalancerAttribute = { op = "modify", fields = { "LoadBalancerName" } },
   AddBackendServers = {
     op = "custom", honours = { "LoadBalancerId", "BackendServers" },
