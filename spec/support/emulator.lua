@@ -109,10 +109,18 @@ function support.http(tls)
   return world
 end
 
+-- A call that failed with this status and code (res, err: what the client returned).
+function support.expect(status, code, res, err)
+  local assert = require "luassert"
+  assert.is_nil(res)
+  assert.are.equal(code, err and err.code)
+  assert.are.equal(status, err.status)
+end
+
 -- The cases, each a function(world) that declares describe/it blocks.
 support.CASES = { "auth", "regions", "launch_templates", "disks", "monitoring", "assistant", "ens", "faults",
   "roundtrip", "network", "keys_tags", "instances", "snapshots_policies", "images", "network_interfaces",
-  "prefix_lists" }
+  "prefix_lists", "ens_network", "ens_instances", "ens_storage", "ens_edge" }
 
 local HERE = debug.getinfo(1, "S").source:sub(2):match("^(.*)/support/emulator%.lua$") or "spec"
 

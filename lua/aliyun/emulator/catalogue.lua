@@ -376,7 +376,29 @@ return {
   ["EventIdLimitExceeded"] = { 400, "The number of event ids exceeds the limit.", "ref 8.4 DescribeInstanceHistoryEvents" },
   OperationDenied = { 403, "The operation is denied.", "ref 8.7 GetInstanceConsoleOutput" },
 
-  -- ENS (seed pages 000, 001, 003, 004 and the published ENS error codes)
+  -- ENS (seed pages 000, 001, 003, 004 and the published ENS error codes). Every ENS table
+  -- gives its codes status 400 (Target.IncorrectInstanceStatus 403): the ENS kinds raise the
+  -- codes they share with ECS (IncorrectInstanceStatus, InvalidSecurityGroupId.NotFound, ...)
+  -- with that status (a kind's error_status). Where ENS publishes no code for a refusal, the
+  -- kinds answer its form of a request that cannot be carried out, InvalidParameter ("The
+  -- errorMessage is <why>"), or a bad field, InvalidParameter.<Field> (both on every ENS table).
   ["ens.interface.error"] = { 400, "An error occurred while calling the API.", "ens seed RunServiceSchedule" },
   ["NoPermission"] = { 400, "Permission denied.", "published: ENS DeleteKeyPairs" },
+  ["CallInterface"] = { 400, "Call Interface Happen Error.", "published: ENS StartInstance" },
+  ["InvalidNetworkId.NotFound"] = { 400, "Network not found", "published: ENS ModifyNetworkAttribute, DeleteNetwork" },
+  ["DependencyViolation.NAT"] = { 400, "Specified network has nat instance.", "published: ENS DeleteNetwork" },
+  ["DependencyViolation.CloudInstance"] = { 400, "Specified network has nat cloud instance.", "published: ENS DeleteNetwork" },
+  ["IncorrectNetworkStatus"] = { 400, "The current status of the network does not support this operation.", "emulator: ENS publishes no code for a network in a wrong state; named as VPC's IncorrectVpcStatus is" },
+  ["IncorrectNatStatus"] = { 400, "The current status of the NAT gateway does not support this operation.", "emulator: ENS publishes no code for a NAT gateway in a wrong state; named as IncorrectEipStatus is" },
+  ["SecurityGroupRuleConflict.Duplicated"] = { 400, "The SecurityGroup rule already exists.", "published: ENS DeleteVSwitch (the table ENS security group pages share)" },
+  ["AuthorizationLimitExceed"] = { 400, "The limit of authorization records in the security group reaches.", "published: ENS DeleteVSwitch (the table ENS security group pages share)" },
+  ["PubKeyNameExisted"] = { 400, "Public Key Pair Name Existed.", "published: ENS DeleteKeyPairs" },
+  ["PubKeyAttachedWithInstance"] = { 400, "Public Key Attached With Instance.", "published: ENS DeleteKeyPairs" },
+  ["InstanceNotFound"] = { 400, "The input parameter instancdId that is not found.", "published: ENS StartInstance, AssociateEnsEipAddress" },
+  ["InstanceIdNotFound"] = { 400, "The input parameter instancdId that is not found.", "published: ENS StopInstance, ReleasePostPaidInstance, AttachDisk" },
+  ["DependencyViolation.Snapshot"] = { 400, "This Instance has dependent Snapshot and cannot be deleted. Please Delete all Snapshot first.", "published: ENS ReleasePostPaidInstance" },
+  ["Target.IncorrectInstanceStatus"] = { 403, "The current status of the instance does not support this operation.", "published: ENS AttachDisk" },
+  ["IncorrectEipStatus"] = { 400, "The current status of the resource does not support this operation.", "published: ENS AssociateEnsEipAddress" },
+  ["Forbidden.DelerrorteImage"] = { 400, "The image cannot be deleted when used by instance.", "published: ENS DeleteImage" },
+  ["IncorrectStatus.Image"] = { 400, "The current status of the image does not support this operation.", "published: ENS DeleteImage" },
 }

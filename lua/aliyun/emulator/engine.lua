@@ -14,6 +14,9 @@
 --   name_field  the field holding the resource's display name, if any
 --   not_found   the error code of an id that does not exist (status and message from the
 --               catalogue, errors.lua)
+--   error_status  the HTTP status of the codes the engine raises for the kind (not found,
+--               wrong state, dependents) when the product answers them with another status
+--               than the catalogue's (ENS answers 400 for codes ECS answers 404 or 403)
 --   tag_type    its ResourceType in the tag actions ("instance", "securitygroup", ...)
 --   fields      {Field = spec}: what create and modify calls may set. spec: param (the wire
 --               parameter, default Field), default (value or function(emu, rec, ctx)),
@@ -252,7 +255,7 @@ function engine.find(ctx, kind_name, id, region, code)
   local kind = engine.kinds[kind_name]
   local rec = id and engine.coll(ctx.world, kind_name):get(id)
   if not rec or not in_scope(kind, rec, region) then
-    raise(code or kind.not_found)
+    raise(code or kind.not_found, nil, kind.error_status)
   end
   return rec
 end
@@ -401,6 +404,34 @@ function engine.untag(rec, keys, all)
   rec.Tags = keep
 end
 
+-- TagResources on records (ECS and ENS): each key once, at most 20 tags a record, all or
+-- nothing (a record that would pass 20 tags fails the call before any change).
+function engine.tag_records(a, recs, tags)
+  local seen = {}
+  for _, t in ipairs(tags) do
+    if seen[t.Key] then raise("InvalidTagKey.Duplicated", "The tag key \"" .. t.Key .. "\" is given twice.") end
+    seen[t.Key] = true
+  end
+  for _, rec in ipairs(recs) do
+    local copy = { Tags = {} }
+    for i, t in ipairs(rec.Tags) do copy.Tags[i] = { Key = t.Key, Value = t.Value } end
+    engine.tag(copy, tags)
+  end
+  engine.commit(a)
+  for _, rec in ipairs(recs) do engine.tag(rec, tags) end
+end
+
+-- UntagResources on records: the keys of TagKey (any list form), or every tag with All.
+function engine.untag_records(a, recs, missing)
+  local keys = {}
+  local list = a:strings("TagKey")
+  for _, k in ipairs(list) do keys[k] = true end
+  local all = a:bool("All", false)
+  if #list == 0 and not all then errors.missing(missing or "TagKey") end
+  engine.commit(a)
+  for _, rec in ipairs(recs) do engine.untag(rec, keys, all and #list == 0) end
+end
+
 -- Whether a record carries every tag asked for (a key without a value matches any value).
 function engine.has_tags(rec, wanted)
   for _, w in ipairs(wanted) do
@@ -500,7 +531,7 @@ local function check_state(rec, kind, states, code)
   for _, ok in ipairs(states) do
     if s == ok then return end
   end
-  raise(code or kind.state_code or "IncorrectStatus")
+  raise(code or kind.state_code or "IncorrectStatus", nil, kind.error_status)
 end
 
 local function scope_of(emu, a, ctx, kind, decl)
@@ -680,7 +711,7 @@ function ops.delete(emu, a, ctx, kind, decl)
       engine.commit(a)
       return {}
     end
-    raise(decl.not_found or kind.not_found)
+    raise(decl.not_found or kind.not_found, nil, kind.error_status)
   end
   check_state(rec, kind, decl.states, decl.state_code)
   for _, dep in ipairs(decl.dependents or kind.dependents or {}) do
@@ -688,7 +719,7 @@ function ops.delete(emu, a, ctx, kind, decl)
       local v = other[dep.field]
       local uses = v == id
       if type(v) == "table" then uses = MATCH.contains(v, id) end
-      if uses and (not dep.unless or not dep.unless(other)) then raise(dep.code, dep.message) end
+      if uses and (not dep.unless or not dep.unless(other)) then raise(dep.code, dep.message, kind.error_status) end
     end
   end
   if decl.before then decl.before(emu, a, ctx, rec) end
@@ -804,9 +835,16 @@ function engine.register(kind)
       error("emulator: " .. action .. " (" .. kind.name .. ") is custom and lists no honours")
     end
     local meta = meta_index(kind.product, action)
+    local ignored = {}
+    for p in pairs(decl.ignores or {}) do ignored[#ignored + 1] = p end
     engine.actions[kind.product][action] = {
       kind = kind, decl = decl, meta = meta, honours = honoured(kind, decl, meta),
-      fn = function(emu, a, ctx) return op(emu, a, ctx, kind, decl) end,
+      fn = function(emu, a, ctx)
+        -- a parameter declared without effect counts as read (strict mode asks every
+        -- parameter a request carries to be read)
+        for i = 1, #ignored do a:str(ignored[i]) end
+        return op(emu, a, ctx, kind, decl)
+      end,
     }
   end
 end

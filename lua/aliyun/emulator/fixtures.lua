@@ -69,6 +69,23 @@ fixtures.ENS_NODES = {
   { id = "cn-chongqing-1", isp = "unicom", idle = 2 },
 }
 
+-- ENS instance types of the fixture's nodes: vCPUs, memory (GiB).
+fixtures.ENS_INSTANCE_TYPES = {
+  { id = "ens.sn1.stiny", family = "ens.sn1", cpu = 1, memory = 1 },
+  { id = "ens.sn1.small", family = "ens.sn1", cpu = 1, memory = 2 },
+  { id = "ens.sn1.medium", family = "ens.sn1", cpu = 2, memory = 4 },
+  { id = "ens.sn1.large", family = "ens.sn1", cpu = 4, memory = 8 },
+  { id = "ens.sn1.xlarge", family = "ens.sn1", cpu = 8, memory = 16 },
+  { id = "ens.se1.large", family = "ens.se1", cpu = 4, memory = 32 },
+}
+
+-- ENS public images (size in GiB).
+fixtures.ENS_IMAGES = {
+  { id = "centos_6_08_64_20G_alibase_20171208", size = 20, os = "CentOS 6.8 64bit", platform = "CentOS" },
+  { id = "centos_7_9_x64_20G_alibase_20240101", size = 20, os = "CentOS 7.9 64bit", platform = "CentOS" },
+  { id = "ubuntu_22_04_x64_20G_alibase_20240101", size = 20, os = "Ubuntu 22.04 64bit", platform = "Ubuntu" },
+}
+
 -- ENS system events open for BatchEventRedeployInstance (fixed ids so that playbooks can name them).
 fixtures.ENS_EVENTS = {
   { id = "e-emu0000000000000001", resource = "i-emuens000000000000001", type = "Instance:SystemFailure.Redeploy" },

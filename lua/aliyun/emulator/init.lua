@@ -51,6 +51,9 @@ emulator.DEFAULT_DELAYS = {
   -- images copied to another region, imported from and exported to OSS, built by a pipeline
   -- (its execution is BUILDING, then DISTRIBUTING, then RELEASING)
   image_copy = 5, image_import = 5, image_export = 5, image_build = 10, image_distribute = 5, image_release = 2,
+  ens_network_create = 1, ens_vswitch_create = 1, ens_instance_create = 2, ens_instance_start = 2,
+  ens_instance_stop = 2, ens_disk_create = 2, ens_disk_attach = 1, ens_disk_detach = 1, ens_snapshot_create = 2,
+  ens_image_create = 5, ens_eip_create = 1, ens_eip_associate = 1, ens_eip_unassociate = 1, ens_nat_create = 2,
 }
 
 -- The resource kinds, in the order their fixtures are made (a kind's fixture may use the
@@ -64,7 +67,10 @@ emulator.KINDS = {
   "aliyun.emulator.kinds.image_pipeline",
   "aliyun.emulator.kinds.launch_template",
   "aliyun.emulator.kinds.assistant", "aliyun.emulator.kinds.monitoring", "aliyun.emulator.kinds.tags",
-  "aliyun.emulator.kinds.ens_schedule",
+  "aliyun.emulator.kinds.ens.schedule", "aliyun.emulator.kinds.ens.network", "aliyun.emulator.kinds.ens.security_group",
+  "aliyun.emulator.kinds.ens.key_pair", "aliyun.emulator.kinds.ens.instance", "aliyun.emulator.kinds.ens.disk",
+  "aliyun.emulator.kinds.ens.image", "aliyun.emulator.kinds.ens.eip", "aliyun.emulator.kinds.ens.nat",
+  "aliyun.emulator.kinds.ens.lb", "aliyun.emulator.kinds.ens.tags",
 }
 
 local loaded = false

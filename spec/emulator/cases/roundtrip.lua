@@ -31,6 +31,7 @@ end
 -- The items of a Describe answer, wherever its model keeps the list.
 local function items(product, action, res)
   local path = shape.list_path(shape.of(product, action))
+  if not path then return { res } end -- a Describe*Attribute answer is the record itself
   local t = res
   for _, k in ipairs(path) do t = t and t[k] end
   return t or {}
@@ -75,6 +76,13 @@ return function(world)
           local res, err = client:call(action, params)
           return res, err
         end
+        if rt.setup then -- what the create needs beyond the fixture (an ENS network, a disk)
+          rt.setup(fx, function(action, params)
+            local res = assert(call(action, params))
+            world.advance(10)
+            return res
+          end)
+        end
         local params = rt.create[2](fx)
         local tagged = has_param(product, rt.create[1], "Tag")
         if tagged then params.Tag = { { Key = "roundtrip", Value = name } } end
@@ -88,7 +96,10 @@ return function(world)
         end
 
         local function find()
-          local res = assert(call(rt.describe[1], rt.describe[2](fx, id)))
+          local res, err = call(rt.describe[1], rt.describe[2](fx, id))
+          -- a Describe*Attribute of a deleted id answers not-found: nothing found
+          if not res and err and err.code == rt.not_found then return {}, nil end
+          assert(res, err)
           local found = {}
           for _, item in ipairs(items(product, rt.describe[1], res)) do
             if item[kind.id] == id then found[#found + 1] = item end
@@ -113,7 +124,7 @@ return function(world)
           p.PageSize, p.PageNumber = 1, 1
           local res = assert(call(rt.describe[1], p))
           assert.is_true(#items(product, rt.describe[1], res) <= 1)
-          if res.TotalCount then assert.is_true(res.TotalCount >= 1) end
+          if res.TotalCount then assert.is_true(tonumber(res.TotalCount) >= 1) end -- a string in some models
         end
 
         -- the tag filter finds it by its tag and not by another

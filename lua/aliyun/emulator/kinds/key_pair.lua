@@ -80,7 +80,7 @@ local function per_instance(emu, a, ctx, attach)
     Results = results }
 end
 
-return {
+local key_pair = {
   name = "key_pair", product = "ecs", id = "KeyPairName", scope = "region", name_field = "KeyPairName",
   not_found = "InvalidKeyPairName.NotFound", tag_type = "keypair",
   roundtrip = {
@@ -183,3 +183,8 @@ return {
     },
   },
 }
+
+-- For ENS key pairs, made the same way.
+key_pair.fingerprint, key_pair.private_key = fingerprint, pem
+
+return key_pair

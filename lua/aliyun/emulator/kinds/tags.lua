@@ -51,20 +51,7 @@ ACTIONS.TagResources = {
   honours = { "ResourceType", "ResourceId", "Tag" },
   handler = function(emu, a, ctx)
     local recs = resources(emu, a, ctx)
-    local tags = need_tags(a)
-    local seen = {}
-    for _, t in ipairs(tags) do
-      if seen[t.Key] then raise("InvalidTagKey.Duplicated", "The tag key \"" .. t.Key .. "\" is given twice.") end
-      seen[t.Key] = true
-    end
-    -- all or nothing: a resource that would pass 20 tags fails the call before any change
-    for _, rec in ipairs(recs) do
-      local copy = { Tags = {} }
-      for i, t in ipairs(rec.Tags) do copy.Tags[i] = { Key = t.Key, Value = t.Value } end
-      engine.tag(copy, tags)
-    end
-    engine.commit(a)
-    for _, rec in ipairs(recs) do engine.tag(rec, tags) end
+    engine.tag_records(a, recs, need_tags(a))
     return {}
   end,
 }
@@ -72,14 +59,7 @@ ACTIONS.TagResources = {
 ACTIONS.UntagResources = {
   honours = { "ResourceType", "ResourceId", "TagKey", "All" },
   handler = function(emu, a, ctx)
-    local recs = resources(emu, a, ctx)
-    local keys = {}
-    local list = a:list("TagKey")
-    for _, k in ipairs(list) do keys[k] = true end
-    local all = a:bool("All", false)
-    if #list == 0 and not all then errors.missing("TagKey.1") end
-    engine.commit(a)
-    for _, rec in ipairs(recs) do engine.untag(rec, keys, all and #list == 0) end
+    engine.untag_records(a, resources(emu, a, ctx), "TagKey.1")
     return {}
   end,
 }

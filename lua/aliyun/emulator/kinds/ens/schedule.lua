@@ -1,60 +1,54 @@
--- ENS (2017-11-10): RunServiceSchedule with its two flows (containers: Start, Stop, Console;
--- bare metal and VMs: PreSchedule, Confirm, Cancel, Console, with locks that lapse after
--- PreLockedTimeout seconds), RescaleDeviceService, RescaleApplication and
--- BatchEventRedeployInstance, over a fixture of edge nodes with idle resources.
+-- ENS edge nodes and the four actions of the specification documents: RunServiceSchedule
+-- with its two flows (containers: Start, Stop, Console; bare metal and VMs: PreSchedule,
+-- Confirm, Cancel, Console, with locks that lapse after PreLockedTimeout seconds),
+-- RescaleDeviceService, RescaleApplication and BatchEventRedeployInstance.
+--
+-- Records: ens_node (the fixture's edge nodes, the scope of every ENS kind), ens_pod (each
+-- node's idle resources), ens_device (a device's scheduling, by AppId and Uuid), ens_app
+-- (an application's resources), ens_device_service (devices RescaleDeviceService made) and
+-- ens_event (the fixture's system events).
+local common = require "aliyun.emulator.kinds.ens.common"
+local engine = require "aliyun.emulator.engine"
 local errors = require "aliyun.emulator.errors"
 local fixtures = require "aliyun.emulator.fixtures"
 local json = require "aliyun.json"
-local state = require "aliyun.emulator.state"
-
-local ens = { product = "ens", actions = {} }
-local A = ens.actions
 
 local arr = json.array
 local raise = errors.raise
+local bad_field, refuse = common.bad_field, common.refuse
 
--- The ENS error forms: InvalidParameter.<Field> for a bad field, InvalidParameter with the
--- reason for a request that cannot be carried out.
-local function bad_field(name)
-  raise("InvalidParameter." .. name, "The specified field " .. name .. " invalid. Please check it again.", 400)
+local function record_kind(name, id)
+  return { name = name, product = "ens", id = id, scope = "global", actions = {} }
 end
 
-local function refuse(why)
-  raise("InvalidParameter", "The errorMessage is " .. why .. ". Please check it again.", 400)
-end
+local node = record_kind("ens_node", "EnsRegionId")
+local pod = record_kind("ens_pod", "InstanceId")
+local device = record_kind("ens_device", "DeviceKey")
+local app = record_kind("ens_app", "AppId")
+local device_service = record_kind("ens_device_service", "DeviceId")
+local event = record_kind("ens_event", "EventId")
 
-function ens.init(emu)
-  local db = emu.db
-  db.ens_nodes = state.collection()
-  db.ens_resources = {}
+-- The nodes and their idle pods, and the open system events.
+function node.fixture(emu, ctx)
   local port = 1024
   for ni, n in ipairs(fixtures.ENS_NODES) do
-    db.ens_nodes:add(n.id, n)
+    engine.store(ctx, engine.record(emu, ctx, node, { EnsRegionId = n.id, isp = n.isp }))
     for k = 1, n.idle do
-      db.ens_resources[#db.ens_resources + 1] = {
-        id = emu.ids:resource("i", 25), node = n.id, index = k, ip = string.format("172.16.%d.%d", 240 + ni, 10 + k),
-        port = port, state = "idle",
-      }
+      engine.store(ctx, engine.record(emu, ctx, pod, { InstanceId = emu.ids:resource("i", 25), node = n.id,
+        index = k, ip = string.format("172.16.%d.%d", 240 + ni, 10 + k), port = port, state = "idle" }))
       port = port + 10
     end
   end
-  db.ens_devices = {}
-  db.ens_apps = {}
-  db.ens_device_services = state.collection()
-  db.ens_events = state.collection()
   for _, e in ipairs(fixtures.ENS_EVENTS) do
-    db.ens_events:add(e.id, { id = e.id, resource = e.resource, type = e.type, status = "Inquiring" })
+    engine.store(ctx, engine.record(emu, ctx, event, { EventId = e.id, resource = e.resource, type = e.type,
+      status = "Inquiring" }))
   end
 end
 
--- Pre-locks lapse: the resource goes back to the idle pool.
-function ens.tick(emu, now)
-  for _, dev in pairs(emu.db.ens_devices) do
-    if dev.state == "prelocked" and now >= dev.lock_until then
-      dev.resource.state, dev.resource.device = "idle", nil
-      dev.state = "expired"
-    end
-  end
+-- A pre-lock lapses: the pod goes back to the idle pool.
+engine.hooks.ens_prelock_lapse = function(_, world, dev)
+  local p = engine.coll(world, "ens_pod"):get(dev.pod)
+  if p and p.device == dev.DeviceKey then p.state, p.device = "idle", nil end
 end
 
 local function ipv4(s)
@@ -66,7 +60,7 @@ local function ipv4(s)
   return true
 end
 
-local ACTIONS = { "Start", "Stop", "Cancel", "PreSchedule", "Console", "Confirm" }
+local SERVICE_ACTIONS = { "Start", "Stop", "Cancel", "PreSchedule", "Console", "Confirm" }
 
 -- The nodes a ScheduleStrategy allows ({"selectLevel": "RegionId", "values": [...]}).
 local function allowed_nodes(a)
@@ -79,12 +73,12 @@ local function allowed_nodes(a)
   return set, level
 end
 
-local function pick_idle(emu, a)
+local function pick_idle(a, ctx)
   local set, level = allowed_nodes(a)
-  for _, r in ipairs(emu.db.ens_resources) do
+  for _, r in ipairs(engine.list(ctx, "ens_pod")) do
     if r.state == "idle" then
-      local node = emu.db.ens_nodes:get(r.node)
-      if not set or (level == "RegionId" and set[r.node]) or (level ~= "RegionId" and set[node.isp]) then
+      local n = engine.get(ctx, "ens_node", r.node)
+      if not set or (level == "RegionId" and set[r.node]) or (level ~= "RegionId" and set[n.isp]) then
         return r
       end
     end
@@ -117,73 +111,80 @@ local function check_directories(a)
   end
 end
 
-local function answer(dev, a, repeated)
-  local r = dev.resource
-  local out = { CommandResults = { CommandResult = command_results(a) }, Index = r.index, InstanceId = r.id,
+local function answer(r, a, repeated)
+  local out = { CommandResults = { CommandResult = command_results(a) }, Index = r.index, InstanceId = r.InstanceId,
     InstanceIp = r.ip, InstancePort = r.port, TcpPorts = true }
   if repeated ~= nil then out.RequestRepeated = repeated and "true" or "false" end
   return out
 end
 
-A.RunServiceSchedule = function(emu, a)
-  local app, uuid, ip = a:need("AppId"), a:need("Uuid"), a:need("ClientIp")
+local function release(ctx, dev)
+  local p = engine.get(ctx, "ens_pod", dev.pod)
+  if p and p.device == dev.DeviceKey then p.state, p.device = "idle", nil end
+end
+
+local function run_service_schedule(emu, a, ctx)
+  local app_id, uuid, ip = a:need("AppId"), a:need("Uuid"), a:need("ClientIp")
   local action = a:need("ServiceAction")
-  local known = false
-  for _, v in ipairs(ACTIONS) do if v == action then known = true end end
-  if not known then bad_field("ServiceAction") end
+  if not common.has(SERVICE_ACTIONS, action) then bad_field("ServiceAction") end
   if not ipv4(ip) then bad_field("ClientIp") end
   local timeout = a:int("PreLockedTimeout", 300, 1, 86400, "InvalidParameter.PreLockedTimeout")
   check_directories(a)
-  local key = app .. "\0" .. uuid
-  local dev = emu.db.ens_devices[key]
-  local now = emu:now()
+  local key = app_id .. "\n" .. uuid
+  local dev = engine.get(ctx, "ens_device", key)
+  local p = dev and engine.get(ctx, "ens_pod", dev.pod)
+  local coll = engine.coll(ctx.world, "ens_device")
   if action == "Start" or action == "PreSchedule" then
-    if dev and dev.state == "scheduled" then return answer(dev, a, true) end
+    if dev and dev.state == "scheduled" then return answer(p, a, true) end
     if dev and dev.state == "prelocked" then
-      if action == "PreSchedule" then return answer(dev, a, true) end
+      if action == "PreSchedule" then return answer(p, a, true) end
       refuse("the device holds a pre-scheduled resource; Confirm or Cancel it first")
     end
-    local r = pick_idle(emu, a)
-    dev = { app = app, uuid = uuid, client_ip = ip, resource = r }
+    if dev then coll:remove(key) end -- an expired lock
+    p = pick_idle(a, ctx)
+    dev = engine.record(emu, ctx, device, { DeviceKey = key, app = app_id, uuid = uuid, client_ip = ip,
+      pod = p.InstanceId })
+    p.device = key
+    engine.store(ctx, dev)
     if action == "Start" then
-      dev.state, r.state = "scheduled", "scheduled"
+      dev.state, p.state = "scheduled", "scheduled"
     else
-      dev.state, r.state, dev.lock_until = "prelocked", "prelocked", now + timeout
+      dev.state, p.state = "prelocked", "prelocked"
+      engine.later(emu, ctx, dev, timeout, { state = "expired" }, "ens_prelock_lapse")
     end
-    r.device = key
-    emu.db.ens_devices[key] = dev
-    return answer(dev, a, false)
+    return answer(p, a, false)
   elseif action == "Confirm" then
-    if dev and dev.state == "scheduled" then return answer(dev, a, true) end
+    if dev and dev.state == "scheduled" then return answer(p, a, true) end
     if dev and dev.state == "expired" then
-      emu.db.ens_devices[key] = nil
+      coll:remove(key)
       refuse("the pre-locked resource was released after PreLockedTimeout; PreSchedule again")
     end
     if not dev or dev.state ~= "prelocked" then refuse("the device has no pre-scheduled resource to confirm") end
-    dev.state, dev.resource.state = "scheduled", "scheduled"
-    return answer(dev, a, false)
+    engine.later(emu, ctx, dev, 0, { state = "scheduled" }) -- the lapse no longer applies
+    p.state = "scheduled"
+    return answer(p, a, false)
   elseif action == "Cancel" then
     if not dev or (dev.state ~= "prelocked" and dev.state ~= "expired") then
       refuse("the device has no pre-scheduled resource to cancel")
     end
-    if dev.state == "prelocked" then dev.resource.state, dev.resource.device = "idle", nil end
-    emu.db.ens_devices[key] = nil
-    return answer(dev, a, false)
+    release(ctx, dev)
+    engine.remove(emu, ctx, dev)
+    return answer(p, a, false)
   elseif action == "Stop" then
     if not dev or dev.state ~= "scheduled" then refuse("the device has no scheduled resource to stop") end
-    dev.resource.state, dev.resource.device = "idle", nil
-    emu.db.ens_devices[key] = nil
-    return answer(dev, a, false)
+    release(ctx, dev)
+    engine.remove(emu, ctx, dev)
+    return answer(p, a, false)
   end
   -- Console: the device's current scheduling, without RequestRepeated
   if not dev or (dev.state ~= "scheduled" and dev.state ~= "prelocked") then
     refuse("the device is not in the scheduling state")
   end
-  return answer(dev, a, nil)
+  return answer(p, a, nil)
 end
 
 -- [{"regionCode": ..., "ispCode": ..., "count": n}, ...], each checked.
-local function selector(emu, a, need_region)
+local function selector(a, ctx, need_region)
   local sel = a:json("ResourceSelector", "InvalidParameter.ResourceSelector")
   if sel == nil then errors.missing("ResourceSelector") end
   if type(sel) ~= "table" or #sel == 0 then bad_field("ResourceSelector") end
@@ -191,15 +192,15 @@ local function selector(emu, a, need_region)
     if type(item) ~= "table" then bad_field("ResourceSelector") end
     local count = tonumber(item.count)
     if not count or count < 1 or count ~= math.floor(count) or count > 1000 then bad_field("ResourceSelector") end
-    if need_region and not emu.db.ens_nodes:get(tostring(item.regionCode)) then bad_field("ResourceSelector") end
+    if need_region and not engine.get(ctx, "ens_node", tostring(item.regionCode)) then bad_field("ResourceSelector") end
   end
   return sel
 end
 
-A.RescaleDeviceService = function(emu, a)
+local function rescale_device_service(emu, a, ctx)
   a:enum("RescaleType", { "Add" }, nil, "InvalidParameter.RescaleType")
   a:enum("RescaleLevel", { "RegionId" }, nil, "InvalidParameter.RescaleLevel")
-  local sel = selector(emu, a, true)
+  local sel = selector(a, ctx, true)
   local ip_type = a:int("IpType", 1, nil, nil, "InvalidParameter.IpType")
   if ip_type ~= 1 and ip_type ~= 2 then bad_field("IpType") end
   a:int("Timeout", 300, 1, nil, "InvalidParameter.Timeout")
@@ -207,20 +208,20 @@ A.RescaleDeviceService = function(emu, a)
   if info ~= nil and type(info) ~= "table" then bad_field("ResourceInfo") end
   local spec = a:str("ResourceSpec") or (info and info.specName) or "ens.a6e.large"
   local ids, details = arr {}, arr {}
-  local n = emu.db.ens_device_services:count()
+  local n = engine.coll(ctx.world, "ens_device_service"):count()
   for _, item in ipairs(sel) do
-    local node = emu.db.ens_nodes:get(item.regionCode)
+    local nd = engine.get(ctx, "ens_node", item.regionCode)
     for _ = 1, item.count do
       n = n + 1
-      local id = emu.ids:resource("b", 25)
-      local dev = { id = id, region = node.id, ip = string.format("10.%d.%d.%d", 150 + n % 50, n % 250, 10 + n % 200),
-        server = "ens-nc" .. n, type = spec, status = "Running", isp = item.ispCode or node.isp,
+      local dev = engine.record(emu, ctx, device_service, { DeviceId = emu.ids:resource("b", 25),
+        region = nd.EnsRegionId, ip = string.format("10.%d.%d.%d", 150 + n % 50, n % 250, 10 + n % 200),
+        server = "ens-nc" .. n, type = spec, status = "Running", isp = item.ispCode or nd.isp,
         mac = string.format("24:0B:88:%02X:%02X:%02X", n % 256, (n * 7) % 256, (n * 13) % 256),
-        service = a:str("ServiceId") or "", app = a:str("AppId") or "", ip_type = ip_type }
-      emu.db.ens_device_services:add(id, dev)
-      ids[#ids + 1] = id
-      details[#details + 1] = { RegionID = dev.region, ID = id, IP = dev.ip, Server = dev.server, Type = dev.type,
-        Status = dev.status, Mac = dev.mac, ISP = dev.isp }
+        service = a:str("ServiceId") or "", app = a:str("AppId") or "", ip_type = ip_type })
+      engine.store(ctx, dev)
+      ids[#ids + 1] = dev.DeviceId
+      details[#details + 1] = { RegionID = dev.region, ID = dev.DeviceId, IP = dev.ip, Server = dev.server,
+        Type = dev.type, Status = dev.status, Mac = dev.mac, ISP = dev.isp }
     end
   end
   local h = emu.ids:hex(32)
@@ -228,17 +229,16 @@ A.RescaleDeviceService = function(emu, a)
     OrderId = h:sub(1, 8) .. "-" .. h:sub(9, 12) .. "-" .. h:sub(13, 16) .. "-" .. h:sub(17, 20) .. "-" .. h:sub(21, 32) }
 end
 
-A.RescaleApplication = function(emu, a)
+local function rescale_application(emu, a, ctx)
   local app_id = a:need("AppId")
   local rtype = a:enum("RescaleType", { "Add", "Del" }, nil, "InvalidParameter.RescaleType")
   local level = a:enum("RescaleLevel", { "AreaIspCode", "RegionId", "InstanceId" }, "AreaIspCode",
     "InvalidParameter.RescaleLevel")
-  local sel = selector(emu, a, level == "RegionId")
+  local sel = selector(a, ctx, level == "RegionId")
   a:int("Timeout", 300, 1, nil, "InvalidParameter.Timeout")
-  local app = emu.db.ens_apps[app_id]
-  if not app then
-    app = { id = app_id, resources = {}, version = "stable" }
-    emu.db.ens_apps[app_id] = app
+  local rec = engine.get(ctx, "ens_app", app_id)
+  if not rec then
+    rec = engine.store(ctx, engine.record(emu, ctx, app, { AppId = app_id, resources = {}, version = "stable" }))
   end
   local function key(item)
     if level == "RegionId" then return "region:" .. tostring(item.regionCode) end
@@ -249,17 +249,17 @@ A.RescaleApplication = function(emu, a)
     local need = {}
     for _, item in ipairs(sel) do need[key(item)] = (need[key(item)] or 0) + item.count end
     for k, c in pairs(need) do
-      if (app.resources[k] or 0) < c then refuse("the application has fewer resources than asked to release") end
+      if (rec.resources[k] or 0) < c then refuse("the application has fewer resources than asked to release") end
     end
-    for k, c in pairs(need) do app.resources[k] = app.resources[k] - c end
+    for k, c in pairs(need) do rec.resources[k] = rec.resources[k] - c end
   else
-    for _, item in ipairs(sel) do app.resources[key(item)] = (app.resources[key(item)] or 0) + item.count end
-    app.version = a:str("ToAppVersion") or app.version
+    for _, item in ipairs(sel) do rec.resources[key(item)] = (rec.resources[key(item)] or 0) + item.count end
+    rec.version = a:str("ToAppVersion") or rec.version
   end
   return {}
 end
 
-A.BatchEventRedeployInstance = function(emu, a)
+local function batch_event_redeploy(emu, a, ctx)
   local infos = a:json("EventInfos", "InvalidParameter.EventInfos")
   if infos == nil then errors.missing("EventInfos") end
   if type(infos) ~= "table" or #infos == 0 then bad_field("EventInfos") end
@@ -267,14 +267,14 @@ A.BatchEventRedeployInstance = function(emu, a)
   local results = arr {}
   for _, info in ipairs(infos) do
     if type(info) ~= "table" then bad_field("EventInfos") end
-    local e = emu.db.ens_events:get(info.EventId)
+    local e = info.EventId and engine.get(ctx, "ens_event", info.EventId)
     if not e and info.ResourceId then
-      for _, x in ipairs(emu.db.ens_events:list()) do
+      for _, x in ipairs(engine.list(ctx, "ens_event")) do
         if x.resource == info.ResourceId and x.status == "Inquiring" then e = x end
       end
     end
     local ops = info.OpsType or "immediate"
-    local r = { EventId = info.EventId or (e and e.id) or "", ResourceId = info.ResourceId or (e and e.resource) or "" }
+    local r = { EventId = info.EventId or (e and e.EventId) or "", ResourceId = info.ResourceId or (e and e.resource) or "" }
     if not e then
       r.Code, r.Message = 404, "the event does not exist"
     elseif info.ResourceId and info.ResourceId ~= e.resource then
@@ -298,4 +298,21 @@ A.BatchEventRedeployInstance = function(emu, a)
   return { Results = results }
 end
 
-return ens
+device.actions = {
+  RunServiceSchedule = { op = "custom", handler = run_service_schedule, honours = { "AppId", "Uuid", "ClientIp",
+    "ServiceAction", "ScheduleStrategy", "ServiceCommands", "PreLockedTimeout", "Directorys", "PodConfigName" } },
+}
+device_service.actions = {
+  RescaleDeviceService = { op = "custom", handler = rescale_device_service, honours = { "ResourceSelector",
+    "ResourceSpec", "ResourceInfo", "RescaleType", "RescaleLevel", "Timeout", "ServiceId", "AppId", "IpType",
+    "ImageId", "OrderType", "InstanceChargeType", "ResourceAttribute", "ResourceTimeout", "PostPaidType", "Tags" } },
+}
+app.actions = {
+  RescaleApplication = { op = "custom", handler = rescale_application, honours = { "AppId", "RescaleType",
+    "RescaleLevel", "ResourceSelector", "Timeout", "ToAppVersion", "OrderType", "RescaleTimeout" } },
+}
+event.actions = {
+  BatchEventRedeployInstance = { op = "custom", handler = batch_event_redeploy, honours = { "EventInfos" } },
+}
+
+return { node, pod, device, app, device_service, event }
