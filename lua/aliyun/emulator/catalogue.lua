@@ -106,7 +106,7 @@ return {
   ["InvalidIp.IpRepeated"] = { 403, "The specified IP is repeated.", "published: AssignPrivateIpAddresses" },
   ["InvalidIp.Address"] = { 403, "The specified IPv6 address is not valid.", "published: AssignIpv6Addresses" },
   ["InvalidParameter.Conflict"] = { 400, "The specified parameters conflict with each other.", "published: CreateNetworkInterface" },
-  JoinedGroupLimitExceed = { 400, "The number of security groups the resource joins exceeds the limit.", "published: CreateNetworkInterface" },
+  JoinedGroupLimitExceed = { 400, "The number of security groups the resource joins exceeds the limit.", "published: CreateNetworkInterface, RunInstances" },
   ["InvalidParameter.InvalidEniQueueNumber"] = { 403, "The queue number of the network interface is not valid.", "published: ModifyNetworkInterfaceAttribute" },
 
   -- prefix lists
@@ -145,7 +145,7 @@ return {
   ["InvalidInstanceId.NotSupport"] = { 403, "Pre pay instance does not support this operation.", "published: StopInstance" },
   -- RunInstances and CreateInstance
   ["InvalidInstanceType.ValueUnauthorized"] = { 400, "The specified InstanceType is not authorized.", "published: RunInstances" },
-  ["InvalidInstanceType.ValueNotSupported"] = { 400, "The specified InstanceType does not exist or beyond the permitted range.", "published: ModifyInstanceSpec" },
+  ["InvalidInstanceType.ValueNotSupported"] = { 400, "The specified InstanceType does not exist or beyond the permitted range.", "published: ModifyInstanceSpec, DescribeImageSupportInstanceTypes" },
   ["InvalidInstanceName.Malformed"] = { 400, "The specified parameter \"InstanceName\" is not valid.", "published: RunInstances" },
   ["InvalidInstanceName.CustomMalformed"] = { 400, "Customized section of instance or host name is invalid, please use valid format: [], [,], [m,], [,n], [m,n].", "published: RunInstances" },
   ["InvalidParams.InstanceNameExceed"] = { 403, "The uniqueSuffix takes three naming places, please shorten your InstanceName.", "published: RunInstances" },
@@ -156,7 +156,6 @@ return {
   ["InvalidImageId.NotFound"] = { 404, "The specified ImageId does not exist.", "published: RunInstances" },
   ["InvalidSecurityGroupId.SingleIdAndMultiIdConflict"] = { 400, "SecurityGroupId and SecurityGroupIds.N cannot both be given.", "published: RunInstances" },
   ["InvalidParameter.SecurityGroupIdRepeated"] = { 400, "A security group is given twice.", "published: RunInstances" },
-  ["JoinedGroupLimitExceed"] = { 400, "The number of security groups an instance can join is exceeded.", "published: RunInstances" },
   ["InvalidParam.Amount"] = { 403, "The specified parameter Amount is not valid.", "published: RunInstances" },
   ["InvalidMinAmount.Malformed"] = { 400, "The specified parameter MinAmount is not valid.", "published: RunInstances" },
   ["InvalidInternetChargeType.ValueNotSupported"] = { 400, "The specified InternetChargeType is not valid.", "published: RunInstances" },
@@ -196,7 +195,7 @@ return {
   ["InvalidDiskDescription.Malformed"] = { 400, "The specified parameter \"SyatemDisk.DiskDescription\" or \"DataDisk.n.Description\" is not valid.", "published: RunInstances" },
   ["InvalidDataDevice.Malformed"] = { 400, "The specified parameter \"DataDisk.n.Device\" is not valid.", "published: RunInstances" },
   ["InvalidDevice.InUse"] = { 403, "The specified device has been occupied.", "published: RunInstances" },
-  ["InvalidPerformanceLevel.Malformed"] = { 400, "The specified parameter DataDisk.n.PerformanceLevel is not valid.", "published: RunInstances" },
+  ["InvalidPerformanceLevel.Malformed"] = { 400, "The specified PerformanceLevel is not valid.", "published: RunInstances, ModifyDiskSpec" },
   ["Duplicate.TagKey"] = { 400, "The Tag.N.Key contain duplicate key.", "published: RunInstances" },
   -- the other instance actions
   ["InvalidInstanceStatus.NotStopped"] = { 400, "The specified Instance status is not stopped.", "published: ModifyInstanceSpec" },
@@ -279,7 +278,6 @@ return {
   ["IncorrectDiskStatus.CreatingSnapshot"] = { 403, "A previous snapshot creation is in process.", "published: CreateSnapshot" },
   ["IncorrectDiskStatus.NeverAttached"] = { 403, "The specified disk has never been attached to any instance.", "published: CreateSnapshot" },
   ["DiskCategory.OperationNotSupported"] = { 400, "The operation is not supported to the specified disk due to its disk category", "published: CreateSnapshotGroup" },
-  ["InvalidPerformanceLevel.Malformed"] = { 400, "The specified parameter PerformanceLevel is not valid.", "published: ModifyDiskSpec" },
   ["OperationDenied.PerformanceLevelNotMatch"] = { 403, "The specified PerformanceLevel and disk size do not match.", "published: ModifyDiskSpec" },
   -- automatic snapshot policies: one code for every bad parameter, the message names it
   -- (404 for a policy that does not exist, 403 for the rest)
@@ -298,6 +296,7 @@ return {
   ["InvalidSnapshotName.Malformed"] = { 400, "The specified snapshot name is wrongly formed.", "published: CreateSnapshot" },
   ["IncorrectSnapshotStatus"] = { 403, "The current status of the snapshot does not support this operation.", "published: DeleteSnapshot" },
 
+  ["InvalidInstanceType.NotFound"] = { 404, "The specified InstanceType does not exist.", "published: CreateImagePipeline" },
   -- images
   ["InvalidImageName.Malformed"] = { 400, "The specified Image name is wrongly formed.", "published: CreateImage" },
   ["InvalidImageName.Duplicated"] = { 400, "The specified Image name has already been used.", "published: CreateImage" },
@@ -333,7 +332,6 @@ return {
   ["InvalidLicenseType.NotSupported"] = { 400, "The specified LicenseType is not supported", "published: ImportImage" },
   ["MissingParameter.DiskDeviceMapping"] = { 403, "The specified parameter DiskDeviceMapping is not supplied.", "published: ImportImage" },
   ["InvalidParameter.Malformed"] = { 403, "The specified parameter \"DiskDeviceMapping.n.Device \" is not valid.", "published: ImportImage" },
-  ["InvalidInstanceType.ValueNotSupported"] = { 400, "The specified InstanceType does not exist or beyond the permitted range.", "published: DescribeImageSupportInstanceTypes" },
   -- image components and pipelines
   ["InvalidImage.NotFound"] = { 404, "The specified image does not exist.", "published: CreateImagePipeline" },
   ["InvalidImageComponent.NotFound"] = { 404, "The specified image component does not exist.", "published: DeleteImageComponent" },

@@ -151,6 +151,13 @@ function engine.later(emu, ctx, rec, seconds, set, hook, slot)
     kind = rec._kind, id = rec[engine.kinds[rec._kind].id], gen = gen, slot = slot, set = set, hook = hook })
 end
 
+-- engine.at(emu, ctx, rec, when, set, hook, slot): engine.later at an absolute time of the
+-- emulator's clock (at once when it has passed). Inside a timer's hook "now" is the time the
+-- timer was due, so a delay computed from emu:now() would land early: use this instead.
+function engine.at(emu, ctx, rec, when, set, hook, slot)
+  return engine.later(emu, ctx, rec, math.max(0, when - engine.now(emu)), set, hook, slot)
+end
+
 -- Cancels what is pending in a slot of a record (see engine.later).
 function engine.cancel(rec, slot)
   rec._slots = rec._slots or {}

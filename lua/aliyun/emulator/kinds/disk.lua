@@ -648,8 +648,7 @@ function snapshot.make(emu, ctx, d, o)
   engine.store(ctx, s)
   if s.Status == "progressing" then
     -- one made in the past (a policy's firing the clock jumped over) completes as it would have
-    local left = created + (emu.delays.snapshot_create or 0) - emu:now()
-    engine.later(emu, ctx, s, left > 0 and left or 0, { Status = "accomplished", Progress = "100%",
+    engine.at(emu, ctx, s, created + (emu.delays.snapshot_create or 0), { Status = "accomplished", Progress = "100%",
       Available = true }, "snapshot_done")
   else
     engine.hooks.snapshot_done(emu, ctx.world, s)
@@ -661,7 +660,7 @@ end
 -- clock has already passed it); one an image uses stays.
 engine.hooks.snapshot_done = function(emu, world, rec)
   if rec._expires_at then
-    engine.later(emu, { world = world }, rec, math.max(0, rec._expires_at - emu:now()), {}, "snapshot_expire")
+    engine.at(emu, { world = world }, rec, rec._expires_at, {}, "snapshot_expire")
   end
 end
 

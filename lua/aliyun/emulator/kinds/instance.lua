@@ -271,7 +271,7 @@ function instance.schedule_release(emu, ctx, inst)
     engine.cancel(inst, "release")
     return
   end
-  engine.later(emu, ctx, inst, math.max(1, at - emu:now()), nil, "instance_auto_release", "release")
+  engine.at(emu, ctx, inst, math.max(at, engine.now(emu) + 1), nil, "instance_auto_release", "release")
 end
 
 engine.hooks.instance_auto_release = function(emu, world, rec)

@@ -606,7 +606,7 @@ actions.ModifyPrepayInstanceSpec = {
     if down then rec._downgrades = rec._downgrades + 1 end
     -- the new type takes effect at the next start; a Running instance restarts when asked
     if reboot and rec.Status == "Running" then instance.reboot(emu, ctx, rec) end
-    if reboot_at then engine.later(emu, ctx, rec, reboot_at - emu:now(), nil, "instance_timed_reboot", "reboot") end
+    if reboot_at then engine.at(emu, ctx, rec, reboot_at, nil, "instance_timed_reboot", "reboot") end
     return { OrderId = order_id(emu) }
   end,
 }

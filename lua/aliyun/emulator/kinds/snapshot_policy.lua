@@ -18,7 +18,6 @@ local raise = errors.raise
 local floor = math.floor
 
 local UTC8 = 8 * 3600
-local MAX_CATCH_UP = 1000 -- firings made at most per timer, however far the clock jumps
 
 local policy
 
@@ -113,7 +112,7 @@ end
 
 local function schedule(emu, ctx, p, after)
   local at = next_firing(p, after)
-  if at then engine.later(emu, ctx, p, math.max(at - emu:now(), 0.001), {}, "snapshot_policy_fire") end
+  if at then engine.at(emu, ctx, p, math.max(at, engine.now(emu) + 0.001), {}, "snapshot_policy_fire") end
 end
 
 -- Whether the policy may snapshot the disk now (the service skips the rest).
@@ -153,15 +152,14 @@ local function fire(emu, ctx, p, t)
   end
 end
 
+-- One firing per timer, at the time it was due; the next one is a timer of its own, so that
+-- when the clock jumps, the firings and the snapshots' completions and expiries between them
+-- happen in the order of their times (engine.tick runs due timers in time order).
 engine.hooks.snapshot_policy_fire = function(emu, world, p, e)
   local ctx = { world = world }
-  local t, now, n = e and e.at or emu:now(), emu:now(), 0
-  while t and t <= now do
-    n = n + 1
-    if n <= MAX_CATCH_UP then fire(emu, ctx, p, t) end
-    t = next_firing(p, t)
-  end
-  schedule(emu, ctx, p, now)
+  local t = e and e.at or engine.now(emu)
+  fire(emu, ctx, p, t)
+  schedule(emu, ctx, p, t)
 end
 
 local function find(a, ctx, region)
