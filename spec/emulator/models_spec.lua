@@ -1,8 +1,10 @@
 -- Every emulated action's answers against the response models of the official SDKs, read
 -- here straight from ../shared/api-meta/responses (not from the emulator's generated
 -- shapes): every case of spec/emulator/cases runs in process, every success body is kept,
--- then each is checked field by field and type by type.
+-- then each is checked field by field and type by type, and every emulated action must have
+-- answered at least once.
 local cjson = require "cjson"
+local emulator = require "aliyun.emulator"
 local json = require "aliyun.json"
 local support = require "support.emulator"
 
@@ -94,5 +96,16 @@ describe("emulated answers", function()
     end
     table.sort(problems)
     assert.are.same({}, problems)
+  end)
+
+  it("were given by every emulated action at least once", function()
+    local emu = emulator.new()
+    local missing = {}
+    for _, product in ipairs { "ecs", "ens" } do
+      for _, action in ipairs(emu:actions(product)) do
+        if not seen[product .. "/" .. action] then missing[#missing + 1] = product .. "/" .. action end
+      end
+    end
+    assert.are.same({}, missing)
   end)
 end)

@@ -120,7 +120,7 @@ end
 -- The cases, each a function(world) that declares describe/it blocks.
 support.CASES = { "auth", "regions", "launch_templates", "disks", "monitoring", "assistant", "ens", "faults",
   "roundtrip", "network", "keys_tags", "instances", "snapshots_policies", "images", "network_interfaces",
-  "prefix_lists", "ens_network", "ens_instances", "ens_storage", "ens_edge" }
+  "prefix_lists", "ens_network", "ens_instances", "ens_storage", "ens_edge", "instance_queries" }
 
 local HERE = debug.getinfo(1, "S").source:sub(2):match("^(.*)/support/emulator%.lua$") or "spec"
 

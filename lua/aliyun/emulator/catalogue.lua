@@ -82,10 +82,11 @@ return {
   ["InvalidParam.Permissions"] = { 400, "The specified Permissions is not valid.", "published: AuthorizeSecurityGroup" },
   ["InvalidSecurityGroup.IsSame"] = { 400, "The authorized security group and the source security group are the same.", "published: AuthorizeSecurityGroup" },
   ["InvalidSecurityGroup.InvalidNetworkType"] = { 403, "The security group and the instance are not in the same VPC.", "published: JoinSecurityGroup" },
-  ["InvalidSecurityGroupId.SingleSecurityGroup"] = { 403, "An instance must stay in at least one security group.", "published: LeaveSecurityGroup" },
-  ["InstanceSecurityGroupLimitExceeded"] = { 403, "The maximum number of security groups an instance can join is exceeded.", "published: JoinSecurityGroup" },
-  ["InvalidInstanceId.AlreadyExists"] = { 403, "The instance is already in the security group.", "published: JoinSecurityGroup" },
-  ["InvalidInstanceId.NotInSecurityGroup"] = { 403, "The instance is not in the security group.", "published: LeaveSecurityGroup" },
+  ["InstanceSecurityGroupLimitExceeded"] = { 400, "Exceeding the allowed amount of security groups this instance can is in.", "published: JoinSecurityGroup" },
+  ["InvalidInstanceId.AlreadyExists"] = { 403, "The instance is already in the security group.", "emulator: JoinSecurityGroup's published table names no code for a second join; the emulator refuses it with this one" },
+  ["InvalidSecurityGroupAssociation.NotFound"] = { 400, "The instance or network interface is not in the security group.", "published: LeaveSecurityGroup (since 2024-07-08)" },
+  ["InstanceLastSecurityGroup"] = { 403, "The SecurityGroup is the only one for the instance.", "published: LeaveSecurityGroup" },
+  ["SecurityGroupInstanceLimitExceeded"] = { 403, "Exceeding the allowed amount of instances of a security group.", "published: JoinSecurityGroup" },
 
   -- network interfaces
   ["InvalidEniId.NotFound"] = { 404, "The specified NetworkInterfaceId does not exist.", "published: DescribeNetworkInterfaceAttribute" },

@@ -148,6 +148,35 @@ return function(world)
         .InnerAccessPolicy)
     end)
 
+    it("joins and leaves instances to and from groups of their VPC", function()
+      local ecs = world.ecs()
+      local inst = assert(ecs:DescribeInstances { RegionId = R, ZoneId = Z }).Instances.Instance[1]
+      local id, home = inst.InstanceId, inst.SecurityGroupIds.SecurityGroupId[1]
+      local sg = assert(ecs:CreateSecurityGroup { RegionId = R, VpcId = inst.VpcAttributes.VpcId }).SecurityGroupId
+      assert(ecs:JoinSecurityGroup { InstanceId = id, SecurityGroupId = sg })
+      local groups = assert(ecs:DescribeInstances { RegionId = R, InstanceIds = { id } }).Instances.Instance[1]
+        .SecurityGroupIds.SecurityGroupId
+      assert.are.same({ home, sg }, groups)
+      assert.are.equal(1, assert(ecs:DescribeSecurityGroups { RegionId = R, SecurityGroupId = sg }).SecurityGroups
+        .SecurityGroup[1].EcsCount)
+      assert.are.equal(1, assert(ecs:DescribeInstances { RegionId = R, SecurityGroupId = sg }).TotalCount)
+      expect(403, "InvalidInstanceId.AlreadyExists", ecs:JoinSecurityGroup { InstanceId = id, SecurityGroupId = sg })
+      expect(403, "DependencyViolation", ecs:DeleteSecurityGroup { RegionId = R, SecurityGroupId = sg })
+      -- a group of another VPC
+      local vpc = ready_vpc(ecs)
+      local far = assert(ecs:CreateSecurityGroup { RegionId = R, VpcId = vpc }).SecurityGroupId
+      expect(403, "InvalidSecurityGroup.InvalidNetworkType", ecs:JoinSecurityGroup { InstanceId = id,
+        SecurityGroupId = far })
+      assert(ecs:LeaveSecurityGroup { InstanceId = id, SecurityGroupId = home })
+      expect(403, "InstanceLastSecurityGroup", ecs:LeaveSecurityGroup { InstanceId = id, SecurityGroupId = sg })
+      expect(400, "InvalidSecurityGroupAssociation.NotFound", ecs:LeaveSecurityGroup { InstanceId = id,
+        SecurityGroupId = home })
+      expect(404, "InvalidInstanceId.NotFound", ecs:JoinSecurityGroup { InstanceId = "i-none", SecurityGroupId = sg })
+      -- a stopping instance can do neither
+      assert(ecs:StopInstance { InstanceId = id })
+      expect(403, "IncorrectInstanceStatus", ecs:JoinSecurityGroup { InstanceId = id, SecurityGroupId = home })
+    end)
+
     it("checks each part of a rule", function()
       local ecs = world.ecs()
       local sg = assert(ecs:CreateSecurityGroup { RegionId = R }).SecurityGroupId

@@ -231,6 +231,69 @@ local function modify_rule(direction)
   end
 end
 
+-- The instance or network interface a Join/LeaveSecurityGroup call names (one of the two),
+-- and the records whose SecurityGroupIds change with it (an instance's primary interface too).
+local function member(emu, a, ctx)
+  local inst_id, eni_id = a:str("InstanceId"), a:str("NetworkInterfaceId")
+  if inst_id and eni_id then
+    raise("InvalidParameter", "Give InstanceId or NetworkInterfaceId, not both.")
+  end
+  local region = engine.region(emu, a, true)
+  if inst_id then
+    local inst = engine.find(ctx, "instance", inst_id, region)
+    if inst.Status ~= "Running" and inst.Status ~= "Stopped" then raise("IncorrectInstanceStatus") end
+    local recs = { inst }
+    for _, e in ipairs(engine.list(ctx, "eni", function(e) return e.InstanceId == inst_id and e.Type == "Primary" end)) do
+      recs[#recs + 1] = e
+    end
+    return inst, recs
+  end
+  if not eni_id then errors.missing("InstanceId") end
+  local eni = engine.find(ctx, "eni", eni_id, region)
+  return eni, { eni }
+end
+
+local function has_group(rec, id)
+  for _, g in ipairs(rec.SecurityGroupIds or {}) do
+    if g == id then return true end
+  end
+  return false
+end
+
+local function join(emu, a, ctx)
+  local target, recs = member(emu, a, ctx)
+  local g = engine.find(ctx, "security_group", a:need("SecurityGroupId"), target.RegionId)
+  if g.VpcId ~= target.VpcId then raise("InvalidSecurityGroup.InvalidNetworkType") end
+  if has_group(target, g.SecurityGroupId) then raise("InvalidInstanceId.AlreadyExists") end
+  if #(target.SecurityGroupIds or {}) >= 5 then raise("InstanceSecurityGroupLimitExceeded") end
+  local limit = g.SecurityGroupType == "enterprise" and 65536 or 2000
+  if #members(ctx, g.SecurityGroupId, "instance") >= limit then raise("SecurityGroupInstanceLimitExceeded") end
+  engine.commit(a)
+  for _, r in ipairs(recs) do
+    local list = {}
+    for i, x in ipairs(r.SecurityGroupIds or {}) do list[i] = x end
+    list[#list + 1] = g.SecurityGroupId
+    r.SecurityGroupIds = list
+  end
+  return {}
+end
+
+local function leave(emu, a, ctx)
+  local target, recs = member(emu, a, ctx)
+  local g = engine.find(ctx, "security_group", a:need("SecurityGroupId"), target.RegionId)
+  if not has_group(target, g.SecurityGroupId) then raise("InvalidSecurityGroupAssociation.NotFound") end
+  if #target.SecurityGroupIds <= 1 then raise("InstanceLastSecurityGroup") end
+  engine.commit(a)
+  for _, r in ipairs(recs) do
+    local list = {}
+    for _, x in ipairs(r.SecurityGroupIds or {}) do
+      if x ~= g.SecurityGroupId then list[#list + 1] = x end
+    end
+    r.SecurityGroupIds = list
+  end
+  return {}
+end
+
 local RULE_PARAMS = {
   "Permissions", "IpProtocol", "PortRange", "SourcePortRange", "SourceCidrIp", "DestCidrIp", "Ipv6SourceCidrIp",
   "Ipv6DestCidrIp", "SourceGroupId", "DestGroupId", "SourceGroupOwnerAccount", "DestGroupOwnerAccount",
@@ -362,6 +425,10 @@ local security_group = {
         end
       end,
     },
+    JoinSecurityGroup = { op = "custom", honours = { "InstanceId", "NetworkInterfaceId", "SecurityGroupId" },
+      handler = join },
+    LeaveSecurityGroup = { op = "custom", honours = { "InstanceId", "NetworkInterfaceId", "SecurityGroupId" },
+      handler = leave },
     AuthorizeSecurityGroup = { op = "custom", honours = RULE_PARAMS, handler = authorize("ingress") },
     AuthorizeSecurityGroupEgress = { op = "custom", honours = RULE_PARAMS, handler = authorize("egress") },
     RevokeSecurityGroup = { op = "custom", honours = RULE_PARAMS, handler = revoke("ingress") },
