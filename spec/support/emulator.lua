@@ -58,22 +58,36 @@ local function raw(world, request)
   return resp.status, json.decode(resp.body or ""), resp
 end
 
+-- The emulator is made on first use, not when a spec file is loaded: busted loads every
+-- file even to run a few tagged specs, and a world per file would only make garbage there.
 function support.inprocess(opts)
   local emulator = require "aliyun.emulator"
   local slept = {}
   local o = { sleep = function(s) slept[#slept + 1] = s end }
   for k, v in pairs(opts or {}) do o[k] = v end
-  local emu = emulator.new(o)
-  local world = { name = "in-process", url = "http://127.0.0.1", emulator = emu, slept = slept }
-  world.transport = emulator.transport(emu)
+  local emu, transport
+  local world = { name = "in-process", url = "http://127.0.0.1", slept = slept }
+  local function get()
+    if not emu then
+      emu = emulator.new(o)
+      transport = emulator.transport(emu)
+      world.emulator = emu
+    end
+    return emu
+  end
+  world.transport = { send = function(request)
+    get()
+    return transport.send(request)
+  end }
   function world.ecs(copts) return client_for(world, "ecs", copts) end
   function world.ens(copts) return client_for(world, "ens", copts) end
   function world.send(request) return raw(world, request) end
-  function world.advance(seconds) emu:advance(seconds) end
-  function world.inject(action, fault) return assert(emu:inject(action, fault)) end
-  function world.reset() emu:reset { seed = 1 }; for i = #slept, 1, -1 do slept[i] = nil end end
+  function world.advance(seconds) get():advance(seconds) end
+  function world.inject(action, fault) return assert(get():inject(action, fault)) end
+  function world.reset() get():reset { seed = 1 }; for i = #slept, 1, -1 do slept[i] = nil end end
   function world.control(method, path, body)
-    local resp = emu:handle { method = method, url = world.url .. path, headers = {}, body = body and json.encode(body) }
+    local resp = get():handle { method = method, url = world.url .. path, headers = {},
+      body = body and json.encode(body) }
     return resp.status, json.decode(resp.body)
   end
   return world

@@ -33,7 +33,7 @@ end
 -- {product = {{action, kind, honours = {...}, ignores = {{name, why}}, refuses = {...}}, ...},
 --  not_emulated = {product = count}}
 function coverage.table()
-  emulator.new() -- loads every kind
+  emulator.load() -- every kind
   local out = { not_emulated = {} }
   for _, product in ipairs { "ecs", "ens" } do
     local rows = {}

@@ -77,7 +77,7 @@ local loaded = false
 local kind_order = {}
 
 local function load_kinds()
-  if loaded then return end
+  if loaded then return emulator end
   for _, name in ipairs(emulator.KINDS) do
     local kinds = require(name)
     if kinds.name then kinds = { kinds } end
@@ -87,7 +87,11 @@ local function load_kinds()
     end
   end
   loaded = true
+  return emulator
 end
+
+-- Loads the kinds (engine.kinds, engine.actions) without making an emulator.
+emulator.load = load_kinds
 
 -- The account an AccessKeyId belongs to (keys without one share the default account).
 local function account_of(key)
@@ -100,7 +104,9 @@ function emulator.new(opts)
   load_kinds()
   local self = setmetatable({ opts = opts }, Emulator)
   self.keys = opts.keys or emulator.DEFAULT_KEYS
-  self.clock = opts.now or os.time
+  -- sub-second, as the service's clock is (os.time's whole seconds would let a transition due
+  -- in 2 s come 1 s early, when a second ticks over between two calls)
+  self.clock = opts.now or core.time
   self.rate_limit = tonumber(opts.rate_limit)
   self.sleep_fn = opts.sleep
   self.strict = opts.strict == true

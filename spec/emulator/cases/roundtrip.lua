@@ -45,7 +45,7 @@ local function has_param(product, action, name)
 end
 
 return function(world)
-  emulator.new() -- loads the kinds, so that engine.kinds is complete
+  emulator.load() -- the kinds, so that engine.kinds is complete
   local names = {}
   for name, kind in pairs(engine.kinds) do
     if kind.roundtrip then names[#names + 1] = name end
