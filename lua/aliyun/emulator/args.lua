@@ -146,37 +146,4 @@ function Args:json_strings(name, code, status)
   return out
 end
 
--- Pagination as the actions document it: PageNumber (from 1) and PageSize (default 10,
--- up to max); where the action has them, NextToken and MaxResults instead. Returns the
--- page of items and the fields to put into the response.
-function Args:page(emu, items, max, opts)
-  opts = opts or {}
-  local total = #items
-  local token_mode = opts.tokens and (self:has("NextToken") or self:has("MaxResults"))
-  if token_mode then
-    local size = self:int("MaxResults", opts.default_max_results or 10, 1, opts.max_results or max)
-    local start = 1
-    local token = self:str("NextToken")
-    if token then
-      local at = emu.page_tokens[token]
-      if not at then errors.invalid("NextToken", "InvalidParameter.NextToken") end
-      start = at
-    end
-    local page = {}
-    for i = start, math.min(total, start + size - 1) do page[#page + 1] = items[i] end
-    local next_token = ""
-    if start + size <= total then
-      next_token = emu.ids:hex(32)
-      emu.page_tokens[next_token] = start + size
-    end
-    return page, { NextToken = next_token, MaxResults = size, TotalCount = total }
-  end
-  local number = self:int("PageNumber", 1, 1, nil)
-  local size = self:int("PageSize", opts.default_size or 10, 1, max)
-  local page = {}
-  local first = (number - 1) * size + 1
-  for i = first, math.min(total, first + size - 1) do page[#page + 1] = items[i] end
-  return page, { PageNumber = number, PageSize = size, TotalCount = total }
-end
-
 return args

@@ -304,6 +304,36 @@ local CHECKS = {
 }
 engine.CHECKS = CHECKS
 
+-- The bytes of strict base64 text (the alphabet, whole quads, padding only at the end), or nil.
+function engine.base64(text)
+  if type(text) ~= "string" or not text:match("^[%w+/]*=?=?$") or #text % 4 ~= 0 then return nil end
+  local ok, raw = pcall(require("aliyun.core").base64_decode, text)
+  if not ok then return nil end
+  return raw
+end
+
+-- The service's password rule: 8 to 30 characters of at least three of upper case, lower
+-- case, digits and special characters.
+function engine.password_ok(pw)
+  local classes = 0
+  for _, pat in ipairs { "%u", "%l", "%d", "[^%w]" } do
+    if pw:find(pat) then classes = classes + 1 end
+  end
+  return #pw >= 8 and #pw <= 30 and classes >= 3
+end
+
+-- Password and PasswordInherit of an ECS call (RunInstances, ReInitDisk, ...): whether a
+-- password was given. The value itself never goes into a message.
+function engine.check_password(a)
+  local pw = a:str("Password")
+  if pw and a:bool("PasswordInherit", false) then raise("InvalidPasswordParam.Mismatch") end
+  if pw and not engine.password_ok(pw) then
+    raise("InvalidPassword.Malformed", "The specified parameter \"Password\" is not valid: 8 to 30 characters "
+      .. "with three of upper case, lower case, digits and special characters.")
+  end
+  return pw ~= nil
+end
+
 -- The metadata type of a parameter of the action (nil when the action lacks it).
 local function param_type(ctx, name)
   local p = ctx.meta and ctx.meta[name]

@@ -13,12 +13,7 @@ local raise = errors.raise
 local TYPES = { "RunBatScript", "RunPowerShellScript", "RunShellScript" }
 local MAX_CONTENT = 16 * 1024
 
-local function decode_content(text)
-  if not text:match("^[%w+/]*=?=?$") or #text % 4 ~= 0 then return nil end
-  local ok, raw = pcall(core.base64_decode, text)
-  if not ok then return nil end
-  return raw
-end
+local decode_content = engine.base64
 
 local function check_content(a, required)
   local text = required and a:need("CommandContent") or a:str("CommandContent")

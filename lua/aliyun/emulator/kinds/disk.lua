@@ -103,17 +103,7 @@ local function attached_stopped(ctx, d)
   return inst
 end
 
-local function check_password(a)
-  local pw = a:str("Password")
-  if pw and a:bool("PasswordInherit", false) then raise("InvalidPasswordParam.Mismatch") end
-  if pw then
-    local kinds = (pw:find("%l") and 1 or 0) + (pw:find("%u") and 1 or 0) + (pw:find("%d") and 1 or 0)
-      + (pw:find("[%p]") and 1 or 0)
-    if #pw < 8 or #pw > 30 or kinds < 3 then
-      raise("InvalidPassword.Malformed", "The specified parameter \"Password\" is not valid.")
-    end
-  end
-end
+local check_password = engine.check_password
 
 local actions = {}
 

@@ -11,7 +11,6 @@
 --                  public IP, secondary interfaces with DeleteOnRelease; other disks and
 --                  interfaces are detached.
 local cidr = require "aliyun.emulator.cidr"
-local core = require "aliyun.core"
 local engine = require "aliyun.emulator.engine"
 local errors = require "aliyun.emulator.errors"
 local fixtures = require "aliyun.emulator.fixtures"
@@ -82,27 +81,12 @@ local function image_of(ctx, region, id)
 end
 
 -- Checks of the launch parameters shared by RunInstances, CreateInstance and the fixture.
-local function check_password(a)
-  local pw = a:str("Password")
-  if pw and a:bool("PasswordInherit", false) then raise("InvalidPasswordParam.Mismatch") end
-  if pw then
-    local kinds = (pw:find("%l") and 1 or 0) + (pw:find("%u") and 1 or 0) + (pw:find("%d") and 1 or 0)
-      + (pw:find("[%p]") and 1 or 0)
-    if #pw < 8 or #pw > 30 or kinds < 3 then
-      -- the value itself never goes into the message
-      raise("InvalidPassword.Malformed", "The specified parameter \"Password\" is not valid: 8 to 30 characters "
-        .. "with three of upper case, lower case, digits and special characters.")
-    end
-  end
-  return pw ~= nil
-end
+local check_password = engine.check_password
 
 local function check_user_data(ud, max)
   if not ud then return nil end
-  local ok, raw = pcall(core.base64_decode, ud)
-  if not ok or not raw or not ud:match("^[%w+/]*=?=?$") or #ud % 4 ~= 0 then
-    raise("InvalidUserData.Base64FormatInvalid")
-  end
+  local raw = engine.base64(ud)
+  if not raw then raise("InvalidUserData.Base64FormatInvalid") end
   if #raw > (max or 32768) then raise("InvalidUserData.SizeExceeded") end
   return ud
 end

@@ -4,7 +4,6 @@
 -- configuration it was given, as the LaunchTemplateData model has it, and RunInstances
 -- launches from it (launch_data).
 local api = require "aliyun.api"
-local core = require "aliyun.core"
 local engine = require "aliyun.emulator.engine"
 local errors = require "aliyun.emulator.errors"
 local shape = require "aliyun.emulator.shape"
@@ -105,8 +104,8 @@ end
 local function check_data(a)
   local ud = a:str("UserData")
   if ud then
-    local ok, raw = pcall(core.base64_decode, ud)
-    if not ok or not raw or not ud:match("^[%w+/]*=?=?$") or #ud % 4 ~= 0 then raise("InvalidUserData.Base64FormatInvalid") end
+    local raw = engine.base64(ud)
+    if not raw then raise("InvalidUserData.Base64FormatInvalid") end
     if #raw > 16 * 1024 then raise("InvalidUserData.SizeExceeded") end
   end
   local vd = a:str("VersionDescription")

@@ -205,7 +205,7 @@ A.DescribeInstancesFullStatus = function(emu, a, ctx)
         HealthStatus = { Code = HEALTH_CODES[h], Name = h }, ScheduledSystemEventSet = { ScheduledSystemEventType = events } }
     end
   end
-  local page, meta = a:page(emu, rows, 100)
+  local page, meta = engine.page(emu, a, ctx, rows, { page_max = 100 })
   meta.InstanceFullStatusSet = { InstanceFullStatusType = arr(page) }
   return meta
 end
@@ -245,7 +245,7 @@ A.DescribeInstanceHistoryEvents = function(emu, a, ctx)
         EventFinishTime = e.finish and state.iso(e.finish) or "", ResourceType = "instance" }
     end
   end
-  local page, meta = a:page(emu, rows, 100, { tokens = true })
+  local page, meta = engine.page(emu, a, ctx, rows, { page_max = 100 })
   meta.InstanceSystemEventSet = { InstanceSystemEventType = arr(page) }
   return meta
 end

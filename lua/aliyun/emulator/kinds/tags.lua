@@ -71,11 +71,7 @@ ACTIONS.AddTags = {
     local kind = kind_of(a:need("ResourceType"))
     local rec = resource(ctx, kind, a:need("ResourceId"), region)
     local tags = need_tags(a)
-    local copy = { Tags = {} }
-    for i, t in ipairs(rec.Tags) do copy.Tags[i] = { Key = t.Key, Value = t.Value } end
-    engine.tag(copy, tags)
-    engine.commit(a)
-    engine.tag(rec, tags)
+    engine.tag_records(a, { rec }, tags)
     return {}
   end,
 }

@@ -12,7 +12,6 @@
 -- AutoReleaseTime is checked and shown; the emulator does not release at that time.
 local auth = require "aliyun.emulator.auth"
 local common = require "aliyun.emulator.kinds.ens.common"
-local core = require "aliyun.core"
 local engine = require "aliyun.emulator.engine"
 local errors = require "aliyun.emulator.errors"
 local fixtures = require "aliyun.emulator.fixtures"
@@ -55,18 +54,14 @@ end
 -- ENS passwords: 8 to 30 characters of at least three of upper case, lower case, digits and
 -- special characters.
 local function check_password(p, param)
-  local classes = 0
-  for _, pat in ipairs { "%u", "%l", "%d", "[^%w]" } do
-    if p:find(pat) then classes = classes + 1 end
-  end
-  if #p < 8 or #p > 30 or classes < 3 then
+  if not engine.password_ok(p) then
     bad_field(param or "Password", "It must be 8 to 30 characters of at least three kinds of characters.")
   end
 end
 
 local function check_user_data(v)
-  local ok, raw = pcall(core.base64_decode, v)
-  if not ok or not raw then bad_field("UserData", "It must be Base64 encoded.") end
+  local raw = engine.base64(v)
+  if not raw then bad_field("UserData", "It must be Base64 encoded.") end
   if #raw > 16 * 1024 then bad_field("UserData", "It must be at most 16 KB before encoding.") end
 end
 
