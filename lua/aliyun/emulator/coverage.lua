@@ -11,10 +11,17 @@ local coverage = {}
 -- The names of an action's parameters, flat sub-fields as Name.Field.
 local function param_names(entry)
   local out = {}
+  local flat = {}
+  for _, p in ipairs(entry and entry.params or {}) do
+    local parent = p.name:match("^([^.]+)%.")
+    if parent then flat[parent] = true end
+  end
   for _, p in ipairs(entry and entry.params or {}) do
     if p.sub then
       for _, s in ipairs(p.sub) do out[#out + 1] = p.name .. "." .. s.name end
-    else
+    elseif not flat[p.name] then
+      -- (a Struct whose fields the metadata also lists flat, SystemDisk beside SystemDisk.Size,
+      -- is those fields)
       out[#out + 1] = p.name
     end
   end

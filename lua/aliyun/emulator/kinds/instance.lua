@@ -73,8 +73,9 @@ instance.host_ok = host_ok
 -- An image the account may launch: public, or its own and Available.
 local function image_of(ctx, region, id)
   local img = engine.get(ctx, "image", id)
+  -- a Deprecated image still launches, as the service allows
   if not img or (img.RegionId and img.RegionId ~= region and img.ImageOwnerAlias ~= "system")
-    or img.Status ~= "Available" then
+    or (img.Status ~= "Available" and img.Status ~= "Deprecated") then
     raise("InvalidImageId.NotFound", "The specified ImageId \"" .. tostring(id) .. "\" does not exist.")
   end
   return img

@@ -20,9 +20,11 @@ local function kind_of(resource_type)
     .. "\" is not a taggable resource type of the emulator.")
 end
 
+-- A resource the account owns (a public image, or one another account shares, is not its to tag).
 local function resource(ctx, kind, id, region)
   local rec = engine.get(ctx, kind.name, id)
-  if not rec or (region and rec.RegionId and rec.RegionId ~= region) then
+  local owned = rec and (rec.ImageOwnerAlias == nil or rec.ImageOwnerAlias == "self")
+  if not owned or (region and rec.RegionId and rec.RegionId ~= region) then
     raise("InvalidResourceId.NotFound", "The specified ResourceId \"" .. tostring(id) .. "\" is not found.")
   end
   return rec
