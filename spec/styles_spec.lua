@@ -33,7 +33,7 @@ local function subs_of(p)
   return nil
 end
 
-local sample -- (p, style) -> value, and expect(out, name, value, p, style) fills the wire pairs
+local sample -- (p, style) -> the values to try; expect(out, name, value, p, style) fills the wire pairs
 
 -- The wire pairs a flat value gives under name: what the style says, worked out by hand.
 local function expect_flat(out, name, value, p)
@@ -46,7 +46,11 @@ local function expect_flat(out, name, value, p)
     if p.type == "Struct" then
       for k, v in pairs(value) do
         local s = by[k]
-        if COMPOSITE[s.type] and not s.style then expect_flat(out, name .. "." .. k, v, s) else out[name .. "." .. k] = SCALAR[s.type][2] end
+        if COMPOSITE[s.type] then
+          expect_flat(out, name .. "." .. k, v, s)
+        else
+          out[name .. "." .. k] = SCALAR[s.type][2]
+        end
       end
     else
       for i, item in ipairs(value) do
