@@ -172,6 +172,54 @@ describe("retries", function()
   end)
 end)
 
+describe("errors answered in XML", function()
+  local function xml_error(code, rid)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n  <RequestId>' .. rid .. '</RequestId>\n'
+      .. '  <HostId>ecs.aliyuncs.com</HostId>\n  <Code>' .. code .. '</Code>\n'
+      .. '  <Message>Request was denied &amp; throttled &lt;now&gt; &#x4e2d;</Message>\n'
+      .. '  <Recommend><![CDATA[https://api.aliyun.com/troubleshoot?q=' .. code .. '&a=<b>]]></Recommend>\n</Error>\n'
+  end
+
+  it("decodes them into the same error object as JSON ones", function()
+    local json_svc = service { script = function()
+      return 400, { Code = "InvalidParameter", Message = "Request was denied & throttled <now> \228\184\173",
+        RequestId = "r-1", HostId = "ecs.aliyuncs.com",
+        Recommend = "https://api.aliyun.com/troubleshoot?q=InvalidParameter&a=<b>" }
+    end }
+    local xml_svc = service { script = function() return 400, xml_error("InvalidParameter", "r-1") end }
+    local _, from_json = client(json_svc):DescribeRegions {}
+    local _, from_xml = client(xml_svc):DescribeRegions {}
+    assert.are.same(from_json, from_xml)
+    assert.are.equal("InvalidParameter", from_xml.code)
+    assert.are.equal("r-1", from_xml.request_id)
+    assert.are.equal("ecs.aliyuncs.com", from_xml.host_id)
+    assert.are.equal("https://api.aliyun.com/troubleshoot?q=InvalidParameter&a=<b>", from_xml.recommend)
+    assert.are.equal(getmetatable(from_json), getmetatable(from_xml))
+  end)
+
+  it("retries Throttling in XML as in JSON", function()
+    local svc = service { script = function(params, attempt)
+      if attempt <= 3 then return 400, xml_error("Throttling", "t" .. attempt) end
+      return 200, { RequestId = "ok", DiskId = "d-1", Token = params.ClientToken }
+    end }
+    local r = assert(client(svc):CreateDisk { RegionId = "cn-hangzhou", ZoneId = "cn-hangzhou-b", Size = 20 })
+    assert.equal("d-1", r.DiskId)
+    assert.equal(4, svc.attempts)
+    local svc2 = service { script = function() return 503, xml_error("ServiceUnavailable", "u") end }
+    local _, err = client(svc2, { max_retries = 1 }):DescribeRegions {}
+    assert.equal("ServiceUnavailable", err.code)
+    assert.is_true(err.retryable)
+    assert.equal(2, svc2.attempts)
+  end)
+
+  it("keeps a body that is neither JSON nor an XML error as a snippet", function()
+    local svc = service { script = function() return 502, "<html><body>Bad Gateway</body></html>" end }
+    local _, err = client(svc, { max_retries = 0 }):DescribeRegions {}
+    assert.is_nil(err.code)
+    assert.truthy(err.message:find("Bad Gateway", 1, true))
+  end)
+end)
+
 describe("clock skew", function()
   it("learns the server's clock from its Date header and re-signs once", function()
     local svc = service { clock_offset = 3600 }

@@ -3,6 +3,7 @@
 -- takes comes from the generated API tables.
 local core = require "aliyun.core"
 local errors = require "aliyun.errors"
+local options = require "aliyun.options"
 local timeouts = require "aliyun.timeouts"
 
 local client = {}
@@ -43,17 +44,7 @@ local function api_tables(product)
   return t or nil
 end
 
--- "https://host:port/" -> scheme, authority. No scheme means HTTPS.
-local function parse_endpoint(endpoint)
-  if type(endpoint) ~= "string" or endpoint == "" then return nil end
-  local scheme, rest = endpoint:match("^(%a[%w+.-]*)://(.*)$")
-  if not scheme then scheme, rest = "https", endpoint end
-  scheme = scheme:lower()
-  if scheme ~= "http" and scheme ~= "https" then return nil end
-  local authority = rest:match("^([^/?#]+)")
-  if not authority or authority:find("[%s@]") then return nil end
-  return scheme, authority
-end
+local parse_endpoint = options.parse_endpoint
 
 -- parse_endpoint once per endpoint string: it runs on every call. base_urls holds
 -- "scheme://authority" for each endpoint parsed.
@@ -78,27 +69,14 @@ local function pick(a, b, c)
   return c
 end
 
-local function check_options(opts)
-  if opts.signature_version ~= nil and opts.signature_version ~= "v1" and opts.signature_version ~= "v3" then
-    error("aliyun.client: signature_version must be \"v1\" or \"v3\"", 3)
-  end
-  if opts.method ~= nil and opts.method ~= "GET" and opts.method ~= "POST" then
-    error("aliyun.client: method must be \"GET\" or \"POST\"", 3)
-  end
-  for _, k in ipairs { "timeout", "connect_timeout" } do
-    if opts[k] ~= nil and (type(opts[k]) ~= "number" or opts[k] <= 0) then
-      error("aliyun.client: " .. k .. " must be a positive number of seconds", 3)
-    end
-  end
-end
-
 function client.new(product, opts)
   if type(product) ~= "string" or product == "" then
     error("aliyun.client: product name expected (\"ecs\" or \"ens\")", 2)
   end
   if opts ~= nil and type(opts) ~= "table" then error("aliyun.client: options must be a table", 2) end
   opts = opts or {}
-  check_options(opts)
+  local ok, why = options.check_client(opts)
+  if not ok then error("aliyun.client: " .. why, 2) end
   -- _clock_offset is read at every call: false, not nil, so the read finds it here rather
   -- than through the metatable's __index
   local self = { product = product:lower(), opts = {}, _clock_offset = false, _plans = {} }
@@ -160,22 +138,30 @@ function Client:_default_region()
   return nil
 end
 
+-- The credentials the provider gave, or nil and the error: none, or values the signer
+-- cannot take (a provider of the caller's own may give anything).
+local function provided(provider)
+  local creds, err = provider.get()
+  if not creds then
+    if not errors.is_error(err) then err = errors.new { kind = "credentials", message = tostring(err) } end
+    return nil, err
+  end
+  local why = lazy["credentials.value"].problem(creds)
+  if why then
+    return nil, errors.new { kind = "credentials", message = tostring(provider.name or "the credential provider") .. " " .. why }
+  end
+  return creds
+end
+
 function Client:_credentials(call_opts)
   if call_opts.credentials then
     local p = require("aliyun.credentials.static").new(call_opts.credentials, "the call's credentials")
     if not p then
       return nil, errors.new { kind = "credentials", message = "the call's credentials hold no key pair" }
     end
-    local creds, why = p.get()
-    if not creds then return nil, errors.new { kind = "credentials", message = why } end
-    return creds
+    return provided(p)
   end
-  local creds, err = Client._credentials_provider(self).get()
-  if not creds then
-    if not errors.is_error(err) then err = errors.new { kind = "credentials", message = tostring(err) } end
-    return nil, err
-  end
-  return creds
+  return provided(Client._credentials_provider(self))
 end
 
 -- Plain HTTP sends the AccessKeyId, the STS token and the request in clear text; fine on
@@ -250,6 +236,8 @@ local function decode_response(action, response)
     end
     return data
   end
+  -- an error in XML (no Format=JSON got through) carries the same fields
+  if type(data) ~= "table" then data = lazy.xml.error_fields(response.body) end
   if type(data) == "table" then
     return nil, errors.new {
       kind = "service", action = action, status = status,
@@ -456,9 +444,8 @@ local function fast_attempt(self, plan, action, params)
     authority.action = action
     return nil, authority
   end
-  local creds, cerr = (self._provider or Client._credentials_provider(self)).get()
+  local creds, cerr = provided(self._provider or Client._credentials_provider(self))
   if not creds then
-    if not errors.is_error(cerr) then cerr = errors.new { kind = "credentials", message = tostring(cerr) } end
     cerr.action = action
     return nil, cerr
   end
@@ -514,6 +501,29 @@ local function attempt_once(self, plan, action, params, call_opts, tables, send,
   return nil, err, nil, meta
 end
 
+-- What must stop a call before anything else looks at it: call options the library does not
+-- know or values they cannot take, and a parameter table whose entries come from
+-- metamethods (the copies made below would lose them). nil when the call may go on.
+local function refuse(action, params, call_opts, extra)
+  if call_opts ~= EMPTY then
+    local ok, why, name = options.check_call(call_opts, extra)
+    if not ok then return errors.validation(action, why, { option = name }) end
+  end
+  if params ~= nil and getmetatable(params) ~= nil then return lazy.params.table_error(action, params) end
+  return nil
+end
+
+-- For the helpers that take call options and some of their own (pages, each, batch): the
+-- same check, with those names known too.
+function Client._refuse(_, action, params, call_opts, extra)
+  return refuse(action, params, call_opts or EMPTY, extra)
+end
+
+local BATCH_OPTIONS = {
+  concurrency = { function(v) return type(v) == "number" and v >= 1 and v <= 1024 and v == math.floor(v) end,
+    "a whole number from 1 to 1024" },
+}
+
 -- client:call(action, params, call_opts) -> result | nil, err
 -- call_opts: timeout, connect_timeout, method, signature_version, validate, credentials,
 -- version, max_retries, retry, debug, dry_run
@@ -533,6 +543,8 @@ function Client:call(action, params, call_opts)
     error("aliyun: " .. action .. ": call options must be a table, got " .. type(call_opts), 2)
   end
   call_opts = call_opts or EMPTY
+  local refused = refuse(action, params, call_opts)
+  if refused then return nil, refused end
   local tables = api_tables(self.product)
   local plan = plan_of(self, action, call_opts, tables)
   if plan.client_token then params = with_client_token(plan, params) end
@@ -604,18 +616,32 @@ function Client:batch(calls, opts)
     if params ~= nil and type(params) ~= "table" then
       error("aliyun: batch: call " .. i .. " (" .. action .. "): parameters must be a table", 2)
     end
+    if copts ~= nil and type(copts) ~= "table" then
+      error("aliyun: batch: call " .. i .. " (" .. action .. "): call options must be a table", 2)
+    end
     local merged = {}
     for k, v in pairs(opts) do if k ~= "concurrency" then merged[k] = v end end
     for k, v in pairs(copts or {}) do merged[k] = v end
-    jobs[i] = { action = action, params = with_client_token(plan_of(self, action, merged, tables), params),
-      opts = merged }
+    local refused = refuse(action, params, next(merged) == nil and EMPTY or merged, BATCH_OPTIONS)
+    if refused then
+      jobs[i] = { action = action, refused = refused }
+    else
+      jobs[i] = { action = action, params = with_client_token(plan_of(self, action, merged, tables), params),
+        opts = merged }
+    end
   end
 
   local results = {}
   local send, send_batch = Client._transport(self)
-  local policy = Client._retry_policy(self, opts)
   local pending, attempt = {}, 0
-  for i = 1, #jobs do pending[i] = i end
+  for i = 1, #jobs do
+    if jobs[i].refused then
+      results[i] = jobs[i].refused -- checked above: nothing is sent
+    else
+      pending[#pending + 1] = i
+    end
+  end
+  local policy = #pending > 0 and Client._retry_policy(self, opts) or nil
   while #pending > 0 do
     attempt = attempt + 1
     local requests, metas, idx = {}, {}, {}

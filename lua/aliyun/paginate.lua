@@ -70,12 +70,27 @@ local function has_param(client, action, name)
   return entry and api.index(entry).by_name[name] ~= nil
 end
 
+-- The options pages and each take besides the call's own.
+local OWN_OPTIONS = {
+  items = { function(v) return type(v) == "string" and v ~= "" end, "a path to the list in the answer, such as \"Disks.Disk\"" },
+}
+
 -- client:pages(action, params, opts) -> iterator of page, or false, err once on failure.
 -- opts: items = "Disks.Disk" (only used by each), call options for every call.
 function paginate.pages(client, action, params, opts)
   if type(action) ~= "string" then error("aliyun: pages: action name expected", 3) end
   if params ~= nil and type(params) ~= "table" then error("aliyun: pages: parameters must be a table", 3) end
   opts = opts or {}
+  -- the options and the parameter table checked before the copies below are made
+  local refused = client:_refuse(action, params, opts, OWN_OPTIONS)
+  if refused then
+    local told = false
+    return function()
+      if told then return nil end
+      told = true
+      return false, refused
+    end
+  end
   local call_opts = copy(opts)
   call_opts.items = nil
   local p = copy(params)

@@ -725,12 +725,9 @@ local function walk(action, entry, values, opts)
   if type(values) ~= "table" then
     return nil, errors.validation(action, "parameters must be a table, got " .. type(values))
   end
+  local served = params.table_error(action, values)
+  if served then return nil, served end
   local ok, err = pcall(function()
-    local how = served_by(values)
-    if how then
-      fail_raw(nil, "the parameter table's entries come from a metatable (" .. how .. "), which the wire "
-        .. "form would not see; pass a plain table (a copy)", "a plain table")
-    end
     local keys = sorted_keys(values)
     for _, k in ipairs(keys) do
       if type(k) ~= "string" then
@@ -760,6 +757,14 @@ local function walk(action, entry, values, opts)
     return nil, errors.validation(action, err.message, { parameter = err.path, expected = err.expected })
   end
   return { query = state.query, body = state.body }
+end
+
+-- The error for a parameter table whose entries come from metamethods, or nil.
+function params.table_error(action, values)
+  local how = served_by(values)
+  if not how then return nil end
+  return errors.validation(action, "the parameter table's entries come from a metatable (" .. how .. "), which "
+    .. "the wire form would not see; pass a plain table (a copy)", { expected = "a plain table" })
 end
 
 function params.prepare(product, action, entry, values, opts)

@@ -25,6 +25,23 @@ function value.new(fields)
   }, Credentials)
 end
 
+-- Why c cannot sign a request, or nil: the signer takes a non-empty key pair of strings
+-- and, when there is one, a token that is a string. Checked before every signature, since
+-- a provider of the caller's own may give anything.
+function value.problem(c)
+  if type(c) ~= "table" then return "gave a " .. type(c) .. ", not credentials" end
+  for _, k in ipairs { "access_key_id", "access_key_secret" } do
+    local v = c[k]
+    if type(v) ~= "string" or v == "" then
+      return "gave an " .. k .. " that is " .. (v == "" and "empty" or ("a " .. type(v))) .. ", not a non-empty string"
+    end
+  end
+  if c.security_token ~= nil and type(c.security_token) ~= "string" then
+    return "gave a security_token that is a " .. type(c.security_token) .. ", not a string"
+  end
+  return nil
+end
+
 function value.is_complete(c)
   return type(c) == "table" and type(c.access_key_id) == "string" and c.access_key_id ~= ""
     and type(c.access_key_secret) == "string" and c.access_key_secret ~= ""
