@@ -138,6 +138,21 @@ describe("call options", function()
   end)
 end)
 
+describe("wait options", function()
+  it("refuse an unknown name, naming the nearest, before any call", function()
+    local c, last = wire.client("ecs")
+    local ok, err = pcall(c.wait, c, "DescribeRegions", {}, function() return true end, { timout = 5 })
+    assert.is_false(ok)
+    has(tostring(err), "wait: unknown option 'timout'", "did you mean timeout?")
+    assert.is_nil(last())
+    -- the calls' own options are checked by the call
+    local res, cerr = c:wait("DescribeRegions", {}, function() return true end, { call = { dryrun = true } })
+    assert.is_nil(res)
+    has(cerr.message, "did you mean dry_run?")
+    assert.is_nil(last())
+  end)
+end)
+
 describe("credentials from a provider of the caller's own", function()
   it("are checked before signing: a wrong type is a credentials error, not a C bad argument", function()
     for _, creds in ipairs {

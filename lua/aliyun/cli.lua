@@ -56,6 +56,17 @@ local function usage_error(message)
   return { usage = true, message = message }
 end
 
+-- "; did you mean --endpoint?" for a misspelt flag, or "".
+local function flag_hint(name)
+  local names = {}
+  for _, set in ipairs { VALUE_FLAGS, BOOL_FLAGS, SUBOPTIONS } do
+    for n in pairs(set) do names[#names + 1] = n end
+  end
+  table.sort(names)
+  local near = api.suggest(names, name, 2)
+  return #near > 0 and ("; did you mean --" .. table.concat(near, ", --") .. "?") or ""
+end
+
 -- argv -> {flags = {...}, sub = {[flag] = {k = v}}, positional = {...}, params = {{name, value|true}}}
 -- or nil, usage error.
 function cli.parse(argv)
@@ -116,7 +127,7 @@ function cli.parse(argv)
       out.flags[name] = true
       out.sub[name] = sub
     else
-      return nil, usage_error("unknown option --" .. name .. " (see --help)")
+      return nil, usage_error("unknown option --" .. name .. flag_hint(name) .. " (see --help)")
     end
   end
   local fmt = out.sub.output and out.sub.output.format

@@ -11,6 +11,11 @@ local wait = {}
 
 local DEFAULTS = { timeout = 600, interval = 2, max_interval = 30, backoff = 1.5 }
 
+-- Every option wait takes; call holds the options of each call (checked by the call).
+local KNOWN_NAMES = { "backoff", "call", "clock", "interval", "max_interval", "progress", "sleep", "timeout" }
+local KNOWN = {}
+for _, n in ipairs(KNOWN_NAMES) do KNOWN[n] = true end
+
 local function describe_state(state, response)
   if state ~= nil then return tostring(state) end
   local s = json.encode(response) or "?"
@@ -23,6 +28,13 @@ end
 function wait.wait(client, action, params, predicate, opts)
   if type(predicate) ~= "function" then error("aliyun: wait: predicate function expected", 3) end
   opts = opts or {}
+  for k in pairs(opts) do
+    if not KNOWN[k] then
+      local near = type(k) == "string" and require("aliyun.api").suggest(KNOWN_NAMES, k, 2) or {}
+      error("aliyun: wait: unknown option '" .. tostring(k) .. "'"
+        .. (#near > 0 and ("; did you mean " .. table.concat(near, ", ") .. "?") or ""), 3)
+    end
+  end
   local o = {}
   for k, v in pairs(DEFAULTS) do o[k] = opts[k] ~= nil and opts[k] or v end
   for _, k in ipairs { "timeout", "interval", "max_interval", "backoff" } do
