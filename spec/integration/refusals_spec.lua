@@ -94,6 +94,16 @@ describe("refused calls send nothing #integration", function()
     has(tostring(err), table.unpack(case[4]))
   end
 
+  -- Calls every case on client c: each refused, nothing sent.
+  local function every_case_refused(c)
+    for _, case in ipairs(CASES) do
+      local res, err = c:DescribeDisks(case[2], case[3])
+      assert.is_nil(res, case[1])
+      refused_err(err, case)
+    end
+    assert.are.equal(0, count())
+  end
+
   it("client options: a misspelt name or a bad value raises when the client is made", function()
     reset()
     for _, case in ipairs {
@@ -130,12 +140,7 @@ describe("refused calls send nothing #integration", function()
       end })
     end
     reset()
-    for _, case in ipairs(CASES) do
-      local res, err = c:DescribeDisks(case[2], case[3])
-      assert.is_nil(res, case[1])
-      refused_err(err, case)
-    end
-    assert.are.equal(0, count())
+    every_case_refused(c)
     assert.are.equal(0, fused)
     assert(c:DescribeDisks { RegionId = REGION, PageSize = 10 })
     assert.are.equal(1, count())
@@ -146,12 +151,7 @@ describe("refused calls send nothing #integration", function()
     local lines = {}
     local c = new_client { debug = function(line) lines[#lines + 1] = line end } -- debug: never fused
     reset()
-    for _, case in ipairs(CASES) do
-      local res, err = c:DescribeDisks(case[2], case[3])
-      assert.is_nil(res, case[1])
-      refused_err(err, case)
-    end
-    assert.are.equal(0, count())
+    every_case_refused(c)
     assert.are.same({}, lines)
     local res = assert(c:DescribeDisks { RegionId = REGION, DiskIds = { "d-1", "d-2" } })
     assert.are.equal('["d-1","d-2"]', res.Params.DiskIds)
