@@ -28,9 +28,11 @@ end
 -- Why c cannot sign a request, or nil: the signer takes a non-empty key pair of strings
 -- and, when there is one, a token that is a string. Checked before every signature, since
 -- a provider of the caller's own may give anything.
+local PAIR = { "access_key_id", "access_key_secret" }
+
 function value.problem(c)
   if type(c) ~= "table" then return "gave a " .. type(c) .. ", not credentials" end
-  for _, k in ipairs { "access_key_id", "access_key_secret" } do
+  for _, k in ipairs(PAIR) do
     local v = c[k]
     if type(v) ~= "string" or v == "" then
       return "gave an " .. k .. " that is " .. (v == "" and "empty" or ("a " .. type(v))) .. ", not a non-empty string"
