@@ -37,6 +37,8 @@ SRCS = csrc/core.c csrc/sign.c csrc/http.c csrc/httpcommon.c csrc/h1conn.c csrc/
 CURL_SRCS = csrc/curl.c csrc/httpcommon.c
 HDRS = csrc/compat.h csrc/membuf.h csrc/sign.h csrc/http.h csrc/httpcommon.h csrc/h1conn.h csrc/conn.h csrc/h1.h \
   csrc/json.h csrc/clock.h csrc/interrupt.h
+SRCS += csrc/files.c
+HDRS += csrc/files.h
 
 CORE54  = $(BUILD)/5.4/aliyun/core.so
 COREJIT = $(BUILD)/luajit/aliyun/core.so

@@ -2,6 +2,7 @@
  * each lives in the file named beside it. */
 #include "compat.h"
 #include "sign.h"
+#include "files.h"
 #include "http.h"
 #include "json.h"
 #include "clock.h"
@@ -36,6 +37,8 @@ LUALIB_API int luaopen_aliyun_core(lua_State *L) {
         {"sleep", aliyun_l_sleep},
         {"parse_http_date", aliyun_l_parse_http_date},
         {"isatty", aliyun_l_isatty},
+        /* files.c */
+        {"file_mode", aliyun_l_file_mode},
         /* interrupt.c */
         {"catch_interrupts", aliyun_l_catch_interrupts},
         /* http.c */

@@ -63,6 +63,7 @@ setup(function()
     { name = "wrong", mode = "AK", access_key_id = "testid", access_key_secret = "notthesecret", region_id = "cn-hangzhou" },
   } })
   f:close()
+  os.execute("chmod 600 " .. quote(tmp .. "/.aliyun/config.json")) -- as aliyun-cli writes it
   local ecs = aliyun.ecs { endpoint = "http://127.0.0.1", access_key_id = "testid", access_key_secret = "testsecret",
     transport = emulator.transport {} }
   DISK = assert(ecs:DescribeDisks { RegionId = "cn-hangzhou" }).Disks.Disk[1].DiskId

@@ -406,6 +406,7 @@ describe("the CLI profile", function()
       { name = "work", mode = "AK", access_key_id = "testid", access_key_secret = SECRET, region_id = "cn-shanghai" },
     } })
     f:close()
+    os.execute("chmod 600 " .. dir .. "/config.json")
     local env = { ALIBABA_CLOUD_CONFIG_FILE = dir .. "/config.json" }
     local c = aliyun.ecs { getenv = function(k) return env[k] end, dry_run = true }
     local req = assert(c:DescribeRegions {})

@@ -41,6 +41,7 @@ local function write(path, text)
   local f = assert(io.open(path, "wb"))
   f:write(text)
   f:close()
+  os.execute("chmod 600 '" .. path .. "'") -- as the official tools write files that hold keys
 end
 
 local function env(t)
@@ -240,18 +241,30 @@ describe("credentials", function()
       assert.are.same({ 2, false, "STS is down" }, hooks[2])
     end)
 
-    it("credentials already expired by the local clock are used, without a fetch on every call", function()
+    it("credentials already expired by the local clock are never used, nor fetched on every call", function()
       local clock = { t = 5000 }
       local n = 0
       local p = refresh.new { now = function() return clock.t end, retry_after = 10, fetch = function()
         n = n + 1
+        if n == 3 then return value.new { access_key_id = "good", access_key_secret = "s", expiration = 9000 } end
         return value.new { access_key_id = "skewed" .. n, access_key_secret = "s", expiration = 4000 }
       end }
-      assert.are.equal("skewed1", p.get().access_key_id)
+      local c, why = p.get()
+      assert.is_nil(c)
+      assert.matches("expired at 1970%-01%-01T01:06:40Z, 1000 s ago by the local clock", why)
       clock.t = 5005
-      assert.are.equal("skewed1", p.get().access_key_id)
+      c = p.get()
+      assert.is_nil(c)
+      assert.are.equal(1, n) -- within retry_after: no second fetch
       clock.t = 5011
-      assert.are.equal("skewed2", p.get().access_key_id)
+      assert.is_nil(p.get())
+      assert.are.equal(2, n)
+      clock.t = 5022
+      assert.are.equal("good", p.get().access_key_id)
+      -- and cached credentials stop being used when they expire, whatever the refresh does
+      clock.t = 9000
+      n = 0
+      assert.is_nil(p.get())
     end)
 
     it("a fetch that raises becomes a failure, not an exception", function()
@@ -936,6 +949,81 @@ describe("credentials", function()
       assert_no_secret(tostring(err))
       assert_no_secret(err.message)
       assert_no_secret(tostring(client))
+    end)
+
+    it("a source that is set up and fails is named first, with why, in one line; none stands in for it", function()
+      local aliyun = require "aliyun"
+      local down = fake {} -- answers 404 to everything
+      local refused = fake { ["/"] = function()
+        return 403, json.encode { Code = "NoPermission", Message = "You are not authorized to do this action.",
+          RequestId = "r-403" }
+      end }
+      local raising = { name = "a provider that raises", get = function() error("boom\nsecond line") end }
+      -- each: client options -> what the message must name
+      local cases = {
+        { { config_file = "profile.json", profile_text = { current = "r", profiles = { { name = "r",
+            mode = "RamRoleArn", access_key_id = "LTAIprofile", access_key_secret = "profile-secret-value",
+            ram_role_arn = "acs:ram::1:role/ops" } } }, credentials_transport = refused.send },
+          { "profile file .*profile%.json", "profile 'r'", "AssumeRole failed", "NoPermission" } },
+        { { config_file = "profile.json", profile_text = { current = "s", profiles = { { name = "s",
+            mode = "StsToken", access_key_id = "LTAIprofile", access_key_secret = "profile-secret-value" } } } },
+          { "profile 's' %(mode StsToken%) has no sts_token" } },
+        { { config_file = "profile.json", profile_text = { current = "e", profiles = { { name = "e",
+            mode = "EcsRamRole", ram_role_name = "named-role" } } }, credentials_transport = down.send },
+          { "profile 'e'", "role named%-role", "HTTP 404" } },
+        { { credentials_file = "creds.ini", ini_text = "[default]\ntype = ram_role_arn\naccess_key_id = LTAIini\n"
+            .. "access_key_secret = ini-secret-value\nrole_arn = acs:ram::1:role/ini\n",
+            credentials_transport = refused.send },
+          { "INI file .*creds%.ini", "creds%.ini %[default%]", "AssumeRole failed" } },
+        { { credentials_uri = "http://127.0.0.1:9/creds?token=uri-token-value", credentials_transport = down.send },
+          { "credentials URI http://127.0.0.1:9/creds", "HTTP 404" } },
+        { { oidc_provider_arn = "acs:ram::1:oidc-provider/k8s", oidc_token_file = "/nonexistent/token",
+            role_arn = "acs:ram::1:role/oidc" }, { "OIDC role acs:ram::1:role/oidc", "no file /nonexistent/token" } },
+        { { access_key_id = "LTAIexplicit", access_key_secret = "explicit-secret-value", role_arn = "acs:ram::1:role/x",
+            credentials_transport = refused.send }, { "^no usable credentials: RAM role acs:ram::1:role/x", "NoPermission" } },
+        { { access_key_id = "LTAIonly" }, { "client options: only half of the key pair is given" } },
+        { { credentials_provider = raising }, { "a provider that raises: raised an error: .*boom second line" } },
+      }
+      for i, case in ipairs(cases) do
+        local o, wanted = case[1], case[2]
+        local dir = tmpdir()
+        if o.profile_text then
+          write(dir .. "/" .. o.config_file, json.encode(o.profile_text))
+          o.config_file, o.profile_text = dir .. "/" .. o.config_file, nil
+        end
+        if o.ini_text then
+          write(dir .. "/" .. o.credentials_file, o.ini_text)
+          o.credentials_file, o.ini_text = dir .. "/" .. o.credentials_file, nil
+        end
+        -- beside credentials in the options, the environment holds a key pair: it must not
+        -- stand in for them (the other sources come after the environment in the chain)
+        o.getenv = env(o.access_key_id and { ALIBABA_CLOUD_ACCESS_KEY_ID = "LTAIenv",
+          ALIBABA_CLOUD_ACCESS_KEY_SECRET = "env-secret-value" } or {})
+        o.endpoint, o.home = "http://127.0.0.1:9", dir
+        o.sts_endpoint, o.metadata_endpoint = "http://127.0.0.1:9", "http://127.0.0.1:9"
+        o.credentials_max_retries, o.credentials_wait = 0, function() end
+        o.transport = function() error("nothing may be sent") end
+        local res, err = aliyun.client("ecs", o):call("DescribeRegions", {})
+        assert.is_nil(res)
+        assert.are.equal("credentials", err.kind)
+        local line = tostring(err)
+        assert.is_nil(line:find("\n", 1, true), "case " .. i .. ": " .. line)
+        assert.is_nil(err.message:find("\n", 1, true), "case " .. i .. ": " .. err.message)
+        for _, w in ipairs(wanted) do
+          assert.truthy(err.message:find(w), "case " .. i .. " lacks " .. w .. ": " .. err.message)
+        end
+        assert_no_secret(line)
+        assert.is_nil(line:find("uri-token-value", 1, true))
+      end
+    end)
+
+    it("credentials given in the options are used or the call fails: the environment never stands in", function()
+      local vars = { ALIBABA_CLOUD_ACCESS_KEY_ID = "LTAIenv", ALIBABA_CLOUD_ACCESS_KEY_SECRET = "env-secret-value" }
+      local c, err = chain.default({ access_key_id = "LTAIonly", getenv = env(vars), home = tmpdir() }).get()
+      assert.is_nil(c)
+      assert.matches("^no usable credentials: client options: ", err.message)
+      -- a profile file where none is set up is absent, not failing: the environment is used
+      assert.are.equal("LTAIenv", assert(chain.default({ getenv = env(vars), home = tmpdir() }).get()).access_key_id)
     end)
   end)
 end)

@@ -28,7 +28,10 @@ Options:
   --endpoint URL          send to this endpoint (https://host, http://127.0.0.1:PORT)
   --emulator              send to an emulator inside this process (key pair testid/testsecret)
   --output json|table     output format (table: [cols=A,B] [rows=PATH])     (default json)
-  --dryrun                print the signed request instead of sending it
+  --dryrun                print the signed request instead of sending it (signature, STS token
+                          and secrets masked)
+  --dryrun-live           print the live signed request, nothing masked, to send it elsewhere
+                          (anyone who reads it can send it once)
   --pager [path=PATH]     call every page and merge the lists into one result
   --waiter expr=PATH to=VALUE [timeout=S] [interval=S]
                           call until the value at PATH is VALUE (PATH: Disks.Disk[0].Status)
@@ -50,7 +53,8 @@ local SUBOPTIONS = {
   plot = { metric = true, width = true, height = true },
 }
 local VALUE_FLAGS = { profile = true, region = true, endpoint = true, save = true }
-local BOOL_FLAGS = { dryrun = true, emulator = true, debug = true, help = true, version = true }
+local BOOL_FLAGS = { dryrun = true, ["dryrun-live"] = true, emulator = true, debug = true, help = true,
+  version = true }
 
 local function usage_error(message)
   return { usage = true, message = message }
@@ -456,6 +460,7 @@ function cli.main(argv, env)
     local entry = api.find(product, action)
     if api.index(entry).by_name.RegionId then params.RegionId = region end
   end
+  if f["dryrun-live"] then f.dryrun = true end
   if f.dryrun then copts.dry_run = true end
   local client = require("aliyun").client(product, copts)
 
@@ -496,7 +501,7 @@ function cli.main(argv, env)
     stdout(pretty.columns(result, { cols = cols, rows = o.rows }))
     return 0
   end
-  local text, jerr = pretty.json(result)
+  local text, jerr = pretty.json(result, { live = f["dryrun-live"] })
   if not text then return fail(1, jerr) end
   stdout(text .. "\n")
   return 0

@@ -82,6 +82,10 @@ function client.new(product, opts)
   local self = { product = product:lower(), opts = {}, _clock_offset = false, _plans = {} }
   for k, v in pairs(DEFAULTS) do self.opts[k] = v end
   for k, v in pairs(opts) do self.opts[k] = v end
+  if opts.verify_tls == false then
+    lazy.warn.once("verify_tls", "verify_tls = false: server certificates are not checked, so whoever is on "
+      .. "the path can pose as the service and read requests and temporary credentials (for tests only)", opts.warn)
+  end
   return setmetatable(self, client.mt)
 end
 
@@ -120,10 +124,24 @@ function Client:_transport()
   return t, batch
 end
 
+-- A provider given in the options, made safe: one that raises has failed, with the error
+-- as its reason (the chain does the same for its own).
+local function guarded(p)
+  local g = {}
+  for k, v in pairs(p) do g[k] = v end
+  g.get = function()
+    local ok, creds, why = pcall(p.get)
+    if not ok then return nil, "raised an error: " .. tostring(creds) end
+    return creds, why
+  end
+  return g
+end
+
 -- The client's credential provider (the default chain unless one was given), made once.
 function Client:_credentials_provider()
   if not self._provider then
-    self._provider = self.opts.credentials_provider or require("aliyun.credentials.chain").default(self.opts)
+    local given = self.opts.credentials_provider
+    self._provider = given and guarded(given) or require("aliyun.credentials.chain").default(self.opts)
   end
   return self._provider
 end
@@ -138,14 +156,18 @@ function Client:_default_region()
   return nil
 end
 
+-- A provider's failure as the error of a call: one line that names the source.
+local function credentials_error(provider, why)
+  if errors.is_error(why) then return why end
+  local name = type(provider.name) == "string" and provider.name or "the credentials provider"
+  return errors.new { kind = "credentials", message = name .. ": " .. errors.line(why) }
+end
+
 -- The credentials the provider gave, or nil and the error: none, or values the signer
 -- cannot take (a provider of the caller's own may give anything).
 local function provided(provider)
   local creds, err = provider.get()
-  if not creds then
-    if not errors.is_error(err) then err = errors.new { kind = "credentials", message = tostring(err) } end
-    return nil, err
-  end
+  if not creds then return nil, credentials_error(provider, err) end
   local why = lazy["credentials.value"].problem(creds)
   if why then
     return nil, errors.new { kind = "credentials", message = tostring(provider.name or "the credential provider") .. " " .. why }
@@ -177,9 +199,8 @@ local function warn_plain_http(authority, warn)
   if warned_hosts[authority] then return end
   warned_hosts[authority] = true
   if is_loopback(authority) then return end
-  local line = "aliyun: warning: plain HTTP endpoint http://" .. authority
-    .. " is not on loopback; requests and tokens travel unencrypted (use https://)"
-  if type(warn) == "function" then warn(line) else io.stderr:write(line, "\n") end
+  lazy.warn.say("plain HTTP endpoint http://" .. authority
+    .. " is not on loopback; requests and tokens travel unencrypted (use https://)", warn)
 end
 
 function Client:_endpoint(wire)
@@ -375,6 +396,21 @@ local function with_client_token(plan, params)
   return copy
 end
 
+-- An error of an action that takes a ClientToken carries the token every attempt used, so
+-- that calling again with ClientToken = err.client_token can never create a second resource.
+local function with_token(err, plan, params)
+  if plan.client_token and params and params.ClientToken ~= nil then err.client_token = params.ClientToken end
+  return err
+end
+
+-- After the service said the STS token expired: makes the client's provider fetch new
+-- credentials at the next get. True when it will (a provider with invalidate that does not
+-- answer false; never a call's own credentials).
+function Client:_refresh_credentials(call_opts)
+  local p = call_opts.credentials == nil and self._provider
+  return p and type(p.invalidate) == "function" and p.invalidate() ~= false or false
+end
+
 function Client:_retry_policy(call_opts)
   local given = pick(call_opts.retry, self.opts.retry)
   local max = pick(call_opts.max_retries, self.opts.max_retries)
@@ -480,7 +516,7 @@ local function attempt_once(self, plan, action, params, call_opts, tables, send,
   local request, meta = Client._build(self, action, params, call_opts, tables)
   if not request then return nil, meta end
   if plan.dry_run then
-    return { method = request.method, url = request.url, headers = request.headers, body = request.body }
+    return lazy.mask.dry_run { method = request.method, url = request.url, headers = request.headers, body = request.body }
   end
   local sink, started = plan.sink, nil
   if sink then
@@ -553,7 +589,7 @@ function Client:call(action, params, call_opts)
   local fast = plan.fast and call_opts.credentials == nil
   -- the client's own policy when the call brings none (made once, at the first call)
   local policy = call_opts == EMPTY and self._default_policy or Client._retry_policy(self, call_opts)
-  local attempt, skew_corrected = 0, false
+  local attempt, skew_corrected, token_renewed = 0, false, false
   while true do
     attempt = attempt + 1
     local result, err, headers, meta = false, nil, nil, nil
@@ -564,7 +600,7 @@ function Client:call(action, params, call_opts)
       result, err, headers, meta = attempt_once(self, plan, action, params, call_opts, tables, send, attempt)
     end
     if result then return result end
-    if not headers and not meta then return nil, err end -- not sent: nothing to retry
+    if not headers and not meta then return nil, with_token(err, plan, params) end -- not sent: nothing to retry
 
     local again = false
     if err.code == "InvalidTimeStamp.Expired" then
@@ -581,10 +617,15 @@ function Client:call(action, params, call_opts)
         end
       end
     end
+    if not token_renewed and errors.is_expired_token(err) and Client._refresh_credentials(self, call_opts) then
+      -- the STS token expired before its provider expected: once more with new credentials,
+      -- not counted as a retry
+      token_renewed, again = true, true
+    end
     if not again then
       explain(err, meta, meta and meta.access_key_id)
       local wait = policy:delay(attempt, err, headers)
-      if not wait then return nil, err end
+      if not wait then return nil, with_token(err, plan, params) end
       if wait > 0 then Client._sleep(self, wait) end
     else
       attempt = attempt - 1
@@ -626,8 +667,8 @@ function Client:batch(calls, opts)
     if refused then
       jobs[i] = { action = action, refused = refused }
     else
-      jobs[i] = { action = action, params = with_client_token(plan_of(self, action, merged, tables), params),
-        opts = merged }
+      local plan = plan_of(self, action, merged, tables)
+      jobs[i] = { action = action, params = with_client_token(plan, params), opts = merged, plan = plan }
     end
   end
 
@@ -651,7 +692,8 @@ function Client:batch(calls, opts)
       if not request then
         results[i] = meta
       elseif pick(job.opts.dry_run, self.opts.dry_run) then
-        results[i] = { method = request.method, url = request.url, headers = request.headers, body = request.body }
+        results[i] = lazy.mask.dry_run { method = request.method, url = request.url, headers = request.headers,
+          body = request.body }
       else
         requests[#requests + 1] = request
         metas[#requests] = meta
@@ -684,6 +726,10 @@ function Client:batch(calls, opts)
       else
         explain(err, metas[k], metas[k] and metas[k].access_key_id)
         local wait = policy:delay(attempt, err, not errors.is_error(resp) and resp.headers or nil)
+        if not wait and not jobs[i].renewed and errors.is_expired_token(err)
+          and Client._refresh_credentials(self, jobs[i].opts) then
+          jobs[i].renewed, wait = true, 0 -- new credentials, as in call()
+        end
         results[i] = err
         if wait then
           retry_list[#retry_list + 1] = i
@@ -693,6 +739,9 @@ function Client:batch(calls, opts)
     end
     pending = retry_list
     if #pending > 0 and longest > 0 then Client._sleep(self, longest) end
+  end
+  for i, job in ipairs(jobs) do
+    if job.plan and errors.is_error(results[i]) then with_token(results[i], job.plan, job.params) end
   end
   return results
 end

@@ -1,5 +1,7 @@
 -- The one error shape of the library. Every failure a caller sees is one of these:
 -- a table with fields, and tostring() gives one readable line with no secrets in it.
+local mask = require "aliyun.mask"
+
 local errors = {}
 
 local Error = {}
@@ -19,6 +21,12 @@ local RETRYABLE_CODES = {
   InternalError = true, UnknownError = true,
 }
 
+-- Service codes that say the STS token has expired: temporary credentials are fetched
+-- again and the call made once more (client.lua).
+local EXPIRED_TOKEN_CODES = {
+  ["InvalidSecurityToken.Expired"] = true, SecurityTokenExpired = true,
+}
+
 function Error.__tostring(e)
   local parts = { "aliyun" }
   if e.action then parts[#parts + 1] = " " .. e.action end
@@ -27,9 +35,11 @@ function Error.__tostring(e)
   if e.code then parts[#parts + 1] = " " .. e.code end
   if e.message and e.message ~= "" then
     -- one line: the service sometimes puts newlines in messages
-    parts[#parts + 1] = ": " .. (tostring(e.message):gsub("[\r\n]+", " "))
+    parts[#parts + 1] = ": " .. (mask.text(tostring(e.message)):gsub("[\r\n]+", " "))
   end
   if e.request_id then parts[#parts + 1] = " [RequestId " .. e.request_id .. "]" end
+  -- the token a call again with the same parameters must carry to create nothing twice
+  if e.client_token then parts[#parts + 1] = " [ClientToken " .. tostring(e.client_token) .. "]" end
   return table.concat(parts)
 end
 
@@ -40,7 +50,7 @@ function errors.new(fields)
     kind = fields.kind, code = fields.code, message = fields.message or "",
     status = fields.status, request_id = fields.request_id, host_id = fields.host_id,
     recommend = fields.recommend, action = fields.action, retryable = fields.retryable,
-    details = fields.details,
+    details = fields.details, client_token = fields.client_token,
   }
   if e.retryable == nil then e.retryable = errors.is_retryable(e) end
   return setmetatable(e, Error)
@@ -54,6 +64,17 @@ function errors.is_retryable(e)
     if e.status and e.status >= 500 then return true end
   end
   return false
+end
+
+-- A reason (text or an error object) as one line of text, for messages that name a source.
+function errors.line(why)
+  if errors.is_error(why) then why = why.message end
+  return (tostring(why or "no reason given"):gsub("[\r\n]+", " "))
+end
+
+-- Whether the service refused the call because the STS token has expired.
+function errors.is_expired_token(e)
+  return e.kind == "service" and e.code ~= nil and EXPIRED_TOKEN_CODES[e.code] == true
 end
 
 function errors.is_error(v)

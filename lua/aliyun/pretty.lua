@@ -2,9 +2,14 @@
 -- order (list items first, then the other keys sorted), short tables on one line, colour
 -- only when asked (the REPL and the command line ask when stdout is a terminal).
 --
---   pretty.format(value, {color = bool, width = 100}) -> string
+--   pretty.format(value, {color = bool, width = 100, live = bool}) -> string
+--   pretty.json(value, {live = bool}) -> string | nil, why
 --   pretty.columns(result, {rows = "Disks.Disk", cols = {"DiskId", "Status"}}) -> string | nil, why
+-- Secrets never show (mask.lua): dry runs, requests, clients, credentials and errors print
+-- as their masked forms, and the library's own secret options as ****; live = true shows
+-- them as they are (for a request that is to be sent elsewhere).
 local core = require "aliyun.core"
+local mask = require "aliyun.mask"
 
 local pretty = {}
 
@@ -102,7 +107,14 @@ local function visible_len(s)
   return #(s:gsub("\27%[[%d;]*m", ""))
 end
 
-local function render(v, color, indent, width, seen, out)
+-- What a value shows as: its masked form, unless the caller asked for the live one.
+local function shown(v, live)
+  if not live then return mask.display(v) end
+  return mask.live(v)
+end
+
+local function render(v, color, indent, width, seen, out, live)
+  v = shown(v, live)
   local s = scalar(v, color)
   if s then out[#out + 1] = s return end
   if type(v) ~= "table" then out[#out + 1] = tostring(v) return end
@@ -112,8 +124,12 @@ local function render(v, color, indent, width, seen, out)
   seen[v] = true
   -- one line when every value is a scalar and it fits
   local parts, flat = {}, true
+  local function field(k)
+    if live then return v[k] end
+    return shown(mask.field(k, v[k]))
+  end
   for _, k in ipairs(keys) do
-    local vs = scalar(v[k], color)
+    local vs = scalar(field(k), color)
     if not vs then flat = false break end
     if is_index(k, n) then parts[#parts + 1] = vs
     else parts[#parts + 1] = key_text(k, color) .. " = " .. vs end
@@ -133,7 +149,7 @@ local function render(v, color, indent, width, seen, out)
     if not is_index(k, n) then
       out[#out + 1] = key_text(k, color) .. " = "
     end
-    render(v[k], color, inner, width, seen, out)
+    render(field(k), color, inner, width, seen, out, live)
     out[#out + 1] = ",\n"
   end
   out[#out + 1] = indent .. "}"
@@ -143,15 +159,19 @@ end
 function pretty.format(v, opts)
   opts = opts or {}
   local out = {}
-  render(v, opts.color and true or false, "", opts.width or 100, {}, out)
+  render(v, opts.color and true or false, "", opts.width or 100, {}, out, opts.live)
   return table.concat(out)
 end
 
 -- JSON indented by two spaces, keys sorted (json.encode for the leaves and empty tables,
 -- so [] and {} come out as the decoder saw them). Returns text or nil, why.
-local function json_lines(v, indent, out, seen)
+local function json_lines(v, indent, out, seen, live)
   local json = require "aliyun.json"
-  if type(v) ~= "table" or next(v) == nil or getmetatable(v) and getmetatable(v).__tostring then
+  v = shown(v, live)
+  local mt = type(v) == "table" and getmetatable(v)
+  -- an object that says how it prints (a client, credentials) is that text, not its fields
+  if mt and mt.__tostring then v = tostring(v) end
+  if type(v) ~= "table" or next(v) == nil then
     local s, err = json.encode(v)
     if not s then error(err, 0) end
     out[#out + 1] = s
@@ -170,7 +190,7 @@ local function json_lines(v, indent, out, seen)
     out[#out + 1] = "[\n"
     for i = 1, n do
       out[#out + 1] = inner
-      json_lines(v[i], inner, out, seen)
+      json_lines(v[i], inner, out, seen, live)
       out[#out + 1] = i < n and ",\n" or "\n"
     end
     out[#out + 1] = indent .. "]"
@@ -185,8 +205,9 @@ local function json_lines(v, indent, out, seen)
     for i, k in ipairs(keys) do
       local val = v[k]
       if val == nil then val = v[tonumber(k)] end
+      if not live then val = mask.field(k, val) end
       out[#out + 1] = inner .. json.encode(k) .. ": "
-      json_lines(val, inner, out, seen)
+      json_lines(val, inner, out, seen, live)
       out[#out + 1] = i < #keys and ",\n" or "\n"
     end
     out[#out + 1] = indent .. "}"
@@ -194,9 +215,9 @@ local function json_lines(v, indent, out, seen)
   seen[v] = nil
 end
 
-function pretty.json(v)
+function pretty.json(v, opts)
   local out = {}
-  local ok, err = pcall(json_lines, v, "", out, {})
+  local ok, err = pcall(json_lines, v, "", out, {}, opts and opts.live)
   if not ok then return nil, err end
   return table.concat(out)
 end
@@ -217,7 +238,7 @@ end
 -- The scalar fields of an item, flattened ("EipAddress.IpAddress").
 local function flatten(item, prefix, out)
   for _, k in ipairs((pretty.keys(item))) do
-    local v = item[k]
+    local v = mask.display(mask.field(k, item[k]))
     local name = prefix and (prefix .. "." .. tostring(k)) or tostring(k)
     if type(v) == "table" and v ~= core.null and not getmetatable(v) then
       if next(v) ~= nil then flatten(v, name, out) end
@@ -240,7 +261,10 @@ end
 -- otherwise one row per scalar field of the result.
 function pretty.columns(result, opts)
   opts = opts or {}
-  if type(result) ~= "table" then return cell(result) .. "\n" end
+  result = mask.display(result)
+  -- an object that says how it prints (an error, a client) is that one cell
+  local mt = type(result) == "table" and getmetatable(result)
+  if type(result) ~= "table" or mt and mt.__tostring then return cell(result) .. "\n" end
   local rows_path = opts.rows
   if not rows_path then rows_path = require("aliyun.paginate").find_items(result) end
   local items = rows_path and pretty.at(result, rows_path)

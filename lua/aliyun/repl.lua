@@ -27,6 +27,8 @@ Lua 5.4 with these ready:
   help(x)             help(ecs.CreateDisk), help(ecs), help("ens"), help("RunInstances")
   plot(result, opts)  chart a monitoring series: plot(r, {metric = "CPU", width = 60, height = 8})
   show(x)             pretty-print x again (_ is the last result)
+  live(x)             x with nothing masked: a dry run's live signed request, to send elsewhere
+                      (results show signatures, STS tokens and secrets as ****)
 Commands:
   :profile NAME       use a profile of ~/.aliyun/config.json (its key pair and region)
   :region NAME        use this region's endpoints
@@ -73,6 +75,7 @@ function repl.new(settings, o)
   env.show = function(...)
     for i = 1, select("#", ...) do self:show((select(i, ...))) end
   end
+  env.live = function(v) self:say(pretty.format(v, { color = self.color, live = true })) end
   env.print = function(...)
     local parts = {}
     for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end

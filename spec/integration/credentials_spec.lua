@@ -48,6 +48,7 @@ describe("#integration credentials against local services", function()
     local f = assert(io.open(path, "wb"))
     f:write(text)
     f:close()
+    os.execute("chmod 600 '" .. path .. "'") -- as the official tools write files that hold keys
   end
 
   local function env(t) return function(k) return t[k] end end

@@ -132,6 +132,7 @@ describe("aliyun-lua REPL in a terminal #integration", function()
       { name = "wrong", mode = "AK", access_key_id = "testid", access_key_secret = "notthesecret" },
     } })
     f:close()
+    sh("chmod 600 " .. quote(tmp .. "/.aliyun/config.json")) -- as aliyun-cli writes it
     srv = assert(server.start { seed = 1, delays = { disk_create = 1 } })
     start_repl()
   end)

@@ -123,13 +123,14 @@ function ecs_ram_role.from_env(opts)
   if wanted == nil or wanted == false or disabled then
     local why = disabled and "not asked: ALIBABA_CLOUD_ECS_METADATA_DISABLED is true"
       or "not asked: ALIBABA_CLOUD_ECS_METADATA is unset (the metadata service is never probed blindly)"
-    return { name = ecs_ram_role.NAME, get = function() return nil, why end }
+    return { name = ecs_ram_role.NAME, get = function() return nil, why, true end }
   end
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
   o.role_name = type(wanted) == "string" and wanted or nil
   local inner = ecs_ram_role.new(o)
-  return { name = inner.name, get = inner.get, count = function() return inner.count end }
+  return { name = inner.name, get = inner.get, count = function() return inner.count end,
+    invalidate = inner.invalidate }
 end
 
 return ecs_ram_role

@@ -26,7 +26,7 @@ function env.new(getenv)
           }
         end
       end
-      return nil, "no " .. NAMES[1][1] .. "/" .. NAMES[1][2] .. " (nor ALICLOUD_*, ALIYUN_*) set"
+      return nil, "no " .. NAMES[1][1] .. "/" .. NAMES[1][2] .. " (nor ALICLOUD_*, ALIYUN_*) set", true
     end,
   }
 end

@@ -53,6 +53,16 @@ function http.send(send, request)
   return response
 end
 
+-- The invalidate of a provider that wraps another (inner_of() -> that one, or nil while it
+-- is not made): forwards to it; false when it has nothing to fetch anew.
+function http.invalidator(inner_of)
+  return function()
+    local p = inner_of()
+    if type(p) == "table" and type(p.invalidate) == "function" then return p.invalidate() ~= false end
+    return false
+  end
+end
+
 -- Replaces every occurrence of each secret in s by ****.
 function http.scrub(s, ...)
   s = tostring(s)
@@ -82,6 +92,23 @@ function http.read_file(path)
   f:close()
   if not s then return nil, "cannot read " .. path end
   return s
+end
+
+-- A file that holds keys should be its owner's alone (ssh insists on it for private keys):
+-- one warning per file (opts.warn, else stderr) when its group or others may read or write it.
+local function bit(mode, value) return math.floor(mode / value) % 2 == 1 end
+
+function http.check_private(path, opts)
+  local mode = require("aliyun.core").file_mode(path)
+  if not mode then return end
+  local who, how = {}, {}
+  if bit(mode, 32) or bit(mode, 16) then who[#who + 1] = "its group" end
+  if bit(mode, 4) or bit(mode, 2) then who[#who + 1] = "other users" end
+  if #who == 0 then return end
+  if bit(mode, 32) or bit(mode, 4) then how[#how + 1] = "readable" end
+  if bit(mode, 16) or bit(mode, 2) then how[#how + 1] = "writable" end
+  require("aliyun.warn").once("mode " .. path, string.format("%s holds credentials and is %s by %s (mode %04o): "
+    .. "chmod 600 %s", path, table.concat(how, " and "), table.concat(who, " and "), mode % 512, path), opts and opts.warn)
 end
 
 -- A settings file's path: the option when given, else the environment variable, else

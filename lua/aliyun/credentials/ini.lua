@@ -7,6 +7,7 @@
 -- A section with enable = false is skipped.
 local value = require "aliyun.credentials.value"
 local http = require "aliyun.credentials.http"
+local errors = require "aliyun.errors"
 
 local ini = {}
 
@@ -58,15 +59,23 @@ function ini.new(opts)
   local name = "INI file " .. (path or "~/.alibabacloud/credentials.ini") .. " (ALIBABA_CLOUD_CREDENTIALS_FILE)"
   local loaded, inner, failure
 
+  local named = opts.credentials_file or http.env(http.getenv(opts), "ALIBABA_CLOUD_CREDENTIALS_FILE")
+  local label
+
+  -- The provider the file describes, or nil, why and whether the source is simply absent
+  -- (no file where none was named, no [default], a section disabled).
   local function build()
     local p, perr = ini.path(opts)
-    if not p then return nil, perr end
-    local text, err = http.read_file(p)
-    if not text then return nil, err end
+    if not p then return nil, perr, not named end
+    local text, err, missing = http.read_file(p)
+    if not text then return nil, err, missing and not named end
+    http.check_private(p, opts)
     local s = ini.parse(text)[section_name]
-    if not s then return nil, p .. " has no [" .. section_name .. "] section" end
-    local label = p .. " [" .. section_name .. "]"
-    if s.enable and not http.truthy(s.enable) then return nil, label .. " is disabled (enable = " .. s.enable .. ")" end
+    if not s then return nil, p .. " has no [" .. section_name .. "] section", opts.ini_section == nil end
+    label = p .. " [" .. section_name .. "]"
+    if s.enable and not http.truthy(s.enable) then
+      return nil, label .. " is disabled (enable = " .. s.enable .. ")", true
+    end
     local kind = str(s.type)
     if not kind then return nil, label .. " has no type" end
     local function sub(extra)
@@ -100,15 +109,19 @@ function ini.new(opts)
     return nil, label .. " has type " .. kind .. ", which this library does not support"
   end
 
+  local absent
   return {
     name = name,
+    invalidate = http.invalidator(function() return inner end),
     get = function()
       if not loaded then
         loaded = true
-        inner, failure = build()
+        inner, failure, absent = build()
       end
-      if not inner then return nil, failure end
-      return inner.get()
+      if not inner then return nil, failure, absent end
+      local creds, why = inner.get()
+      if creds then return creds end
+      return nil, label .. ": " .. errors.line(why)
     end,
   }
 end

@@ -77,20 +77,20 @@ function oidc.from_env(opts)
   o.oidc_token_file = opts.oidc_token_file or http.env(getenv, "ALIBABA_CLOUD_OIDC_TOKEN_FILE")
   o.role_session_name = opts.role_session_name or http.env(getenv, "ALIBABA_CLOUD_ROLE_SESSION_NAME")
   local inner
-  return {
-    name = oidc.NAME,
-    get = function()
-      if not inner then
-        if not (o.oidc_provider_arn or o.oidc_token_file) then
-          return nil, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN and ALIBABA_CLOUD_OIDC_TOKEN_FILE not set"
-        end
-        local why
-        inner, why = oidc.new(o)
-        if not inner then return nil, why end
+  local p = { name = oidc.NAME, invalidate = http.invalidator(function() return inner end) }
+  function p.get()
+    if not inner then
+      if not (o.oidc_provider_arn or o.oidc_token_file) then
+        return nil, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN and ALIBABA_CLOUD_OIDC_TOKEN_FILE not set", true
       end
-      return inner.get()
-    end,
-  }
+      local why
+      inner, why = oidc.new(o)
+      if not inner then return nil, why end
+      p.name = inner.name -- which role, for messages
+    end
+    return inner.get()
+  end
+  return p
 end
 
 return oidc

@@ -6,6 +6,7 @@
 local json = require "aliyun.json"
 local value = require "aliyun.credentials.value"
 local http = require "aliyun.credentials.http"
+local errors = require "aliyun.errors"
 
 local profile = {}
 
@@ -21,16 +22,21 @@ function profile.path(opts)
   return http.settings_path(opts, opts.config_file, "ALIBABA_CLOUD_CONFIG_FILE", ".aliyun/config.json")
 end
 
--- Reads the file and picks the profile: returns profile, config, or nil and why.
+-- Reads the file and picks the profile: returns profile, config, or nil, why and whether
+-- the source is simply absent (no file where none was named, no home directory).
 function profile.load(opts)
   opts = opts or {}
+  local getenv = http.getenv(opts)
+  local named = opts.config_file or opts.profile or http.env(getenv, "ALIBABA_CLOUD_CONFIG_FILE")
+    or http.env(getenv, "ALIBABA_CLOUD_PROFILE")
   local path, perr = profile.path(opts)
-  if not path then return nil, perr end
-  local text, err = http.read_file(path)
-  if not text then return nil, err end
+  if not path then return nil, perr, not named end
+  local text, err, missing = http.read_file(path)
+  if not text then return nil, err, missing and not named end
+  http.check_private(path, opts)
   local cfg = json.decode(text)
   if type(cfg) ~= "table" then return nil, path .. " is not a JSON object" end
-  local wanted = opts.profile or http.env(http.getenv(opts), "ALIBABA_CLOUD_PROFILE") or str(cfg.current) or "default"
+  local wanted = opts.profile or http.env(getenv, "ALIBABA_CLOUD_PROFILE") or str(cfg.current) or "default"
   if type(cfg.profiles) ~= "table" then return nil, path .. " has no profiles" end
   for _, p in ipairs(cfg.profiles) do
     if type(p) == "table" and p.name == wanted then return p, cfg, path end
@@ -126,14 +132,15 @@ function profile.new(opts)
   opts = opts or {}
   local path = profile.path(opts)
   local name = "profile file " .. (path or "~/.aliyun/config.json") .. " (ALIBABA_CLOUD_CONFIG_FILE, ALIBABA_CLOUD_PROFILE)"
-  local loaded, inner, failure, region
+  local loaded, inner, failure, absent, region, label
 
   local function load()
     if loaded then return end
     loaded = true
-    local p, cfg = profile.load(opts)
-    if not p then failure = cfg return end
+    local p, cfg, none = profile.load(opts)
+    if not p then failure, absent = cfg, none return end
     region = str(p.region_id)
+    label = "profile '" .. tostring(p.name) .. "'"
     local why
     inner, why = provider_for(p, cfg, opts, { [p.name] = true })
     if not inner then failure = why end
@@ -141,10 +148,14 @@ function profile.new(opts)
 
   return {
     name = name,
+    invalidate = http.invalidator(function() return inner end),
     get = function()
       load()
-      if not inner then return nil, failure end
-      return inner.get()
+      if not inner then return nil, failure, absent end
+      local creds, why = inner.get()
+      if creds then return creds end
+      -- which profile failed, not only which file
+      return nil, label .. ": " .. errors.line(why)
     end,
     -- the selected profile's region_id, or nil
     region = function()

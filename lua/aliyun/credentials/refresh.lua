@@ -76,7 +76,7 @@ local function shared_fetch(fetch, dict_name, key, margin, now)
   local ngx = rawget(_G, "ngx")
   local dict = ngx and ngx.shared and ngx.shared[dict_name]
   if not dict then
-    return function() return nil, "no lua_shared_dict named '" .. tostring(dict_name) .. "'" end
+    return function() return nil, "no lua_shared_dict named '" .. tostring(dict_name) .. "'" end, function() end
   end
   local value = require "aliyun.credentials.value"
   local json = require "aliyun.json"
@@ -87,12 +87,14 @@ local function shared_fetch(fetch, dict_name, key, margin, now)
     if t.expiration and t.expiration - now() <= margin then return nil end
     return value.new(t)
   end
+  -- forgets the shared copy too: the service refused its token
+  local function forget() dict:delete(key) end
   return function()
     local c = from_dict()
     if c then return c end
     if dict:add(key .. "\0lock", true, 30) then
       local creds, why = fetch()
-      if creds then
+      if creds and not (creds.expiration and creds.expiration <= now()) then
         local ttl = creds.expiration and math.max(1, creds.expiration - now()) or 0
         dict:set(key, json.encode {
           access_key_id = creds.access_key_id, access_key_secret = creds.access_key_secret,
@@ -111,15 +113,16 @@ local function shared_fetch(fetch, dict_name, key, margin, now)
       if not dict:get(key .. "\0lock") then break end
     end
     return fetch()
-  end
+  end, forget
 end
 
 function refresh.new(opts)
   assert(type(opts) == "table" and type(opts.fetch) == "function", "refresh.new: fetch function expected")
+  local forget_shared
   if opts.shared_dict then
     local o = {}
     for k, v in pairs(opts) do o[k] = v end
-    o.fetch = shared_fetch(opts.fetch, opts.shared_dict, "aliyun-credentials:" .. (opts.name or "?"),
+    o.fetch, forget_shared = shared_fetch(opts.fetch, opts.shared_dict, "aliyun-credentials:" .. (opts.name or "?"),
       opts.margin or DEFAULT_MARGIN, opts.now or default_now)
     o.shared_dict = nil
     opts = o
@@ -134,6 +137,7 @@ function refresh.new(opts)
   local refresh_at    -- when to fetch again (epoch seconds); nil: never (no expiration)
   local in_flight = false -- true while one caller is inside fetch
   local last_why      -- why the last fetch failed, for callers that waited on it
+  local stale_until   -- after a fetch gave expired credentials: no fetch again before this
 
   local function valid(c, t)
     return c ~= nil and (c.expiration == nil or t < c.expiration)
@@ -151,21 +155,24 @@ function refresh.new(opts)
     if not ok then creds, why = nil, "failed: " .. tostring(creds) end
     provider.count = provider.count + 1
     local t = now()
+    if creds and creds.expiration and creds.expiration <= t then
+      -- credentials past their Expiration are never used: the service would refuse them,
+      -- or (with the local clock behind) accept a token its owner meant to be dead
+      creds, why = nil, string.format("the credentials fetched expired at %s, %d s ago by the local clock "
+        .. "(check the system time if the source is right)", os.date("!%Y-%m-%dT%H:%M:%SZ", floor(creds.expiration)),
+        floor(t - creds.expiration))
+      -- the source would most likely give the same again: not a fetch on every call
+      stale_until = t + retry_after
+    end
     if creds then
-      cached, last_why = creds, nil
+      cached, last_why, stale_until = creds, nil, nil
       if creds.expiration then
         -- a lifetime shorter than twice the margin would be refreshed on every call: use
         -- half of it then
         local life = creds.expiration - t
-        if life <= 0 then
-          -- already expired by our clock (a skewed local clock?): use them, the service
-          -- decides; do not fetch again on every call meanwhile
-          refresh_at = t + retry_after
-        else
-          local m = margin
-          if life < 2 * margin then m = life / 2 end
-          refresh_at = creds.expiration - m
-        end
+        local m = margin
+        if life < 2 * margin then m = life / 2 end
+        refresh_at = creds.expiration - m
       else
         refresh_at = nil
       end
@@ -185,6 +192,7 @@ function refresh.new(opts)
   function provider.get()
     local t = now()
     if fresh(t) then return cached end
+    if stale_until and t < stale_until and not valid(cached, t) then return nil, last_why end
     if not in_flight then return do_fetch() end
     -- another caller is fetching: what still works is good enough meanwhile
     if valid(cached, t) then return cached end
@@ -198,9 +206,12 @@ function refresh.new(opts)
     return nil, last_why or "no credentials"
   end
 
-  -- Forgets the cached credentials (the next get fetches).
+  -- Forgets the cached credentials (the next get fetches): the client calls it when the
+  -- service says the token has expired. True: there is something to fetch anew.
   function provider.invalidate()
-    cached, refresh_at = nil, nil
+    cached, refresh_at, stale_until = nil, nil, nil
+    if forget_shared then forget_shared() end
+    return true
   end
 
   function provider.in_flight() return in_flight end

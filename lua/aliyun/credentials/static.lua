@@ -13,8 +13,8 @@ function static.new(opts, source)
   -- checked once: the pair does not change, and get() runs at every call
   local why
   if not value.is_complete(creds) then
-    why = (source or "client options") .. " give only half of the key pair "
-      .. "(access_key_id and access_key_secret are both needed)"
+    -- the provider's name says whose: the chain and the client put it first
+    why = "only half of the key pair is given (access_key_id and access_key_secret are both needed)"
   end
   return {
     name = source or "client options",

@@ -57,14 +57,14 @@ function uri.from_env(opts)
   opts = opts or {}
   local u = opts.credentials_uri or http.env(http.getenv(opts), "ALIBABA_CLOUD_CREDENTIALS_URI")
   if not u then
-    return { name = uri.NAME, get = function() return nil, "ALIBABA_CLOUD_CREDENTIALS_URI not set" end }
+    return { name = uri.NAME, get = function() return nil, "ALIBABA_CLOUD_CREDENTIALS_URI not set", true end }
   end
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
   o.uri = u
   local inner, why = uri.new(o)
   if not inner then return { name = uri.NAME, get = function() return nil, why end } end
-  return { name = inner.name, get = inner.get }
+  return { name = inner.name, get = inner.get, invalidate = inner.invalidate }
 end
 
 return uri

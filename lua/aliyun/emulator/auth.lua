@@ -80,7 +80,8 @@ end
 local Verifier = {}
 Verifier.__index = Verifier
 
--- opts.keys: {[access_key_id] = {secret = "...", security_token = "..." (for STS keys)}}
+-- opts.keys: {[access_key_id] = {secret = "...", security_token = "..." (for STS keys),
+--   expiration = epoch seconds on opts.now's clock (an STS key refused from then on)}}
 -- opts.crypto: {hmac_sha1=, hmac_sha256=, sha256_hex=, base64=, hex=}
 -- opts.now: function returning epoch seconds (os.time by default)
 function auth.new(opts)
@@ -124,6 +125,9 @@ function Verifier:_key(id, token)
   end
   if key.security_token and key.security_token ~= token then
     return fail(400, "InvalidSecurityToken.Mismatch", "Specified SecurityToken does not match the access key.")
+  end
+  if key.expiration and self.now() >= key.expiration then
+    return fail(400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
   end
   return key
 end

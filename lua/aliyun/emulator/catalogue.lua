@@ -26,6 +26,7 @@ return {
   SignatureDoesNotMatch = { 400, "Specified signature is not matched with our calculation.", "protocol" },
   ["InvalidAccessKeyId.NotFound"] = { 400, "Specified access key is not found.", "ref 4.5" },
   ["InvalidSecurityToken.Mismatch"] = { 400, "Specified SecurityToken does not match the access key.", "protocol" },
+  ["InvalidSecurityToken.Expired"] = { 400, "Specified SecurityToken is expired.", "protocol" },
   ["InvalidTimeStamp.Expired"] = { 400, "Specified time stamp or date value is expired.", "protocol" },
   ["InvalidTimeStamp.Format"] = { 400, "Specified time stamp or date value is not well formatted.", "protocol" },
   SignatureNonceUsed = { 400, "The request signature nonce has been used.", "ref 4.5" },

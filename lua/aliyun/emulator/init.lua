@@ -7,7 +7,9 @@
 --     access_key_secret = "testsecret", transport = emulator.transport(emu) })
 --
 -- Options:
---   keys    {[AccessKeyId] = {secret = ..., security_token = ... (STS)}}; default testid/testsecret
+--   keys    {[AccessKeyId] = {secret = ..., security_token = ... (STS), expiration = epoch seconds
+--           (the STS token is refused as expired from then on, by the signature clock)}};
+--           default testid/testsecret
 --   now     clock function (epoch seconds); tests advance it instead of sleeping
 --   delays  seconds for asynchronous transitions (emulator.DEFAULT_DELAYS lists them):
 --           instance_create, instance_start, instance_stop, disk_create, disk_attach, ...
