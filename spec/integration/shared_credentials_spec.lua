@@ -33,6 +33,11 @@ describe("credentials shared across nginx workers #integration", function()
               end
               ngx.sleep(0.05) -- let requests pile up in every worker
               local c, why = p.get()
+              -- ?expired=ID: the service refused ID's token (the client calls invalidate)
+              if c and c.access_key_id == ngx.var.arg_expired then
+                p.invalidate()
+                c, why = p.get()
+              end
               ngx.say(c and c.access_key_id or ("error " .. tostring(why)))
             }
           }
@@ -65,5 +70,20 @@ describe("credentials shared across nginx workers #integration", function()
     assert.equal(1, n)
     local counts = json.decode(assert(s:request { url = creds_server.url .. "/control" }).body)
     assert.equal(1, counts.uri)
+    -- the service refuses that token in every worker: one new fetch for them all, and the
+    -- workers that learn it later take the new shared copy instead of dropping it
+    local old = next(ids):gsub("%s+$", "")
+    for i = 1, 64 do reqs[i] = { url = gateway.url .. "/creds?expired=" .. old } end
+    local after = {}
+    for _, r in ipairs(s:batch(reqs, 64)) do
+      assert.equal(200, r.status, r.body)
+      after[(r.body:gsub("%s+$", ""))] = true
+    end
+    local newest = next(after)
+    assert.is_nil(next(after, newest), "one key for all")
+    assert.are_not.equal(old, newest)
+    assert.matches("^STS%.uri", newest)
+    counts = json.decode(assert(s:request { url = creds_server.url .. "/control" }).body)
+    assert.equal(2, counts.uri)
   end)
 end)

@@ -87,8 +87,17 @@ local function shared_fetch(fetch, dict_name, key, margin, now)
     if t.expiration and t.expiration - now() <= margin then return nil end
     return value.new(t)
   end
-  -- forgets the shared copy too: the service refused its token
-  local function forget() dict:delete(key) end
+  -- forgets the shared copy of the credentials the service refused; a newer copy (another
+  -- worker refreshed first) stays, so that the workers make one fetch between them
+  local function forget(stale)
+    local t = dict:get(key)
+    t = t and json.decode(t)
+    if type(t) == "table" and stale and (t.access_key_id ~= stale.access_key_id
+      or t.security_token ~= stale.security_token) then
+      return
+    end
+    dict:delete(key)
+  end
   return function()
     local c = from_dict()
     if c then return c end
@@ -209,8 +218,9 @@ function refresh.new(opts)
   -- Forgets the cached credentials (the next get fetches): the client calls it when the
   -- service says the token has expired. True: there is something to fetch anew.
   function provider.invalidate()
+    local stale = cached
     cached, refresh_at, stale_until = nil, nil, nil
-    if forget_shared then forget_shared() end
+    if forget_shared then forget_shared(stale) end
     return true
   end
 
