@@ -159,10 +159,24 @@ return function(world)
         local ids = {}
         for k, d in ipairs(disks(ecs, id)) do ids[k] = d.DiskId end
         assert.are.equal(4, #ids)
+        -- two secondary interfaces: one goes with the instance (DeleteOnRelease), one stays
+        local vsw, sg = network(ecs)
+        local enis = {}
+        for k, release in ipairs { true, false } do
+          enis[k] = assert(ecs:CreateNetworkInterface { RegionId = R, VSwitchId = vsw.VSwitchId,
+            SecurityGroupId = sg.SecurityGroupId, DeleteOnRelease = release }).NetworkInterfaceId
+          assert(ecs:AttachNetworkInterface { RegionId = R, NetworkInterfaceId = enis[k], InstanceId = id })
+          world.advance(1)
+        end
+        assert.are.equal(3, #get(ecs, id).NetworkInterfaces.NetworkInterface)
         assert(ecs:StopInstance { InstanceId = id })
         world.advance(2)
         assert(ecs:DeleteInstance { InstanceId = id })
         assert.are.equal(0, #disks(ecs, id))
+        local left = assert(ecs:DescribeNetworkInterfaces { RegionId = R, NetworkInterfaceId = enis })
+          .NetworkInterfaceSets.NetworkInterfaceSet
+        assert.are.same({ 1, enis[2], "Available", "" }, { #left, left[1].NetworkInterfaceId, left[1].Status,
+          left[1].InstanceId or "" })
         local kept = {}
         for _, d in ipairs(assert(ecs:DescribeDisks { RegionId = R, DiskIds = ids }).Disks.Disk) do
           kept[#kept + 1] = d.Size .. " " .. d.Status .. " " .. d.InstanceId
@@ -588,6 +602,16 @@ return function(world)
           ecs:ModifyInstanceVpcAttribute { InstanceId = id, VSwitchId = new_vsw, VpcId = vpc })
         expect(403, "OperationDenied", ecs:ModifyInstanceVpcAttribute { InstanceId = id, VSwitchId = new_vsw, VpcId = vpc,
           SecurityGroupId = { old_sg.SecurityGroupId } })
+        -- not with a secondary interface attached
+        local eni = assert(ecs:CreateNetworkInterface { RegionId = R, VSwitchId = other,
+          SecurityGroupId = old_sg.SecurityGroupId }).NetworkInterfaceId
+        assert(ecs:AttachNetworkInterface { RegionId = R, NetworkInterfaceId = eni, InstanceId = id })
+        world.advance(1)
+        expect(403, "OperationDenied", ecs:ModifyInstanceVpcAttribute { InstanceId = id, VSwitchId = new_vsw, VpcId = vpc,
+          SecurityGroupId = { new_sg } })
+        assert(ecs:DetachNetworkInterface { RegionId = R, NetworkInterfaceId = eni, InstanceId = id })
+        world.advance(1)
+        assert(ecs:DeleteNetworkInterface { RegionId = R, NetworkInterfaceId = eni })
         assert(ecs:ModifyInstanceVpcAttribute { InstanceId = id, VSwitchId = new_vsw, VpcId = vpc,
           SecurityGroupId = { new_sg } })
         i = get(ecs, id)
