@@ -59,7 +59,7 @@ return {
   ["InvalidResourceId.NotFound"] = { 404, "The specified ResourceIds are not found in our records.", "published: TagResources" },
   ["InvalidResourceGroup.NotFound"] = { 404, "The ResourceGroup provided does not exist in our records.", "published: JoinResourceGroup, CreateSecurityGroup" },
   -- the engine's own check of a key given twice (TagResources and RunInstances answer Duplicate.TagKey)
-  ["InvalidTagKey.Duplicated"] = { 400, "The specified tag key is duplicated.", "emulator: engine.tag_records' check; the ECS tag actions answer Duplicate.TagKey before it runs" },
+  ["InvalidTagKey.Duplicated"] = { 400, "The specified tag key is duplicated.", "emulator: engine.tag_records' check (the ENS tag actions); the ECS tag actions answer the published Duplicate.TagKey before it runs" },
   ["NumberExceed.ResourceIds"] = { 400, "The ResourceIds parameter's number is exceed , Valid : 50", "published: TagResources, UntagResources, ListTagResources" },
   ["NumberExceed.Tags"] = { 400, "The Tags parameter's number is exceed , Valid : 20", "published: TagResources, UntagResources, ListTagResources" },
   ["MissingParameter.Tags"] = { 404, "The parameter - Tags should not be null", "published: TagResources, ListTagResources" },
@@ -70,7 +70,7 @@ return {
 
   -- VPCs and vSwitches: ECS 2014-05-26 serves them with the VPC service's codes (its CreateVpc,
   -- DeleteVpc, CreateVSwitch, ModifyVSwitchAttribute, DeleteVSwitch pages)
-  ["InvalidVpcId.NotFound"] = { 404, "Specified VPC does not exist.", "published: DeleteVpc, ModifyVpcAttribute, CreateVSwitch, CreateSecurityGroup" },
+  ["InvalidVpcId.NotFound"] = { 404, "Specified VPC does not exist.", "published: DeleteVpc, ModifyVpcAttribute, CreateVSwitch, CreateSecurityGroup (which answers a missing VpcId with it and 403: \"The VpcId must not empty when only support vpc vm.\")" },
   ["InvalidVSwitchId.NotFound"] = { 404, "The specified virtual switch does not exists.", "published: ModifyVSwitchAttribute, DeleteVSwitch" },
   ["InvalidCidrBlock.Malformed"] = { 400, "Specified CIDR block is not valid.", "published: CreateVSwitch, ModifyVpcAttribute" },
   ["InvalidVpcName.Malformed"] = { 400, "Specified VPC name is not valid.", "published: CreateVpc" },
