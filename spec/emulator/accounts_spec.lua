@@ -30,7 +30,9 @@ describe("emulator accounts", function()
     assert.are.equal("InvalidVpcId.NotFound", err.code)
     assert.are.equal("alices", assert(alice:DescribeVpcs { RegionId = R, VpcId = vpc }).Vpcs.Vpc[1].VpcName)
     -- two keys of one account share it
-    local sg = assert(bob:CreateSecurityGroup { RegionId = R, SecurityGroupName = "shared" }).SecurityGroupId
+    local bobs_vpc = assert(bob:DescribeVpcs { RegionId = R, IsDefault = true }).Vpcs.Vpc[1].VpcId
+    local sg = assert(bob:CreateSecurityGroup { RegionId = R, VpcId = bobs_vpc, SecurityGroupName = "shared" })
+      .SecurityGroupId
     assert.are.equal(1, assert(bob2:DescribeSecurityGroups { RegionId = R, SecurityGroupId = sg }).TotalCount)
     assert.are.equal(0, assert(alice:DescribeSecurityGroups { RegionId = R, SecurityGroupId = sg }).TotalCount)
     -- every account has its own fixture: instances with other ids

@@ -620,7 +620,7 @@ return function(world)
         assert.matches("^10%.0%.1%.", i.VpcAttributes.PrivateIpAddress.IpAddress[1])
         -- the old vSwitch is free to go, the new one and the new group are not
         assert(ecs:DeleteVSwitch { VSwitchId = other })
-        expect(400, "DependencyViolation.Instance", ecs:DeleteVSwitch { VSwitchId = new_vsw })
+        expect(400, "DependencyViolation", ecs:DeleteVSwitch { VSwitchId = new_vsw })
         expect(403, "DependencyViolation", ecs:DeleteSecurityGroup { RegionId = R, SecurityGroupId = new_sg })
         -- a new instance waits for its first start
         local fresh = assert(ecs:CreateInstance(params(ecs))).InstanceId

@@ -1,6 +1,7 @@
 -- Key pairs (create, import, describe with patterns, attach and detach per instance, the
 -- refusal to delete one in use) and tags across kinds (TagResources, UntagResources,
--- ListTagResources, AddTags, RemoveTags, DescribeTags, JoinResourceGroup).
+-- ListTagResources, AddTags, RemoveTags, DescribeTags, JoinResourceGroup), with the codes,
+-- statuses and limits of the actions' published error tables.
 return function(world)
   describe(world.name .. " emulator: key pairs and tags", function()
     before_each(world.reset)
@@ -54,8 +55,18 @@ return function(world)
       assert.are.equal(1, assert(ecs:DescribeInstances { RegionId = R, KeyPairName = "ops" }).TotalCount)
       expect(400, "InvalidParameter.KeypairAlreadyAttachedInstance", ecs:DeleteKeyPairs { RegionId = R,
         KeyPairNames = { "ops" } })
-      expect(404, "InvalidKeyPairName.NotFound", ecs:AttachKeyPair { RegionId = R, KeyPairName = "none",
+      -- AttachKeyPair and DetachKeyPair answer an unknown key pair with 400 (RunInstances with 404)
+      expect(400, "InvalidKeyPairName.NotFound", ecs:AttachKeyPair { RegionId = R, KeyPairName = "none",
         InstanceIds = { insts[1].InstanceId } })
+      expect(400, "InvalidKeyPairName.NotFound", ecs:DetachKeyPair { RegionId = R, KeyPairName = "none",
+        InstanceIds = { insts[1].InstanceId } })
+      local many = {}
+      for i = 1, 51 do many[i] = "i-" .. i end
+      expect(403, "InstanceKeyPairLimitExceeded", ecs:AttachKeyPair { RegionId = R, KeyPairName = "ops",
+        InstanceIds = many })
+      local names = {}
+      for i = 1, 101 do names[i] = "kp-" .. i end
+      expect(403, "InstanceKeyPairLimitExceeded", ecs:DeleteKeyPairs { RegionId = R, KeyPairNames = names })
       assert(ecs:DetachKeyPair { RegionId = R, KeyPairName = "ops", InstanceIds = { insts[1].InstanceId } })
       assert.is_nil(instances(ecs)[1].KeyPairName)
       assert(ecs:DeleteKeyPairs { RegionId = R, KeyPairNames = { "ops", "never-existed" } })
@@ -71,7 +82,8 @@ return function(world)
       local a, b = insts[1].InstanceId, insts[2].InstanceId
       assert(ecs:TagResources { RegionId = R, ResourceType = "instance", ResourceId = { a, b },
         Tag = { { Key = "env", Value = "prod" }, { Key = "team", Value = "web" } } })
-      local sg = assert(ecs:CreateSecurityGroup { RegionId = R }).SecurityGroupId
+      local vpc = assert(ecs:DescribeVpcs { RegionId = R, IsDefault = true }).Vpcs.Vpc[1].VpcId
+      local sg = assert(ecs:CreateSecurityGroup { RegionId = R, VpcId = vpc }).SecurityGroupId
       assert(ecs:AddTags { RegionId = R, ResourceType = "securitygroup", ResourceId = sg,
         Tag = { { Key = "env", Value = "prod" } } })
       local listed = assert(ecs:ListTagResources { RegionId = R, ResourceType = "instance", ResourceId = { a } })
@@ -80,6 +92,13 @@ return function(world)
       local by_tag = assert(ecs:ListTagResources { RegionId = R, ResourceType = "instance",
         Tag = { { Key = "team", Value = "web" } } })
       assert.are.equal(4, #by_tag.TagResources.TagResource) -- two resources, two tags each
+      -- TagFilter searches fuzzily: "te*" by prefix, "*ro*" anywhere
+      assert.are.equal(4, #assert(ecs:ListTagResources { RegionId = R, ResourceType = "instance",
+        TagFilter = { { TagKey = "te*" } } }).TagResources.TagResource)
+      assert.are.equal(4, #assert(ecs:ListTagResources { RegionId = R, ResourceType = "instance",
+        TagFilter = { { TagKey = "env", TagValues = { "*ro*" } } } }).TagResources.TagResource)
+      expect(400, "InvalidParameter.TagValue", ecs:ListTagResources { RegionId = R, ResourceType = "instance",
+        Tag = { { Value = "web" } } })
       assert.are.equal(2, assert(ecs:DescribeInstances { RegionId = R, Tag = { { Key = "env", Value = "prod" } } })
         .TotalCount)
       local tags = assert(ecs:DescribeTags { RegionId = R, Tag = { { Key = "env" } } }).Tags.Tag
@@ -98,13 +117,35 @@ return function(world)
         ResourceId = { "i-none" }, Tag = { { Key = "k", Value = "v" } } })
       expect(404, "InvalidResourceType.NotFound", ecs:TagResources { RegionId = R, ResourceType = "spaceship",
         ResourceId = { a }, Tag = { { Key = "k", Value = "v" } } })
+      -- a type the service takes but the emulator has none of: no such resource
+      expect(404, "InvalidResourceId.NotFound", ecs:TagResources { RegionId = R, ResourceType = "ddh",
+        ResourceId = { "dh-none" }, Tag = { { Key = "k", Value = "v" } } })
+      assert.are.equal(0, #assert(ecs:ListTagResources { RegionId = R, ResourceType = "ddh", ResourceId = { "dh-none" } })
+        .TagResources.TagResource)
       expect(400, "InvalidTagKey.Malformed", ecs:TagResources { RegionId = R, ResourceType = "instance",
         ResourceId = { a }, Tag = { { Key = "aliyun:reserved", Value = "v" } } })
-      -- more than 20 tags on one resource
+      expect(400, "Duplicate.TagKey", ecs:TagResources { RegionId = R, ResourceType = "instance", ResourceId = { a },
+        Tag = { { Key = "k", Value = "1" }, { Key = "k", Value = "2" } } })
+      local ids = {}
+      for i = 1, 51 do ids[i] = a end
+      expect(400, "NumberExceed.ResourceIds", ecs:TagResources { RegionId = R, ResourceType = "instance", ResourceId = ids,
+        Tag = { { Key = "k", Value = "v" } } })
+      -- more than 20 tags in a call, or on one resource (it has one tag: env)
       local many = {}
-      for i = 1, 20 do many[i] = { Key = "k" .. i, Value = "v" } end
-      expect(400, "InvalidTagCount", ecs:TagResources { RegionId = R, ResourceType = "instance", ResourceId = { a },
+      for i = 1, 21 do many[i] = { Key = "k" .. i, Value = "v" } end
+      expect(400, "NumberExceed.Tags", ecs:TagResources { RegionId = R, ResourceType = "instance", ResourceId = { a },
         Tag = many })
+      many[21] = nil
+      expect(400, "OperationDenied.QuotaExceed", ecs:TagResources { RegionId = R, ResourceType = "instance",
+        ResourceId = { a }, Tag = many })
+      expect(400, "InvalidTagCount", ecs:AddTags { RegionId = R, ResourceType = "instance", ResourceId = a, Tag = many })
+      many[20] = nil
+      assert(ecs:TagResources { RegionId = R, ResourceType = "instance", ResourceId = { a }, Tag = many })
+      assert.are.equal(20, #assert(ecs:ListTagResources { RegionId = R, ResourceType = "instance", ResourceId = { a } })
+        .TagResources.TagResource)
+      -- UntagResources: All or TagKey.N, not both
+      expect(403, "Param.Conflict", ecs:UntagResources { RegionId = R, ResourceType = "instance", ResourceId = { a },
+        TagKey = { "k1" }, All = true })
     end)
 
     it("moves resources between resource groups and filters by group", function()

@@ -454,7 +454,7 @@ return function(world)
       local sg = assert(ecs:CreateSecurityGroup { RegionId = R, VpcId = n.vpc }).SecurityGroupId
       world.advance(1)
       local id = create(ecs, n, { VSwitchId = vsw, SecurityGroupId = sg })
-      expect(400, "DependencyViolation.Instance", ecs:DeleteVSwitch { RegionId = R, VSwitchId = vsw })
+      expect(400, "DependencyViolation", ecs:DeleteVSwitch { RegionId = R, VSwitchId = vsw })
       expect(403, "DependencyViolation", ecs:DeleteSecurityGroup { RegionId = R, SecurityGroupId = sg })
       assert(ecs:DeleteNetworkInterface { RegionId = R, NetworkInterfaceId = id })
       assert(ecs:DeleteSecurityGroup { RegionId = R, SecurityGroupId = sg })

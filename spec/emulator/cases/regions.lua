@@ -76,8 +76,14 @@ return function(world)
       local disks = assert(ecs:DescribeAvailableResource { RegionId = "cn-hangzhou", DestinationResource = "DataDisk" })
         .AvailableZones.AvailableZone
       assert.are.equal(3, #disks)
+      -- DescribeAvailableResource names its own codes (its published table)
       local _, err = ecs:DescribeAvailableResource { RegionId = "cn-hangzhou", DestinationResource = "Nothing" }
-      assert.are.equal("InvalidParameter", err.code)
+      assert.are.same({ "Invalid.DestinationResource", 404 }, { err.code, err.status })
+      _, err = ecs:DescribeAvailableResource { RegionId = "cn-nowhere", DestinationResource = "Zone" }
+      assert.are.same({ "Invalid.RegionId", 404 }, { err.code, err.status })
+      _, err = ecs:DescribeAvailableResource { RegionId = "cn-hangzhou", DestinationResource = "InstanceType",
+        InstanceType = "ecs.g7.large", Cores = 2 }
+      assert.are.same({ "InvalidParam.TypeAndCpuMem.Conflict", 403 }, { err.code, err.status })
       local images = assert(ecs:DescribeImages { RegionId = "cn-hangzhou", ImageOwnerAlias = "system" })
       assert.is_true(images.TotalCount >= 3)
       assert.are.equal("Available", images.Images.Image[1].Status)

@@ -16,12 +16,13 @@ local function fingerprint(public_key)
   return core.sha256_hex(body):sub(1, 32)
 end
 
-local function check_name(v)
-  if #v < 2 or #v > 128 or not v:match("^%a") or v:match("^https?://") or v:find("[^%w%.:_%-]") then
-    return false, "2 to 128 characters, starting with a letter: letters, digits, colons, underscores, periods, hyphens"
-  end
-  return true
-end
+-- The published name rule is the ECS one (2 to 128 characters, a letter or a Chinese
+-- character first, then letters, digits, colons, underscores, periods, hyphens).
+local check_name = engine.CHECKS.name
+
+-- How many names or instances one call takes (DeleteKeyPairs, Attach/DetachKeyPair); more is
+-- InstanceKeyPairLimitExceeded.
+local MAX_NAMES, MAX_INSTANCES = 100, 50
 
 local KEY_TYPES = { ["ssh-rsa"] = true, ["ssh-ed25519"] = true, ["ssh-dss"] = true, ["ecdsa-sha2-nistp256"] = true,
   ["ecdsa-sha2-nistp384"] = true, ["ecdsa-sha2-nistp521"] = true }
@@ -50,14 +51,20 @@ local function instances_of(emu, a)
   local region = engine.region(emu, a)
   local ids = a:strings("InstanceIds", "InvalidInstanceIds.ValueNotSupported")
   if #ids == 0 then errors.missing("InstanceIds") end
-  if #ids > 50 then raise("InvalidInstanceIds.ValueNotSupported", "At most 50 instances in one call.") end
+  if #ids > MAX_INSTANCES then
+    raise("InstanceKeyPairLimitExceeded", "The specified instances are beyond the permitted range: at most "
+      .. MAX_INSTANCES .. " in one call.")
+  end
   return region, ids
 end
 
 -- Attach/Detach answer per instance, as the service does.
 local function per_instance(emu, a, ctx, attach)
   local region, ids = instances_of(emu, a)
-  local kp = engine.find(ctx, "key_pair", a:need("KeyPairName"), region)
+  -- these two actions answer a key pair that does not exist with 400 (RunInstances with 404)
+  local name = a:need("KeyPairName")
+  local kp = engine.get(ctx, "key_pair", name)
+  if not kp or kp.RegionId ~= region then raise("InvalidKeyPairName.NotFound", nil, 400) end
   engine.commit(a)
   local results, failed = json.array {}, 0
   for _, id in ipairs(ids) do
@@ -157,7 +164,10 @@ local key_pair = {
         local region = engine.region(emu, a)
         local names = a:strings("KeyPairNames", "InvalidKeyPairNames.ValueNotSupported")
         if #names == 0 then errors.missing("KeyPairNames") end
-        if #names > 100 then raise("InvalidKeyPairNames.ValueNotSupported", "At most 100 key pairs in one call.") end
+        if #names > MAX_NAMES then
+          raise("InstanceKeyPairLimitExceeded", "Exceeding the allowed amount of instance which will be deleted: at most "
+            .. MAX_NAMES .. " key pairs in one call.")
+        end
         local gone = {}
         for _, name in ipairs(names) do
           local kp = engine.get(ctx, "key_pair", name)

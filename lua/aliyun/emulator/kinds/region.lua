@@ -61,7 +61,7 @@ actions.DescribeZones = {
     local region = emu.regions:get(rid)
     local out = {}
     for _, z in ipairs(region.zones) do
-      local zone = { ZoneId = z, LocalName = region.LocalName .. " Zone " .. z:sub(-1):upper(), ZoneType = "AvZone" }
+      local zone = { ZoneId = z, LocalName = region.LocalName .. " Zone " .. z:sub(-1):upper(), ZoneType = "AvailabilityZone" }
       if verbose then
         zone.AvailableResourceCreation = { "Instance", "Disk", "VSwitch" }
         zone.AvailableDiskCategories = fixtures.DISK_CATEGORIES
@@ -128,21 +128,29 @@ actions.DescribeInstanceTypes = {
 actions.DescribeAvailableResource = {
   op = "custom", honours = { "DestinationResource", "ZoneId", "InstanceType", "InstanceChargeType", "IoOptimized",
     "NetworkCategory", "SystemDiskCategory", "DataDiskCategory", "ResourceType", "SpotStrategy", "Cores", "Memory" },
+  -- the action names its own codes (Invalid.RegionId, Invalid.<Param>, ...) where others
+  -- answer InvalidRegionId.NotFound and InvalidParameter
   handler = function(emu, a)
-    local rid = engine.region(emu, a)
+    local rid = a:need("RegionId")
+    if not emu.regions:get(rid) then raise("Invalid.RegionId") end
     local dest = a:enum("DestinationResource", { "Zone", "IoOptimized", "InstanceType", "SystemDisk", "DataDisk",
-      "Network", "DedicatedHost" }, nil)
-    if not dest then errors.missing("DestinationResource") end
+      "Network", "ddh" }, nil, "Invalid.DestinationResource")
     local zone = a:str("ZoneId")
     if zone and emu.zones[zone] ~= rid then raise("InvalidZoneId.NotFound") end
     local itype = a:str("InstanceType")
-    a:enum("InstanceChargeType", { "PrePaid", "PostPaid" })
-    a:enum("ResourceType", { "instance", "disk", "reservedinstance", "ddh" })
-    a:enum("SpotStrategy", { "NoSpot", "SpotWithPriceLimit", "SpotAsPriceGo" })
-    a:str("IoOptimized")
-    a:str("NetworkCategory")
+    a:enum("InstanceChargeType", { "PrePaid", "PostPaid" }, nil, "Invalid.InstanceChargeType")
+    a:enum("ResourceType", { "instance", "disk", "reservedinstance", "ddh" }, nil, "Invalid.ResourceType")
+    a:enum("SpotStrategy", { "NoSpot", "SpotWithPriceLimit", "SpotAsPriceGo" }, nil, "Invalid.SpotStrategy")
+    a:enum("IoOptimized", { "none", "optimized" }, nil, "Invalid.IoOptimized")
+    a:enum("NetworkCategory", { "vpc", "classic" }, nil, "Invalid.NetworkCategory")
     local sys_cat, data_cat = a:str("SystemDiskCategory"), a:str("DataDiskCategory")
     local cores, mem = a:int("Cores"), a:number("Memory")
+    -- Cores and Memory pick instance types, and only when no InstanceType is given
+    if (cores or mem) and itype then raise("InvalidParam.TypeAndCpuMem.Conflict") end
+    if dest ~= "InstanceType" then
+      if cores then raise("InvalidParam.Cores") end
+      if mem then raise("InvalidParam.Memory") end
+    end
     local zones = {}
     for _, z in ipairs(emu.regions:get(rid).zones) do
       if not zone or z == zone then

@@ -2,13 +2,21 @@
 -- ingress and egress; instances and network interfaces join it (their SecurityGroupIds).
 -- The rule actions (Authorize*, Revoke*, ModifySecurityGroupRule) are hand-written: a rule
 -- comes either from the flat Permissions.N.* list or from the legacy top-level parameters.
+-- The rules and codes follow the actions' published pages: a rule that is already there is
+-- not added again, revoking one that is not there changes nothing, a group may not name
+-- itself, an advanced (enterprise) group names no groups and is named by none, a basic group
+-- names other groups in at most 20 rules, a group named by another group's rules is not
+-- deleted.
 local engine = require "aliyun.emulator.engine"
 local errors = require "aliyun.emulator.errors"
 local state = require "aliyun.emulator.state"
 
 local raise = errors.raise
 
-local MAX_RULES = 200
+local MAX_RULES = 200       -- rules of a group, both directions
+local MAX_PERMISSIONS = 100 -- Permissions.N of one call
+local MAX_GROUP_RULES = 20  -- rules of a basic group that name another group
+local MAX_GROUPS = 5        -- groups an instance or network interface is in
 
 -- The fields a rule has, and the parameter of each in the requests (the same name).
 local RULE_FIELDS = {
@@ -23,6 +31,28 @@ local IDENTITY = {
   "SourceGroupId", "DestGroupId", "SourcePrefixListId", "DestPrefixListId", "Policy", "NicType",
 }
 
+-- The peer of a rule in each direction, by kind (a rule names exactly one kind of peer).
+local PEERS = {
+  ingress = { cidr = "SourceCidrIp", v6 = "Ipv6SourceCidrIp", group = "SourceGroupId", list = "SourcePrefixListId" },
+  egress = { cidr = "DestCidrIp", v6 = "Ipv6DestCidrIp", group = "DestGroupId", list = "DestPrefixListId" },
+}
+
+-- The codes of a rule's peer group, by direction (AuthorizeSecurityGroup, ...Egress).
+local PEER_CODES = {
+  ingress = { not_found = "InvalidSourceGroupId.NotFound", mismatch = "InvalidSourceGroupId.Mismatch",
+    same = "InvalidParamter.Conflict", missing = "MissingParameter.Source" },
+  egress = { not_found = "InvalidDestGroupId.NotFound", mismatch = "InvalidDestGroupId.Mismatch",
+    same = "InvalidSecurityGroup.IsSame", missing = "MissingParameter.Dest" },
+}
+
+-- How each action names a bad PortRange: Authorize* and ModifySecurityGroupRule answer
+-- InvalidIpProtocol.Malformed (and OperationDenied when the protocol takes no ports),
+-- Revoke* InvalidIpPortRange.Malformed.
+local RANGE_CODES = {
+  authorize = { range = "InvalidIpProtocol.Malformed", mismatch = "OperationDenied" },
+  revoke = { range = "InvalidIpPortRange.Malformed", mismatch = "InvalidIpPortRange.Malformed" },
+}
+
 local PROTOCOLS = { tcp = "TCP", udp = "UDP", icmp = "ICMP", gre = "GRE", all = "ALL", icmpv6 = "ICMPv6" }
 
 local function members(ctx, sg_id, kind)
@@ -34,104 +64,119 @@ local function members(ctx, sg_id, kind)
   end)
 end
 
-local function check_port_range(protocol, range, param)
-  local lo, hi = tostring(range or ""):match("^(%-?%d+)/(%-?%d+)$")
+-- A port range "from/to": two integers up to 65535 (InvalidParam.PortRange); TCP and UDP take
+-- 1 to 65535, the other protocols -1/-1 only.
+local function check_port_range(protocol, range, param, codes)
+  local lo, hi = tostring(range):match("^(%-?%d+)/(%-?%d+)$")
   lo, hi = tonumber(lo), tonumber(hi)
+  if not lo or lo > 65535 or hi > 65535 then
+    raise(codes.format or "InvalidParam.PortRange", "The specified parameter \"" .. param .. "\" is not valid. "
+      .. "It should be two integers less than 65535 in ?/? format.")
+  end
   if protocol == "TCP" or protocol == "UDP" then
-    if not lo or lo < 1 or hi > 65535 or lo > hi then
-      raise("InvalidIpPortRange.Malformed", "The specified parameter \"" .. param
-        .. "\" is not valid: TCP and UDP take a range such as 22/22 or 1/65535.")
+    if lo < 1 or lo > hi then
+      raise(codes.range, "The specified parameter \"" .. param .. "\" is not valid: TCP and UDP take a range such "
+        .. "as 22/22 or 1/65535.", 400)
     end
-  elseif range and not (lo == -1 and hi == -1) then
-    raise("InvalidIpPortRange.Malformed", "The specified parameter \"" .. param .. "\" is not valid: "
-      .. protocol .. " takes -1/-1.")
+  elseif not (lo == -1 and hi == -1) then
+    raise(codes.mismatch, "The specified IpProtocol does not exist or IpProtocol and PortRange do not match: "
+      .. protocol .. " takes " .. param .. " -1/-1.", 400)
+  end
+end
+
+local function peer_kind(r, direction)
+  for kind, field in pairs(PEERS[direction]) do
+    if r[field] then return kind end
+  end
+  return nil
+end
+
+-- Checks a rule's peer group: in the region, not the group itself, in the same VPC, neither
+-- side an advanced group.
+local function check_peer(ctx, group, r, direction, mode)
+  local field, codes = PEERS[direction].group, PEER_CODES[direction]
+  local id = r[field]
+  if group.SecurityGroupType == "enterprise" then raise("InvalidGroupParameter.OperationDenied") end
+  if id == group.SecurityGroupId then
+    -- Revoke's table gives the ingress form 400, Authorize's 403
+    raise(codes.same, nil, (mode == "revoke" and direction == "ingress") and 400 or nil)
+  end
+  local other = engine.get(ctx, "security_group", id)
+  if not other or other.RegionId ~= group.RegionId then raise(codes.not_found) end
+  if other.SecurityGroupType == "enterprise" then raise("InvalidGroupAuthParameter.OperationDenied") end
+  if other.VpcId ~= group.VpcId then raise(codes.mismatch) end
+  if r.NicType ~= "intranet" then
+    raise(codes.mismatch, "NicType is required or NicType expects intranet.", 403)
   end
 end
 
 -- One rule from the parameters under `prefix` ("" for the legacy top-level ones,
--- "Permissions.1." for the list), checked; nil when the prefix holds nothing.
-local function read_rule(emu, a, ctx, group, prefix, direction, for_revoke)
+-- "Permissions.1." for the list), checked; nil when the prefix holds nothing. `mode` is
+-- "authorize", "revoke" or "modify" (the codes and whether the rule gets an id).
+local function read_rule(emu, a, ctx, group, prefix, direction, mode)
   local r, any = {}, false
   for _, f in ipairs(RULE_FIELDS) do
     local v = a:str(prefix .. f)
     if v ~= nil then r[f] = v; any = true end
   end
   if not any then return nil end
-  local where = prefix == "" and "" or prefix
+  local where = prefix
+  local codes = RANGE_CODES[mode == "revoke" and "revoke" or "authorize"]
   local proto = r.IpProtocol and PROTOCOLS[r.IpProtocol:lower()]
   if not proto then
     if r.IpProtocol == nil then errors.missing(where .. "IpProtocol") end
-    raise("InvalidIpProtocol.Malformed", "The specified parameter \"" .. where .. "IpProtocol\" is not valid: "
-      .. "tcp, udp, icmp, gre, icmpv6 or all.")
+    raise("InvalidIpProtocol.ValueNotSupported", "The parameter \"" .. where .. "IpProtocol\" must be specified "
+      .. "with case insensitive TCP, UDP, ICMP, GRE or All.")
   end
   r.IpProtocol = proto
   if r.PortRange == nil then
-    if proto == "TCP" or proto == "UDP" then errors.missing(where .. "PortRange") end
+    if proto == "TCP" or proto == "UDP" then
+      raise("InvalidPortRange.Malformed", "The specified parameter \"" .. where .. "PortRange\" must set.")
+    end
     r.PortRange = "-1/-1"
   end
-  check_port_range(proto, r.PortRange, where .. "PortRange")
-  if r.SourcePortRange then check_port_range(proto, r.SourcePortRange, where .. "SourcePortRange") end
+  check_port_range(proto, r.PortRange, where .. "PortRange", codes)
+  if r.SourcePortRange then
+    check_port_range(proto, r.SourcePortRange, where .. "SourcePortRange", { format = "InvalidSourcePortRange.Malformed",
+      range = "InvalidSourcePortRange.Malformed", mismatch = "InvalidSourcePortRange.Malformed" })
+  end
   local policy = (r.Policy or "accept"):lower()
   if policy ~= "accept" and policy ~= "drop" then
     raise("InvalidPolicy.Malformed", "The specified parameter \"" .. where .. "Policy\" is not valid: accept or drop.")
   end
+  -- an advanced group's rules only accept
+  if policy == "drop" and group.SecurityGroupType == "enterprise" then raise("InvalidGroupParameter.OperationDenied") end
   r.Policy = policy == "accept" and "Accept" or "Drop"
   local pr = tonumber(r.Priority or "1")
   if not pr or pr ~= math.floor(pr) or pr < 1 or pr > 100 then
-    raise("InvalidPriority.Malformed", "The specified parameter \"" .. where .. "Priority\" is not valid: 1 to 100.")
+    raise("InvalidPriority.Malformed", "The parameter \"" .. where .. "Priority\" is invalid: 1 to 100.")
   end
   r.Priority = tostring(math.floor(pr))
   local nic = (r.NicType or "intranet"):lower()
   if nic ~= "intranet" and nic ~= "internet" then raise("InvalidNicType.ValueNotSupported") end
   r.NicType = nic
-  local cidr_field = direction == "ingress" and "SourceCidrIp" or "DestCidrIp"
-  local peer = direction == "ingress" and "SourceGroupId" or "DestGroupId"
-  local v6 = direction == "ingress" and "Ipv6SourceCidrIp" or "Ipv6DestCidrIp"
-  local list = direction == "ingress" and "SourcePrefixListId" or "DestPrefixListId"
-  local cidr = r[cidr_field]
+  if r.Description and #r.Description > 512 then
+    raise("InvalidSecurityGroupDiscription.Malformed", "The specified security group rule description is not valid: "
+      .. "1 to 512 characters.")
+  end
+  local peers = PEERS[direction]
+  local cidr = r[peers.cidr]
   if cidr and not (cidr:match("^%d+%.%d+%.%d+%.%d+/%d+$") or cidr:match("^%d+%.%d+%.%d+%.%d+$")) then
     raise(direction == "ingress" and "InvalidSourceCidrIp.Malformed" or "InvalidDestCidrIp.Malformed")
   end
-  if r[peer] then
-    if r[peer] == group.SecurityGroupId and not for_revoke then
-      -- a group may name itself in a rule; the service accepts that
-      r[peer] = group.SecurityGroupId
-    else
-      local other = engine.find(ctx, "security_group", r[peer], group.RegionId)
-      if other.VpcId ~= group.VpcId then raise("InvalidSecurityGroup.InvalidNetworkType") end
-    end
-  end
+  if r[peers.group] and not cidr then check_peer(ctx, group, r, direction, mode) end
   -- a rule names only prefix lists that exist (DeletePrefixList refuses those named)
-  if r[list] then engine.find(ctx, "prefix_list", r[list], group.RegionId) end
-  if not (cidr or r[peer] or r[v6] or r[list]) then
-    errors.missing(where .. cidr_field)
-  end
+  if r[peers.list] then engine.find(ctx, "prefix_list", r[peers.list], group.RegionId) end
+  if not peer_kind(r, direction) then raise(PEER_CODES[direction].missing) end
+  -- the rules of a VPC's group are on the internal network whatever NicType says
+  if group.VpcId then r.NicType = "intranet" end
   r.Direction = direction
   r.Description = r.Description or ""
-  if not for_revoke then
+  if mode == "authorize" then
     r.SecurityGroupRuleId = emu.ids:resource("sgr")
     r.CreateTime = state.iso(emu:now())
   end
   return r
-end
-
--- The rules of a call: the Permissions list, or the legacy parameters.
-local function read_rules(emu, a, ctx, group, direction, for_revoke)
-  local rules = {}
-  for i = 1, MAX_RULES + 1 do
-    local r = read_rule(emu, a, ctx, group, "Permissions." .. i .. ".", direction, for_revoke)
-    if not r then break end
-    rules[#rules + 1] = r
-  end
-  if #rules > 100 then raise("InvalidParam.Permissions", "At most 100 rules in one call.") end
-  local legacy = read_rule(emu, a, ctx, group, "", direction, for_revoke)
-  if legacy then
-    if #rules > 0 then
-      raise("InvalidParam.Permissions", "Give the rules either as Permissions.N.* or as top-level parameters, not both.")
-    end
-    rules[1] = legacy
-  end
-  return rules
 end
 
 local function same_rule(x, y)
@@ -141,24 +186,60 @@ local function same_rule(x, y)
   return x.Direction == y.Direction and x.Priority == y.Priority
 end
 
+-- The rules of a call: the Permissions list, or the legacy parameters, each rule once.
+local function read_rules(emu, a, ctx, group, direction, mode)
+  local rules = {}
+  for i = 1, MAX_PERMISSIONS + 1 do
+    local r = read_rule(emu, a, ctx, group, "Permissions." .. i .. ".", direction, mode)
+    if not r then break end
+    if i > MAX_PERMISSIONS then
+      raise("InvalidParam.Permissions", "The specified parameter Permissions is not valid: 1 to "
+        .. MAX_PERMISSIONS .. " rules in one call.")
+    end
+    for _, other in ipairs(rules) do
+      if same_rule(other, r) then raise("InvalidParam.DuplicatePermissions") end
+    end
+    rules[#rules + 1] = r
+  end
+  local legacy = read_rule(emu, a, ctx, group, "", direction, mode)
+  if legacy then
+    if #rules > 0 then raise("InvalidParam.Permissions") end
+    rules[1] = legacy
+  end
+  if #rules == 0 then errors.missing("Permissions") end
+  return rules
+end
+
 local function group_of(emu, a, ctx)
   return engine.find(ctx, "security_group", a:need("SecurityGroupId"), engine.region(emu, a))
+end
+
+local function group_rules(g)
+  local n = 0
+  for _, r in ipairs(g.Permissions) do
+    if r.SourceGroupId or r.DestGroupId then n = n + 1 end
+  end
+  return n
 end
 
 local function authorize(direction)
   return function(emu, a, ctx)
     local g = group_of(emu, a, ctx)
-    local rules = read_rules(emu, a, ctx, g, direction, false)
-    if #rules == 0 then errors.missing("Permissions") end
-    local added = {}
+    local rules = read_rules(emu, a, ctx, g, direction, "authorize")
+    local added, named = {}, group_rules(g)
     for _, r in ipairs(rules) do
       local dup = false
       for _, have in ipairs(g.Permissions) do
         if same_rule(have, r) then dup = true end
       end
-      if not dup then added[#added + 1] = r end
+      -- a rule that is already there succeeds without a second copy
+      if not dup then
+        added[#added + 1] = r
+        if r.SourceGroupId or r.DestGroupId then named = named + 1 end
+      end
     end
-    if #g.Permissions + #added > MAX_RULES then raise("InvalidSecurityGroup.RuleLimitExceeded") end
+    if #g.Permissions + #added > MAX_RULES then raise("AuthorizationLimitExceed") end
+    if named > MAX_GROUP_RULES then raise("AuthorizedGroupRule.LimitExceed") end
     engine.commit(a)
     for _, r in ipairs(added) do g.Permissions[#g.Permissions + 1] = r end
     return {}
@@ -176,13 +257,13 @@ local function revoke(direction)
         for _, have in ipairs(g.Permissions) do
           if have.SecurityGroupRuleId == id and have.Direction == direction then drop[have] = true; found = true end
         end
-        if not found then raise("InvalidSecurityGroupRule.RuleNotExist") end
+        if not found then
+          raise("InvalidSecurityGroupRuleId.NotFound", "The specified SecurityGroupRuleId \"" .. id .. "\" is not exists.")
+        end
       end
     else
-      local rules = read_rules(emu, a, ctx, g, direction, true)
-      if #rules == 0 then errors.missing("Permissions") end
       -- a rule that is not there is no error: the group ends as asked
-      for _, r in ipairs(rules) do
+      for _, r in ipairs(read_rules(emu, a, ctx, g, direction, "revoke")) do
         for _, have in ipairs(g.Permissions) do
           if same_rule(have, r) then drop[have] = true end
         end
@@ -207,24 +288,37 @@ local function modify_rule(direction)
       for _, have in ipairs(g.Permissions) do
         if have.SecurityGroupRuleId == rule_id and have.Direction == direction then target = have end
       end
+      if not target then
+        raise("InvalidSecurityGroupRuleId.NotFound", "The specified SecurityGroupRuleId \"" .. rule_id .. "\" is not exists.")
+      end
+      -- by id, NicType and the kind of peer stay as they are
+      local nic = a:str("NicType")
+      if nic and nic:lower() ~= target.NicType then raise("InvalidOperation.ModifyNicType") end
+      for _, field in pairs(PEERS[direction]) do
+        if a:str(field) and not target[field] then raise("InvalidOperation.ModifySgRuleEntityType") end
+      end
     else
-      local probe = read_rule(emu, a, ctx, g, "", direction, true)
+      local probe = read_rule(emu, a, ctx, g, "", direction, "modify")
       for _, have in ipairs(g.Permissions) do
         if probe and same_rule(have, probe) then target = have end
       end
+      if not target then raise("SecurityGroupRule.NotFound") end
     end
-    if not target then raise("InvalidSecurityGroupRule.RuleNotExist") end
     local changed = {}
     for k, v in pairs(target) do changed[k] = v end
     for _, f in ipairs(RULE_FIELDS) do
       local v = a:str(f)
       if v ~= nil then changed[f] = v end
     end
-    changed.SecurityGroupRuleId, changed.CreateTime = nil, nil
     -- the changed rule is checked as a new one would be
     local params = {}
     for _, f in ipairs(RULE_FIELDS) do params[f] = changed[f] end
-    local checked = read_rule(emu, require("aliyun.emulator.args").new(params), ctx, g, "", direction, true)
+    local checked = read_rule(emu, require("aliyun.emulator.args").new(params), ctx, g, "", direction, "modify")
+    for _, have in ipairs(g.Permissions) do
+      if have ~= target and same_rule(have, checked) then
+        raise("InvalidOperation.RuleDuplicate", "The modified rule is the same as the rule " .. have.SecurityGroupRuleId .. ".")
+      end
+    end
     engine.commit(a)
     for _, f in ipairs(RULE_FIELDS) do target[f] = checked[f] end
     return {}
@@ -235,9 +329,7 @@ end
 -- and the records whose SecurityGroupIds change with it (an instance's primary interface too).
 local function member(emu, a, ctx)
   local inst_id, eni_id = a:str("InstanceId"), a:str("NetworkInterfaceId")
-  if inst_id and eni_id then
-    raise("InvalidParameter", "Give InstanceId or NetworkInterfaceId, not both.")
-  end
+  if inst_id and eni_id then raise("InvalidParam.EniIdAndInstanceId.Conflict") end
   local region = engine.region(emu, a, true)
   if inst_id then
     local inst = engine.find(ctx, "instance", inst_id, region)
@@ -246,11 +338,11 @@ local function member(emu, a, ctx)
     for _, e in ipairs(engine.list(ctx, "eni", function(e) return e.InstanceId == inst_id and e.Type == "Primary" end)) do
       recs[#recs + 1] = e
     end
-    return inst, recs
+    return inst, recs, "instance"
   end
   if not eni_id then errors.missing("InstanceId") end
   local eni = engine.find(ctx, "eni", eni_id, region)
-  return eni, { eni }
+  return eni, { eni }, "eni"
 end
 
 local function has_group(rec, id)
@@ -261,11 +353,19 @@ local function has_group(rec, id)
 end
 
 local function join(emu, a, ctx)
-  local target, recs = member(emu, a, ctx)
+  local target, recs, what = member(emu, a, ctx)
   local g = engine.find(ctx, "security_group", a:need("SecurityGroupId"), target.RegionId)
-  if g.VpcId ~= target.VpcId then raise("InvalidSecurityGroup.InvalidNetworkType") end
+  if g.VpcId ~= target.VpcId then
+    if what == "instance" then raise("InvalidInstanceId.Mismatch") end
+    raise("InvalidOperation.VpcMismatch", "The network interface and the security group are not in the same VPC.")
+  end
   if has_group(target, g.SecurityGroupId) then raise("InvalidInstanceId.AlreadyExists") end
-  if #(target.SecurityGroupIds or {}) >= 5 then raise("InstanceSecurityGroupLimitExceeded") end
+  -- basic and advanced groups do not mix
+  for _, id in ipairs(target.SecurityGroupIds or {}) do
+    local other = engine.get(ctx, "security_group", id)
+    if other and other.SecurityGroupType ~= g.SecurityGroupType then raise("InvalidOperation.MultiGroupType") end
+  end
+  if #(target.SecurityGroupIds or {}) >= MAX_GROUPS then raise("InstanceSecurityGroupLimitExceeded") end
   local limit = g.SecurityGroupType == "enterprise" and 65536 or 2000
   if #members(ctx, g.SecurityGroupId, "instance") >= limit then raise("SecurityGroupInstanceLimitExceeded") end
   engine.commit(a)
@@ -315,9 +415,8 @@ local security_group = {
   },
   fields = {
     SecurityGroupName = { check = "name", code = "InvalidSecurityGroupName.Malformed", default = "" },
-    Description = { check = "description", code = "InvalidDescription.Malformed", default = "" },
-    SecurityGroupType = { enum = { "normal", "enterprise" }, code = "InvalidSecurityGroupType.ValueNotSupported",
-      default = "normal" },
+    Description = { check = "description", code = "InvalidSecurityGroupDiscription.Malformed", default = "" },
+    SecurityGroupType = { enum = { "normal", "enterprise" }, code = "InvalidParams.GroupType", default = "normal" },
     ServiceManaged = { default = false },
   },
   view = function(_, rec, ctx)
@@ -332,17 +431,16 @@ local security_group = {
   actions = {
     CreateSecurityGroup = {
       op = "create", refs = { VpcId = "vpc" }, limit = 100, limit_code = "QuotaExceed.SecurityGroup",
-      before = function(emu, _, ctx, rec)
+      before = function(_, _, ctx, rec)
+        -- the emulated regions have no classic network: a group lies in a VPC, which is ready
         if not rec.VpcId then
-          -- the service puts a group without VpcId in the region's default VPC
-          for _, v in ipairs(engine.list(ctx, "vpc", function(v) return v.RegionId == rec.RegionId and v.IsDefault end)) do
-            rec.VpcId = v.VpcId
-          end
+          raise("InvalidVpcId.NotFound", "The VpcId must not empty when only support vpc vm.", 403)
         end
+        if engine.get(ctx, "vpc", rec.VpcId).Status ~= "Available" then raise("IncorrectVpcStatus") end
+        -- basic groups let their members talk to each other, advanced groups do not
         rec.InnerAccessPolicy = rec.SecurityGroupType == "enterprise" and "Drop" or "Accept"
         rec.Permissions = {}
         rec.ServiceID = 0
-        local _ = emu
       end,
     },
     DescribeSecurityGroups = {
@@ -369,8 +467,10 @@ local security_group = {
       handler = function(emu, a, ctx)
         local g = group_of(emu, a, ctx)
         local direction = a:enum("Direction", { "ingress", "egress", "all" }, "all")
-        local nic = a:enum("NicType", { "internet", "intranet" })
+        local nic = a:enum("NicType", { "internet", "intranet" }, nil, "InvalidNicType.ValueNotSupported")
         local attribute = a:enum("Attribute", { "snapshotPolicyIds" })
+        -- a VPC's group has internal rules only; it reads internet (or nothing) as intranet
+        if g.VpcId then nic = "intranet" end
         local rules = {}
         for _, r in ipairs(g.Permissions) do
           if (direction == "all" or r.Direction == direction) and (not nic or r.NicType == nic) then
@@ -399,7 +499,10 @@ local security_group = {
         local g = group_of(emu, a, ctx)
         local p = a:need("InnerAccessPolicy")
         local v = p:lower() == "accept" and "Accept" or p:lower() == "drop" and "Drop" or nil
-        if not v then errors.invalid("InnerAccessPolicy", nil, nil, "Valid values: Accept, Drop.") end
+        if not v then
+          raise("InvalidPolicy.Malformed", "The Policy is invalid. Only 'Accept' and 'Drop' are supported. Ignore case.")
+        end
+        if g.SecurityGroupType == "enterprise" then raise("InvalidParameter.InnerAccessPolicy") end
         engine.commit(a)
         g.InnerAccessPolicy = v
         return {}
@@ -412,16 +515,15 @@ local security_group = {
         { kind = "eni", field = "SecurityGroupIds", code = "DependencyViolation",
           message = "There are network interfaces in the specified security group." },
       },
+      -- a group that other groups' rules name stays (DescribeSecurityGroupReferences lists them)
       before = function(_, _, ctx, rec)
-        -- other groups' rules that name it go with it
         for _, other in ipairs(engine.list(ctx, "security_group")) do
-          local keep = {}
           for _, r in ipairs(other.Permissions) do
-            if r.SourceGroupId ~= rec.SecurityGroupId and r.DestGroupId ~= rec.SecurityGroupId or other == rec then
-              keep[#keep + 1] = r
+            if r.SourceGroupId == rec.SecurityGroupId or r.DestGroupId == rec.SecurityGroupId then
+              raise("DependencyViolation", "The specified security group has been authorized in another one: "
+                .. other.SecurityGroupId .. ".")
             end
           end
-          other.Permissions = keep
         end
       end,
     },
