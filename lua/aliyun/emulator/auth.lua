@@ -2,6 +2,8 @@
 -- request as received, canonicalise it here (independently of the client's C signer, so
 -- that a bug in one is caught by the other), recompute the signature and compare.
 -- Only the MAC and digest primitives come from outside (opts.crypto).
+local nonces = require "aliyun.emulator.nonces"
+
 local auth = {}
 
 local SKEW = 15 * 60 -- the service refuses timestamps more than 15 minutes off
@@ -86,7 +88,7 @@ Verifier.__index = Verifier
 function auth.new(opts)
   return setmetatable({
     keys = opts.keys, crypto = assert(opts.crypto, "auth.new: crypto primitives needed"),
-    now = opts.now or os.time, nonces = {}, nonce_count = 0,
+    now = opts.now or os.time, nonces = nonces.new(2 * SKEW),
   }, Verifier)
 end
 
@@ -103,18 +105,15 @@ end
 
 -- A nonce may be used once within the window in which its timestamp is accepted.
 function Verifier:_check_nonce(nonce)
-  local now = self.now()
-  if self.nonce_count > 100000 then
-    for k, at in pairs(self.nonces) do
-      if now - at > 2 * SKEW then self.nonces[k] = nil; self.nonce_count = self.nonce_count - 1 end
-    end
-  end
-  if self.nonces[nonce] then
+  if not self.nonces:use(nonce, self.now()) then
     return fail(400, "SignatureNonceUsed", "The request signature nonce has been used.")
   end
-  self.nonces[nonce] = now
-  self.nonce_count = self.nonce_count + 1
   return true
+end
+
+-- How many nonces the verifier holds (bounded by the requests of two 30-minute windows).
+function Verifier:nonces_held()
+  return self.nonces:count()
 end
 
 function Verifier:_key(id, token)
