@@ -52,12 +52,16 @@ function handler.serve()
     headers[k:lower()] = type(v) == "table" and table.concat(v, ",") or v
   end
   local host = headers.host or (ngx.var.server_addr .. ":" .. ngx.var.server_port)
-  local resp = emu:handle {
+  local uri = ngx.var.request_uri
+  local request = {
     method = ngx.req.get_method(),
-    url = ngx.var.scheme .. "://" .. host .. ngx.var.request_uri,
+    url = ngx.var.scheme .. "://" .. host .. uri,
     headers = headers,
     body = ngx.req.get_body_data(),
   }
+  -- the control endpoint checks that the Host names the port the request came in on
+  if uri:sub(1, 11) == "/_emulator/" then request.server_port = tonumber(ngx.var.server_port) end
+  local resp = emu:handle(request)
   if resp.delay then ngx.sleep(resp.delay) end
   if resp.close then
     -- Drop the connection in the middle of an answer: a reply that never started would be
