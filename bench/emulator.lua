@@ -1,4 +1,11 @@
 -- The emulator under a test suite's load.
+-- Over HTTP: the emulator in nginx (its one worker) beside a static answer, the same body
+-- sent by nginx itself (`return 200`, no Lua) from another nginx on this machine. wrk drives
+-- each with the same connections and duration, every request a freshly signed V1 GET
+-- (bench/wrk/signed.lua), in rounds that alternate between the two; the CPU time of each
+-- worker (utime + stime from /proc/PID/stat, before and after) over the requests wrk counted
+-- gives the CPU per request. Every answer must be a 200. DescribeRegions and
+-- DescribeInstances are the calls.
 -- Nonces: a million signed V1 requests through the emulator's verifier, in process, at a
 -- steady 500 requests per second of the emulator's clock (so 900,000 nonces fall within one
 -- 30-minute window): the rate of the last slices of 100,000 beside the first, in CPU time
@@ -7,6 +14,14 @@ package.path = (arg and arg[0] and arg[0]:match("^(.*)/[^/]+$") or "bench") .. "
 local lib = require "lib"
 local core = lib.core
 local auth = require "aliyun.emulator.auth"
+
+local emulator = require "aliyun.emulator.server"
+
+local ACTIONS = { "DescribeRegions", "DescribeInstances" }
+local ROUNDS = tonumber(os.getenv("BENCH_EMULATOR_ROUNDS")) or 3
+local SECONDS = tonumber(os.getenv("BENCH_EMULATOR_SECONDS")) or 3 -- per wrk run
+local CONNECTIONS = 16
+local TARGET = 3 -- the emulator's CPU per request within 3x the static answer's
 
 local NONCE_TOTAL = tonumber(os.getenv("BENCH_NONCES")) or 1000000
 local NONCE_SLICE = 100000
@@ -68,4 +83,101 @@ local function nonces()
     hi / lo, v:nonces_held(), 2 * 1800 * NONCE_RATE))
 end
 
-nonces()
+-- One wrk run of SECONDS against url: requests/s and CPU microseconds per request of the
+-- workers of the nginx at prefix, or nil and why (any non-2xx answer voids the figure).
+local function wrk(url, prefix, action)
+  local cpu0 = lib.workers_cpu(prefix)
+  local out, ok = lib.capture(string.format("BENCH_ROOT=%s BENCH_ACTION=%s timeout %d wrk -t1 -c%d -d%ds "
+    .. "--timeout 10s -s %s %s 2>&1", lib.shell_quote(lib.ROOT), action, SECONDS + 15, CONNECTIONS, SECONDS,
+    lib.shell_quote(lib.ROOT .. "/bench/wrk/signed.lua"), lib.shell_quote(url)))
+  local cpu = lib.workers_cpu(prefix) - cpu0
+  local rps, n = lib.wrk_parse(out, ok)
+  if not rps then return nil, n end
+  return { rps = rps, cpu_us = cpu / n * 1e6 }
+end
+
+-- The body the emulator gives for action, to be served as it is by the static nginx.
+local function answer(url, action)
+  local s = core.session {}
+  local params = action == "DescribeInstances" and { RegionId = "cn-hangzhou" } or {}
+  local r = assert(s:request { url = core.v1_sign_url("GET", url, params, "testsecret", action, "2014-05-26",
+    "testid"), timeout = 10 })
+  s:close()
+  if r.status ~= 200 then error(action .. " answered " .. r.status .. ": " .. r.body:sub(1, 200)) end
+  if r.body:find("['$\\]") then error("the " .. action .. " answer holds a quote, $ or \\: not for nginx's config") end
+  return r.body
+end
+
+-- An nginx answering each action's body from its configuration: location /<Action>/, the
+-- body in pieces of 2,000 bytes (nginx's limit on one parameter is 4 KB) joined by return.
+local function static_nginx(bodies)
+  local locations = {}
+  for action, body in pairs(bodies) do
+    local sets, refs = {}, {}
+    for i = 1, #body, 2000 do
+      local name = "$b" .. (#refs + 1)
+      sets[#sets + 1] = "set " .. name .. " '" .. body:sub(i, i + 1999) .. "';"
+      refs[#refs + 1] = name
+    end
+    locations[#locations + 1] = "location /" .. action .. "/ { default_type application/json; "
+      .. table.concat(sets, " ") .. " return 200 \"" .. table.concat(refs) .. "\"; }"
+  end
+  return require("support.nginx").start { http = "keepalive_requests 10000000;\n server { listen 127.0.0.1:${PORT}; "
+    .. table.concat(locations, "\n") .. " }" }
+end
+
+local function spread(list)
+  local lo, hi = math.huge, 0
+  for _, x in ipairs(list) do
+    if x < lo then lo = x end
+    if x > hi then hi = x end
+  end
+  return lo, hi
+end
+
+local function http()
+  local emu = assert(emulator.start { keys = { testid = { secret = "testsecret" } } })
+  local ok, err = pcall(function()
+    local bodies = {}
+    for _, action in ipairs(ACTIONS) do bodies[action] = answer(emu.url, action) end
+    local static = static_nginx(bodies)
+    local ok2, err2 = pcall(function()
+      for _, action in ipairs(ACTIONS) do
+        local e, s, why = { rps = {}, cpu = {} }, { rps = {}, cpu = {} }, nil
+        for _ = 1, ROUNDS do
+          local a, w1 = wrk(emu.url, emu.prefix, action)
+          local b, w2 = wrk(static.url .. "/" .. action, static.prefix, action)
+          why = why or w1 or w2
+          if a then e.rps[#e.rps + 1], e.cpu[#e.cpu + 1] = a.rps, a.cpu_us end
+          if b then s.rps[#s.rps + 1], s.cpu[#s.cpu + 1] = b.rps, b.cpu_us end
+        end
+        local what = string.format("emulator %s over HTTP (%d bytes), wrk -t1 -c%d %ds x %d rounds: CPU per "
+          .. "request of its worker vs nginx's static answer of the same body", action, #bodies[action], CONNECTIONS,
+          SECONDS, ROUNDS)
+        if #e.cpu == ROUNDS and #s.cpu == ROUNDS then
+          local ec, sc = lib.median(e.cpu), lib.median(s.cpu)
+          local elo, ehi = spread(e.cpu)
+          local slo, shi = spread(s.cpu)
+          local rlo, rhi = spread(e.rps)
+          local qlo, qhi = spread(s.rps)
+          lib.row(what, string.format("%.0f us emulator", ec), string.format("%.1f us static", sc),
+            lib.fmt_ratio(ec / sc), "<= " .. TARGET .. "x", ec / sc <= TARGET)
+          lib.note(string.format("%s: CPU per request (median, range over %d rounds): emulator %.0f us (%.0f-%.0f), "
+            .. "static %.1f us (%.1f-%.1f); requests/s: emulator %.0f (%.0f-%.0f), static %.0f (%.0f-%.0f)",
+            action, ROUNDS, ec, elo, ehi, sc, slo, shi, lib.median(e.rps), rlo, rhi, lib.median(s.rps), qlo, qhi))
+        else
+          lib.row(what, "-", "-", "-", "<= " .. TARGET .. "x", "NO")
+          lib.note(action .. ": " .. tostring(why))
+        end
+      end
+    end)
+    static.stop()
+    if not ok2 then error(err2, 0) end
+  end)
+  emu.stop()
+  if not ok then error(err, 0) end
+end
+
+local only = os.getenv("BENCH_EMULATOR_PARTS") or "http nonces"
+if only:find("http", 1, true) then http() end
+if only:find("nonces", 1, true) then nonces() end
