@@ -13,37 +13,16 @@ local SECONDS = tonumber(os.getenv("BENCH_GATEWAY_SECONDS")) or 5
 local CONNECTIONS = 50
 local CA = "/etc/ssl/certs/ca-certificates.crt" -- only read by nginx; the emulator here is plain HTTP
 
--- CPU seconds (user + system) used so far by the worker processes of the nginx whose
--- prefix is given; the gateway's own cost per request, whatever the emulator behind it costs.
-local function workers_cpu(prefix)
-  local master = (lib.read(prefix .. "/nginx.pid") or ""):match("%d+")
-  local ticks = 0
-  for pid in lib.capture("pgrep -P " .. tostring(master)):gmatch("%d+") do
-    local stat = lib.read("/proc/" .. pid .. "/stat") or ""
-    -- fields after the command name (which is in parentheses): state is field 3
-    local rest = stat:match("%) (.*)$") or ""
-    local f = {}
-    for x in rest:gmatch("%S+") do f[#f + 1] = x end
-    ticks = ticks + (tonumber(f[12]) or 0) + (tonumber(f[13]) or 0) -- utime, stime
-  end
-  local hz = tonumber(lib.capture("getconf CLK_TCK"):match("%d+")) or 100
-  return ticks / hz
-end
-
 -- wrk for SECONDS (bounded by timeout) against url on the gateway gw; returns requests/s and
 -- the gateway workers' CPU microseconds per request, or nil and why. Any non-2xx answer or
 -- socket error makes the figure invalid: a fast error page is not a gateway.
 local function wrk(gw, emu, path)
-  local cpu0, emu0 = workers_cpu(gw.prefix), workers_cpu(emu.prefix)
+  local cpu0, emu0 = lib.workers_cpu(gw.prefix), lib.workers_cpu(emu.prefix)
   local out, ok = lib.capture(string.format("timeout %d wrk -t2 -c%d -d%ds --timeout 10s %s 2>&1",
     SECONDS + 15, CONNECTIONS, SECONDS, lib.shell_quote(gw.url .. path)))
-  local cpu, emu_cpu = workers_cpu(gw.prefix) - cpu0, workers_cpu(emu.prefix) - emu0
-  local rps = ok and tonumber(out:match("Requests/sec:%s*([%d.]+)"))
-  local n = tonumber(out:match("(%d+) requests in"))
-  if not rps or not n or n == 0 then return nil, "wrk failed: " .. out:sub(1, 300) end
-  if out:find("Non%-2xx") or out:find("Socket errors") then
-    return nil, "wrk saw errors: " .. out:gsub("%s+", " "):sub(1, 300)
-  end
+  local cpu, emu_cpu = lib.workers_cpu(gw.prefix) - cpu0, lib.workers_cpu(emu.prefix) - emu0
+  local rps, n = lib.wrk_parse(out, ok)
+  if not rps then return nil, n end
   return { rps = rps, cpu_us = cpu / n * 1e6, emu_cpu_us = emu_cpu / n * 1e6, emu_busy = emu_cpu / SECONDS }
 end
 

@@ -177,6 +177,35 @@ function lib.ecs(endpoint, opts)
   return require("aliyun").ecs(o)
 end
 
+-- CPU seconds (user + system) used so far by the worker processes of the nginx whose prefix
+-- is given (utime and stime from /proc/PID/stat).
+function lib.workers_cpu(prefix)
+  local master = (lib.read(prefix .. "/nginx.pid") or ""):match("%d+")
+  local ticks = 0
+  for pid in lib.capture("pgrep -P " .. tostring(master)):gmatch("%d+") do
+    local stat = lib.read("/proc/" .. pid .. "/stat") or ""
+    -- fields after the command name (which is in parentheses): state is field 3
+    local rest = stat:match("%) (.*)$") or ""
+    local f = {}
+    for x in rest:gmatch("%S+") do f[#f + 1] = x end
+    ticks = ticks + (tonumber(f[12]) or 0) + (tonumber(f[13]) or 0) -- utime, stime
+  end
+  local hz = tonumber(lib.capture("getconf CLK_TCK"):match("%d+")) or 100
+  return ticks / hz
+end
+
+-- wrk's output (and whether it exited well) -> requests/s and the number of requests, or nil
+-- and why. Any non-2xx answer or socket error voids the figure: a fast error page is no answer.
+function lib.wrk_parse(out, ok)
+  local rps = ok and tonumber(out:match("Requests/sec:%s*([%d.]+)"))
+  local n = tonumber(out:match("(%d+) requests in"))
+  if not rps or not n or n == 0 then return nil, "wrk failed: " .. out:sub(1, 300) end
+  if out:find("Non%-2xx") or out:find("Socket errors") then
+    return nil, "wrk saw errors: " .. out:gsub("%s+", " "):sub(1, 300)
+  end
+  return rps, n
+end
+
 -- Rows: every bench prints lines "ROW\twhat\tours\ttheirs\tratio\ttarget\tmet"; run.lua
 -- gathers them into one table. met is "yes", "NO" or "n/a".
 function lib.row(what, ours, theirs, ratio, target, met)

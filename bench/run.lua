@@ -1,11 +1,11 @@
 -- make bench: runs every bench in its own fresh process against one nginx on 127.0.0.1
 -- and prints one table (Markdown) of figures taken side by side in this run.
--- Usage: lua5.4 bench/run.lua [name ...]   (names: sign json calls batch memory startup gateway)
+-- Usage: lua5.4 bench/run.lua [name ...]   (names: sign json calls batch memory startup gateway emulator)
 package.path = (arg and arg[0] and arg[0]:match("^(.*)/[^/]+$") or "bench") .. "/?.lua;" .. package.path
 local lib = require "lib"
 
 local LUA = os.getenv("LUA") or "lua5.4"
-local BENCHES = { "sign", "json", "calls", "batch", "memory", "startup", "gateway" }
+local BENCHES = { "sign", "json", "calls", "batch", "memory", "startup", "gateway", "emulator" }
 
 local function machine()
   local cpu = (lib.read("/proc/cpuinfo") or ""):match("model name%s*:%s*([^\n]+)") or "?"

@@ -22,7 +22,8 @@ Serves a local emulator of ECS (2014-05-26) and ENS (2017-11-10) on 127.0.0.1 un
   --strict          answers outside the response models and unread parameters are errors
   --coverage        print what is emulated (per action, the parameters honoured) and exit
   --rate-limit R    answer Throttling beyond R requests per second per AccessKeyId
-Control endpoint: POST /_emulator/faults, /_emulator/reset, /_emulator/clock (see README).
+Control endpoint: POST /_emulator/faults, /_emulator/reset, /_emulator/clock with Content-Type:
+application/json and a loopback Host (see README).
 ]==]
 
 local function fail(msg)

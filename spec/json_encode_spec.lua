@@ -8,6 +8,25 @@ describe("json.encode", function()
     assert.equal('{"a":1,"b":{"c":true,"d":false},"z":"x"}', json.encode { z = "x", b = { d = false, c = true }, a = 1 })
   end)
 
+  it("writes a RequestId key first, as the service writes its answers, the rest sorted", function()
+    assert.equal('{"RequestId":"r","Regions":[],"a":1,"z":{"RequestId":"n","b":2}}',
+      json.encode { z = { b = 2, RequestId = "n" }, a = 1, Regions = json.array {}, RequestId = "r" })
+    assert.equal('{"RequestId":"r"}', json.encode { RequestId = "r" })
+    assert.equal('{"RequestId":"r","1":"x"}', json.encode { [1] = "x", RequestId = "r" })
+  end)
+
+  it("gives the same text for tables built alike or not (insertion order, sizes, marks)", function()
+    local a = { Zone = "z", Id = "i", Tags = { Tag = json.array { { Key = "k", Value = "v" } } } }
+    local b = {}
+    b.Tags = { Tag = { { Value = "v", Key = "k" } } }
+    b.Id = "i"
+    b.Zone = "z"
+    for _ = 1, 3 do
+      assert.equal('{"Id":"i","Tags":{"Tag":[{"Key":"k","Value":"v"}]},"Zone":"z"}', json.encode(a))
+      assert.equal(json.encode(a), json.encode(b))
+    end
+  end)
+
   it("writes integral numbers without .0 and others in their shortest exact form", function()
     assert.equal("[20,20,-3,0.1,0.3333333333333333,1e+300]", json.encode { 20, 20.0, -3, 0.1, 1 / 3, 1e300 })
     for _, n in ipairs { 0.1, 1 / 3, 123.456, 2 ^ -30, 1e-7 } do

@@ -12,6 +12,7 @@ describe("client:batch against the emulator over HTTP #integration", function()
     emu = assert(server.start {})
     local s = core.session {}
     local r = assert(s:request { method = "POST", url = emu.url .. "/_emulator/faults",
+      headers = { ["Content-Type"] = "application/json" },
       body = '{"Action": "*", "Type": "latency", "Seconds": 0.02, "Always": true}' })
     assert.equal(200, r.status, r.body)
     s:close()

@@ -88,7 +88,7 @@ describe("emulator over HTTP #integration", function()
       assert.are.equal(400, status)
       assert.are.equal("InvalidParameter", body.Code)
       local resp = assert(http.transport.send { method = "POST", url = srv.url .. "/_emulator/faults",
-        headers = {}, body = "{nope", timeout = 5 })
+        headers = { ["Content-Type"] = "application/json" }, body = "{nope", timeout = 5 })
       assert.are.equal(400, resp.status)
       assert.are.equal(404, (http.control("GET", "/_emulator/nothing")))
     end)

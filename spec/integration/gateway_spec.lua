@@ -39,7 +39,8 @@ describe("the OpenResty gateway example #integration", function()
   end)
 
   local function control(body)
-    local r = assert(s:request { method = "POST", url = emu.url .. "/_emulator/faults", body = body })
+    local r = assert(s:request { method = "POST", url = emu.url .. "/_emulator/faults", body = body,
+      headers = { ["Content-Type"] = "application/json" } })
     assert.equal(200, r.status, r.body)
   end
 
@@ -66,7 +67,7 @@ describe("the OpenResty gateway example #integration", function()
     local status, body = get(s, gw.url .. "/status?region=cn-hangzhou")
     assert.equal(504, status, json.encode(body))
     assert.equal("timeout", body.error)
-    s:request { method = "DELETE", url = emu.url .. "/_emulator/faults" }
+    s:request { method = "DELETE", url = emu.url .. "/_emulator/faults", headers = { ["Content-Type"] = "application/json" } }
   end)
 
   it("verifies TLS: the right CA works, the wrong one fails the handshake", function()

@@ -86,8 +86,8 @@ function support.inprocess(opts)
   function world.inject(action, fault) return assert(get():inject(action, fault)) end
   function world.reset() get():reset { seed = 1 }; for i = #slept, 1, -1 do slept[i] = nil end end
   function world.control(method, path, body)
-    local resp = get():handle { method = method, url = world.url .. path, headers = {},
-      body = body and json.encode(body) }
+    local resp = get():handle { method = method, url = world.url .. path,
+      headers = { ["Content-Type"] = "application/json" }, body = body and json.encode(body) }
     return resp.status, json.decode(resp.body)
   end
   return world

@@ -2,40 +2,68 @@
 -- request as received, canonicalise it here (independently of the client's C signer, so
 -- that a bug in one is caught by the other), recompute the signature and compare.
 -- Only the MAC and digest primitives come from outside (opts.crypto).
+local nonces = require "aliyun.emulator.nonces"
+
 local auth = {}
 
 local SKEW = 15 * 60 -- the service refuses timestamps more than 15 minutes off
 
--- RFC 3986 encoding, written out here rather than borrowed from the client.
+local char, find, format, gsub, sub = string.char, string.find, string.format, string.gsub,
+  string.sub
+local concat, sort = table.concat, table.sort
+
+-- RFC 3986 encoding, written out here rather than borrowed from the client. The hot path
+-- of every request: a plain find first (most names and values need nothing), then one gsub
+-- with a table rather than a function per character.
+local RESERVED = "[^A-Za-z0-9%-_%.~]"
+local ENCODED = {}
+for c = 0, 255 do ENCODED[char(c)] = format("%%%02X", c) end
+
 local function encode(s)
-  return (s:gsub("[^A-Za-z0-9%-_%.~]", function(c) return string.format("%%%02X", c:byte()) end))
+  if not find(s, RESERVED) then return s end
+  return (gsub(s, RESERVED, ENCODED))
 end
 
+-- "%3a" and "%3A" alike -> ":"
+local DECODED = {}
+for c = 0, 255 do
+  local hex = format("%02x", c)
+  for _, h in ipairs { hex, hex:upper(), hex:sub(1, 1) .. hex:sub(2):upper(), hex:sub(1, 1):upper() .. hex:sub(2) } do
+    DECODED[h] = char(c)
+  end
+end
+
+-- (plain finds first: LuaJIT compiles those, not a find with a character class)
 local function decode(s)
-  s = s:gsub("+", " ")
-  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+  if find(s, "+", 1, true) then s = gsub(s, "%+", " ") end
+  if not find(s, "%", 1, true) then return s end
+  return (gsub(s, "%%(%x%x)", DECODED))
 end
 
 -- Parses "a=1&b=2" into {a="1", b="2"}; a name given twice is refused, as the service does.
 function auth.parse_form(s, into)
   local t = into or {}
   if s == nil or s == "" then return t end
-  for pair in s:gmatch("[^&]+") do
-    local k, v = pair:match("^([^=]*)=?(.*)$")
-    k = decode(k)
-    if k ~= "" then
-      if t[k] ~= nil then return nil, k end
-      t[k] = decode(v)
+  local pos, len = 1, #s
+  while pos <= len do
+    local amp = find(s, "&", pos, true) or len + 1
+    if amp > pos then
+      local eq = find(s, "=", pos, true)
+      local k, v
+      if eq and eq < amp then
+        k, v = sub(s, pos, eq - 1), sub(s, eq + 1, amp - 1)
+      else
+        k, v = sub(s, pos, amp - 1), ""
+      end
+      k = decode(k)
+      if k ~= "" then
+        if t[k] ~= nil then return nil, k end
+        t[k] = decode(v)
+      end
     end
+    pos = amp + 1
   end
   return t
-end
-
-local function sorted_keys(t, skip)
-  local keys = {}
-  for k in pairs(t) do if k ~= skip then keys[#keys + 1] = k end end
-  table.sort(keys)
-  return keys
 end
 
 -- "2016-02-23T12:46:24Z" -> epoch seconds (UTC), or nil
@@ -87,12 +115,17 @@ Verifier.__index = Verifier
 function auth.new(opts)
   return setmetatable({
     keys = opts.keys, crypto = assert(opts.crypto, "auth.new: crypto primitives needed"),
-    now = opts.now or os.time, nonces = {}, nonce_count = 0,
+    now = opts.now or os.time, nonces = nonces.new(2 * SKEW),
   }, Verifier)
 end
 
 function Verifier:_check_time(ts)
-  local t = parse_timestamp(ts)
+  -- a run of requests shares its timestamps (one per second): parsed once
+  local t
+  if ts == self.last_ts then t = self.last_t else
+    t = parse_timestamp(ts)
+    self.last_ts, self.last_t = ts, t
+  end
   if not t then
     return fail(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
   end
@@ -104,18 +137,15 @@ end
 
 -- A nonce may be used once within the window in which its timestamp is accepted.
 function Verifier:_check_nonce(nonce)
-  local now = self.now()
-  if self.nonce_count > 100000 then
-    for k, at in pairs(self.nonces) do
-      if now - at > 2 * SKEW then self.nonces[k] = nil; self.nonce_count = self.nonce_count - 1 end
-    end
-  end
-  if self.nonces[nonce] then
+  if not self.nonces:use(nonce, self.now()) then
     return fail(400, "SignatureNonceUsed", "The request signature nonce has been used.")
   end
-  self.nonces[nonce] = now
-  self.nonce_count = self.nonce_count + 1
   return true
+end
+
+-- How many nonces the verifier holds (bounded by the requests of two 30-minute windows).
+function Verifier:nonces_held()
+  return self.nonces:count()
 end
 
 function Verifier:_key(id, token)
@@ -136,18 +166,57 @@ end
 local function request_params(req)
   local params, dup = auth.parse_form(req.query_string)
   if not params then return fail(400, "InvalidParameter", "The parameter \"" .. dup .. "\" is given twice.") end
-  local ctype = req.headers["content-type"] or ""
-  if req.body and req.body ~= "" and ctype:find("application/x-www-form-urlencoded", 1, true) then
-    local _, dup2 = auth.parse_form(req.body, params)
+  local body = req.body
+  if body and body ~= "" and find(req.headers["content-type"] or "", "application/x-www-form-urlencoded", 1, true) then
+    local _, dup2 = auth.parse_form(body, params)
     if dup2 then return fail(400, "InvalidParameter", "The parameter \"" .. dup2 .. "\" is given twice.") end
   end
   return params
 end
 
+local V1_REQUIRED = { "Action", "Version", "AccessKeyId", "Signature", "Timestamp", "SignatureNonce" }
+
+-- The string to sign of section 4.4: METHOD&%2F&encode(canonical query), where the canonical
+-- query is the sorted encode(name)=encode(value) pairs joined by "&". Encoding the joined
+-- query again only turns "%" into "%25" and "=", "&" into "%3D", "%26", so the pieces go
+-- into one list, encoded twice each, and are joined once: no intermediate query string.
+--
+-- Names and most values (AccessKeyId, Action, Version, RegionId ...) recur from request to
+-- request: their twice-encoded text is remembered, in a table that starts afresh when full.
+local TWICE, ntwice = {}, 0
+local function twice(s)
+  local e = TWICE[s]
+  if e then return e end
+  e = encode(s)
+  if find(e, "%", 1, true) then e = gsub(e, "%%", "%%25") end
+  if ntwice >= 2048 then TWICE, ntwice = {}, 0 end
+  TWICE[s], ntwice = e, ntwice + 1
+  return e
+end
+
+local function v1_string_to_sign(method, params)
+  local keys, nk = {}, 0
+  for k in pairs(params) do
+    if k ~= "Signature" then nk = nk + 1; keys[nk] = k end
+  end
+  sort(keys)
+  local out, n = { method, "&%2F&" }, 2
+  for i = 1, nk do
+    local k = keys[i]
+    if i > 1 then n = n + 1; out[n] = "%26" end
+    out[n + 1] = twice(k)
+    out[n + 2] = "%3D"
+    out[n + 3] = twice(params[k])
+    n = n + 3
+  end
+  return concat(out, "", 1, n)
+end
+
 function Verifier:_v1(req)
   local params, perr = request_params(req)
   if not params then return nil, perr end
-  for _, name in ipairs { "Action", "Version", "AccessKeyId", "Signature", "Timestamp", "SignatureNonce" } do
+  for i = 1, #V1_REQUIRED do
+    local name = V1_REQUIRED[i]
     if params[name] == nil or params[name] == "" then return missing(name) end
   end
   if params.SignatureMethod ~= "HMAC-SHA1" then
@@ -160,12 +229,9 @@ function Verifier:_v1(req)
   end
   local key, kerr = self:_key(params.AccessKeyId, params.SecurityToken)
   if not key then return nil, kerr end
-  local parts = {}
-  for _, k in ipairs(sorted_keys(params, "Signature")) do
-    parts[#parts + 1] = encode(k) .. "=" .. encode(params[k])
-  end
-  local sts = req.method .. "&" .. encode("/") .. "&" .. encode(table.concat(parts, "&"))
-  local expected = self.crypto.base64(self.crypto.hmac_sha1(key.secret .. "&", sts))
+  local sts = v1_string_to_sign(req.method, params)
+  local crypto = self.crypto
+  local expected = crypto.base64(crypto.hmac_sha1(key.secret .. "&", sts))
   if not same(expected, params.Signature) then
     return fail(400, "SignatureDoesNotMatch",
       "Specified signature is not matched with our calculation. server string to sign is:" .. sts,
@@ -175,11 +241,12 @@ function Verifier:_v1(req)
   if not ok then return nil, terr end
   ok, terr = self:_check_nonce(params.SignatureNonce)
   if not ok then return nil, terr end
-  local result = { action = params.Action, version = params.Version, access_key_id = params.AccessKeyId,
-    signature_version = "v1", params = {} }
-  for k, v in pairs(params) do result.params[k] = v end
-  return result
+  -- params is this request's own table: handed over as it is
+  return { action = params.Action, version = params.Version, access_key_id = params.AccessKeyId,
+    signature_version = "v1", params = params }
 end
+
+local V3_REQUIRED = { "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256" }
 
 function Verifier:_v3(req, authorization)
   local h = req.headers
@@ -189,7 +256,8 @@ function Verifier:_v3(req, authorization)
     return fail(400, "IncompleteSignature",
       "The request signature does not conform to Aliyun standards (malformed Authorization header).")
   end
-  for _, name in ipairs { "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256" } do
+  for i = 1, #V3_REQUIRED do
+    local name = V3_REQUIRED[i]
     if not h[name] or h[name] == "" then return missing(name) end
   end
   local signed_set, names = {}, {}

@@ -221,7 +221,7 @@ local function dispatch(emu, request)
   host = headers.host or host
   local ctx = { host = host }
   if path:sub(1, 11) == "/_emulator/" then
-    return require("aliyun.emulator.control").handle(emu, request.method, path, request.body)
+    return require("aliyun.emulator.control").handle(emu, request)
   end
   -- V1 answers in XML unless the request asks for JSON (the V3 protocol answers JSON)
   if not headers.authorization then

@@ -44,20 +44,37 @@ function handler.save()
   end
 end
 
+local concat = table.concat
+
+-- The request in the transport interface's shape. The header table comes with lower-case
+-- names already (a header given twice is a list, joined here); a body is read only when the
+-- request says it has one.
+local function request()
+  local req, var = ngx.req, ngx.var
+  local headers = req.get_headers(200)
+  for k, v in pairs(headers) do
+    if type(v) == "table" then headers[k] = concat(v, ",") end
+  end
+  local body
+  if headers["content-length"] or headers["transfer-encoding"] then
+    req.read_body()
+    body = req.get_body_data()
+  end
+  local uri = var.request_uri
+  local r = {
+    method = req.get_method(),
+    url = var.scheme .. "://" .. (headers.host or (var.server_addr .. ":" .. var.server_port)) .. uri,
+    headers = headers,
+    body = body,
+  }
+  -- the control endpoint checks that the Host names the port the request came in on
+  if uri:sub(1, 11) == "/_emulator/" then r.server_port = tonumber(var.server_port) end
+  return r
+end
+
 function handler.serve()
   if not emu then handler.init() end
-  ngx.req.read_body()
-  local headers = {}
-  for k, v in pairs(ngx.req.get_headers(200)) do
-    headers[k:lower()] = type(v) == "table" and table.concat(v, ",") or v
-  end
-  local host = headers.host or (ngx.var.server_addr .. ":" .. ngx.var.server_port)
-  local resp = emu:handle {
-    method = ngx.req.get_method(),
-    url = ngx.var.scheme .. "://" .. host .. ngx.var.request_uri,
-    headers = headers,
-    body = ngx.req.get_body_data(),
-  }
+  local resp = emu:handle(request())
   if resp.delay then ngx.sleep(resp.delay) end
   if resp.close then
     -- Drop the connection in the middle of an answer: a reply that never started would be
