@@ -164,7 +164,8 @@ end
 
 -- The request's parameters: the query plus a form-encoded body.
 local function request_params(req)
-  local params, dup = auth.parse_form(req.query_string)
+  local params, dup = req.form, nil
+  if not params then params, dup = auth.parse_form(req.query_string) end
   if not params then return fail(400, "InvalidParameter", "The parameter \"" .. dup .. "\" is given twice.") end
   local body = req.body
   if body and body ~= "" and find(req.headers["content-type"] or "", "application/x-www-form-urlencoded", 1, true) then
@@ -209,7 +210,7 @@ local function v1_string_to_sign(method, params)
     out[n + 3] = twice(params[k])
     n = n + 3
   end
-  return concat(out, "", 1, n)
+  return out, n
 end
 
 function Verifier:_v1(req)
@@ -229,7 +230,8 @@ function Verifier:_v1(req)
   end
   local key, kerr = self:_key(params.AccessKeyId, params.SecurityToken)
   if not key then return nil, kerr end
-  local sts = v1_string_to_sign(req.method, params)
+  local pieces, np = v1_string_to_sign(req.method, params)
+  local sts = concat(pieces, "", 1, np)
   local crypto = self.crypto
   local expected = crypto.base64(crypto.hmac_sha1(key.secret .. "&", sts))
   if not same(expected, params.Signature) then

@@ -25,12 +25,23 @@ local COMMON = {
 }
 
 -- "http://host:port/path?query" -> host, path, query
+local find, sub = string.find, string.sub
 local function split_url(url)
-  local host, rest = tostring(url or ""):match("^%a[%w+.-]*://([^/?#]*)(.*)$")
-  if not host then host, rest = "", tostring(url or "") end
-  local path, query = rest:match("^([^?#]*)%??([^#]*)")
-  if path == nil or path == "" then path = "/" end
-  return host, path, query or ""
+  url = tostring(url or "")
+  local host, rest = "", url
+  local s = find(url, "://", 1, true)
+  if s and not find(sub(url, 1, s - 1), "[^%w+.-]") then
+    local slash = find(url, "[/?#]", s + 3)
+    host = sub(url, s + 3, (slash or #url + 1) - 1)
+    rest = slash and sub(url, slash) or ""
+  end
+  local hash = find(rest, "#", 1, true)
+  if hash then rest = sub(rest, 1, hash - 1) end
+  local q = find(rest, "?", 1, true)
+  local path, query = rest, ""
+  if q then path, query = sub(rest, 1, q - 1), sub(rest, q + 1) end
+  if path == "" then path = "/" end
+  return host, path, query
 end
 
 local function lower_headers(h)
@@ -224,8 +235,10 @@ local function dispatch(emu, request)
     return require("aliyun.emulator.control").handle(emu, request)
   end
   -- V1 answers in XML unless the request asks for JSON (the V3 protocol answers JSON)
+  local form
   if not headers.authorization then
-    local q = auth.parse_form(query) or {}
+    form = auth.parse_form(query)
+    local q = form or {}
     local fmt = q.Format
     if fmt == nil and request.body and (headers["content-type"] or ""):find("x-www-form-urlencoded", 1, true) then
       fmt = (auth.parse_form(request.body) or {}).Format
@@ -234,6 +247,7 @@ local function dispatch(emu, request)
   end
   local verified, aerr = emu.verifier:verify {
     method = request.method or "GET", path = path, query_string = query, headers = headers, body = request.body,
+    form = form,
   }
   if not verified then
     -- the string to sign stays in the message, as the service sends it; nothing secret is in it

@@ -165,7 +165,7 @@ end
 local function render_list(node, v, ctx, path)
   local out = arr {}
   for i = 1, #v do
-    local x = render(node.item, v[i], ctx, path .. "[" .. i .. "]")
+    local x = render(node.item, v[i], ctx, ctx.strict and (path .. "[" .. i .. "]") or path)
     if x ~= nil then out[#out + 1] = x end
   end
   return out
@@ -188,7 +188,7 @@ render = function(node, v, ctx, path)
         only = f.t == "[" and name or nil
       end
       if count == 1 and only then
-        return { [only] = render_list(fields[only], v, ctx, path .. "." .. only) }
+        return { [only] = render_list(fields[only], v, ctx, ctx.strict and (path .. "." .. only) or path) }
       end
       if next(v) == nil then return obj {} end
     end

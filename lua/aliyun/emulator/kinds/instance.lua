@@ -713,7 +713,21 @@ local kind = {
     UserData = { check = function(v) return pcall(check_user_data, v) end, code = "InvalidUserData.Base64FormatInvalid" },
   },
   view = function(_, rec, ctx)
-    local enis = engine.list(ctx, "eni", function(e) return e.InstanceId == rec.InstanceId end)
+    -- the interfaces of every instance, gathered once per call (a Describe shows many instances)
+    local by_instance = ctx.enis_by_instance
+    if not by_instance then
+      by_instance = {}
+      for _, e in ipairs(engine.list(ctx, "eni")) do
+        if e.InstanceId then
+          local l = by_instance[e.InstanceId] or {}
+          l[#l + 1] = e
+          by_instance[e.InstanceId] = l
+        end
+      end
+      ctx.enis_by_instance = by_instance
+    end
+    local enis = {}
+    for i, e in ipairs(by_instance[rec.InstanceId] or {}) do enis[i] = e end
     table.sort(enis, function(x, y) return (x.Type == "Primary" and 0 or 1) < (y.Type == "Primary" and 0 or 1) end)
     local nics = {}
     for i, e in ipairs(enis) do
