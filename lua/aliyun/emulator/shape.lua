@@ -198,10 +198,16 @@ render = function(node, v, ctx, path)
     local inner = ctx
     if ctx.strict and is_record(v) then inner = ctx.lenient end
     local names, aliased = node.names or {}, node.aliased
+    -- an overlay (engine.overlay): computed fields, then the record's own
+    local base = rawget(v, "_base")
     for i = 1, #names do
       local name = names[i]
       local x = v[name]
-      if x == nil and aliased and ALIASES[name] then x = v[ALIASES[name]] end
+      if x == nil and base then x = base[name] end
+      if x == nil and aliased and ALIASES[name] then
+        x = v[ALIASES[name]]
+        if x == nil and base then x = base[ALIASES[name]] end
+      end
       if x ~= nil then out[name] = render(fields[name], x, inner, ctx.strict and (path .. "." .. name) or path) end
     end
     if ctx.strict and not is_record(v) then
