@@ -259,8 +259,7 @@ static int tls_connect(conn_t *c, conn_tls_t *tls, const char *host, int numeric
 
 /* ------------------------------------------------------------------- TCP */
 
-/* Splits "scheme://host[:port]" into host (brackets dropped) and port; sets *tls. */
-static int parse_key(const char *key, char *host, size_t hostlen, char *port, size_t portlen, int *tls) {
+int conn_parse_origin(const char *key, char *host, size_t hostlen, char *port, size_t portlen, int *tls) {
     const char *a, *h, *he, *p = NULL;
     size_t n, i;
     if (strncmp(key, "https://", 8) == 0) {
@@ -376,7 +375,7 @@ int conn_open(conn_t *c, conn_tls_t *tls, const char *key, int verify_tls, const
     long long until = connect_deadline < deadline ? connect_deadline : deadline;
     long long t0 = conn_now_ms();
     conn_close(c);
-    if (!parse_key(key, host, sizeof host, port, sizeof port, &use_tls)) {
+    if (!conn_parse_origin(key, host, sizeof host, port, sizeof port, &use_tls)) {
         snprintf(msg, msglen, "URL using bad/illegal format: %s", key);
         return CONN_FAIL;
     }

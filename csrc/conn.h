@@ -49,6 +49,10 @@ int conn_recv(conn_t *c, char *p, size_t len, size_t *n, char *msg, size_t msgle
 int conn_wait(const conn_t *c, int want, long long deadline);
 
 void conn_close(conn_t *c);
+
+/* Splits "scheme://host[:port]" into host (brackets dropped) and port (digits); sets *tls.
+ * 0 when it is not such an origin. */
+int conn_parse_origin(const char *key, char *host, size_t hostlen, char *port, size_t portlen, int *tls);
 void conn_tls_free(conn_tls_t *tls);
 
 /* Milliseconds of the monotonic clock. */

@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "compat.h"
+#include "h1.h"
 #include "httpcommon.h"
 #include "membuf.h"
 
@@ -29,6 +30,9 @@ typedef struct {
     membuf_t body, headers;
     size_t max_body;
     int body_too_large;
+    const char *why;   /* the answer broke a limit or rule of the core's parser (h1.h) */
+    size_t head_total; /* header bytes of the answer, interim heads and trailers included */
+    size_t fields;     /* header lines of the current head */
     char errbuf[CURL_ERROR_SIZE];
 } transfer_t;
 
@@ -70,13 +74,35 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
     return membuf_add(&s->body, p, n) ? n : 0;
 }
 
+/* Each header line of the answer, as libcurl parsed it. The limits and the status-line
+ * rules are the core parser's (h1.h), so both engines refuse the same answers. */
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
     transfer_t *s = (transfer_t *)ud;
     size_t n = size * nmemb;
-    /* A new status line starts a new header block (after 100 Continue, a redirect or a
-     * proxy CONNECT): only the final response's headers are kept. */
-    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) s->headers.len = 0;
-    if (s->headers.len + n > 1024 * 1024) return 0; /* no sane response has 1 MiB of headers */
+    s->head_total += n;
+    if (n > H1_MAX_LINE + 2) {
+        s->why = "response header line longer than 64 KiB";
+        return 0;
+    }
+    if (s->head_total > H1_MAX_HEADERS) {
+        s->why = "response headers larger than 300 KiB";
+        return 0;
+    }
+    /* A new status line starts a new header block (after 100 Continue or a proxy
+     * CONNECT): only the final response's headers are kept. */
+    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        int minor, status;
+        const char *bad = h1_status_line(p, n, &minor, &status);
+        if (bad) {
+            s->why = bad;
+            return 0;
+        }
+        s->headers.len = 0;
+        s->fields = 0;
+    } else if (++s->fields > H1_MAX_FIELDS + 1) { /* the fields and the empty line */
+        s->why = "more than 500 header lines in the response";
+        return 0;
+    }
     return membuf_add(&s->headers, p, n) ? n : 0;
 }
 
@@ -150,6 +176,20 @@ static int l_session(lua_State *L) {
         if (rc_ != CURLE_OK) luaL_error((L), "curl_easy_setopt(%s): %s", #opt, curl_easy_strerror(rc_)); \
     } while (0)
 
+/* The CA settings mean what they mean on the direct path (conn.c): ca_file alone when
+ * given; else OpenSSL's default store, which honours SSL_CERT_FILE and SSL_CERT_DIR, where
+ * libcurl would use the bundle it was built with and ignore both. */
+static void set_ca(lua_State *L, CURL *c, const char *ca_file) {
+    const char *file = getenv("SSL_CERT_FILE"), *dir = getenv("SSL_CERT_DIR");
+    if (ca_file) {
+        SETOPT(L, c, CURLOPT_CAINFO, ca_file);
+        SETOPT(L, c, CURLOPT_CAPATH, (char *)NULL);
+        return;
+    }
+    if (file && file[0]) SETOPT(L, c, CURLOPT_CAINFO, file);
+    if (dir && dir[0]) SETOPT(L, c, CURLOPT_CAPATH, dir);
+}
+
 /* Builds s->req_headers from req.headers ({name = value}); returns an error message for
  * a header that would let a value inject another header, NULL when all is well. */
 static const char *build_headers(lua_State *L, transfer_t *s, int req) {
@@ -199,7 +239,9 @@ static int push_failure(lua_State *L, transfer_t *s, CURLcode rc) {
     const char *kind = rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "network";
     if (s->body_too_large) return aliyun_push_too_large(L, s->max_body);
     lua_pushnil(L);
-    if (s->errbuf[0])
+    if (s->why)
+        lua_pushfstring(L, "invalid HTTP response: %s", s->why);
+    else if (s->errbuf[0])
         lua_pushfstring(L, "%s (%s)", s->errbuf, curl_easy_strerror(rc));
     else
         lua_pushstring(L, curl_easy_strerror(rc));
@@ -220,6 +262,8 @@ static const char *prepare_transfer(lua_State *L, session_t *s, transfer_t *t, i
     t->req_headers = NULL;
     t->body.len = t->headers.len = 0;
     t->body_too_large = 0;
+    t->why = NULL;
+    t->head_total = t->fields = 0;
     t->errbuf[0] = '\0';
     t->max_body = s->o.max_body;
     curl_easy_reset(c); /* keeps open connections and the DNS cache */
@@ -257,7 +301,9 @@ static const char *prepare_transfer(lua_State *L, session_t *s, transfer_t *t, i
     SETOPT(L, c, CURLOPT_PROTOCOLS_STR, "http,https");
     SETOPT(L, c, CURLOPT_SSL_VERIFYPEER, s->o.verify_tls ? 1L : 0L);
     SETOPT(L, c, CURLOPT_SSL_VERIFYHOST, s->o.verify_tls ? 2L : 0L);
-    if (s->o.ca_file) SETOPT(L, c, CURLOPT_CAINFO, s->o.ca_file);
+    /* HTTP/1.1 as on the direct path: the same framing, limits and connection reuse */
+    SETOPT(L, c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    set_ca(L, c, s->o.ca_file);
     /* Without an explicit proxy libcurl reads http_proxy, https_proxy, ALL_PROXY and
      * NO_PROXY from the environment itself. */
     if (s->o.proxy) SETOPT(L, c, CURLOPT_PROXY, s->o.proxy);

@@ -1,17 +1,28 @@
 /* h1.c: the HTTP/1.1 response parser (see h1.h). Strict where the framing is at stake
  * (status line, Content-Length, chunk sizes), lenient where it is harmless (bare LF line
- * ends, unknown headers, chunk extensions). */
+ * ends, unknown headers, chunk extensions). Every byte is looked at a bounded number of
+ * times however the answer is cut into pieces, so a peer that trickles its head costs
+ * linear time. */
 #include <string.h>
 
 #include "h1.h"
 
 enum { S_HEAD, S_LENGTH, S_CHUNK_SIZE, S_CHUNK_DATA, S_CHUNK_END, S_TRAILERS, S_UNTIL_CLOSE, S_DONE };
 
-#define MAX_LINE 8192 /* a chunk-size or trailer line */
+#define MAX_LINE 8192 /* a trailer line */
+
+static void head_scan_reset(h1_response_t *r) {
+    r->scan = 0;
+    r->line_start = 0;
+    r->fields = 0;
+}
 
 void h1_reset(h1_response_t *r, int head_request, size_t max_body) {
     r->state = S_HEAD;
     r->status = 0;
+    head_scan_reset(r);
+    r->head_total = 0;
+    r->framing = 0;
     r->keep_alive = 0;
     r->head = head_request;
     r->remaining = 0;
@@ -79,22 +90,29 @@ static int last_is_chunked(const char *v, size_t vl) {
     return (size_t)(v + vl - c) == 7 && has_token(c, 7, "chunked");
 }
 
+const char *h1_status_line(const char *p, size_t n, int *minor, int *status) {
+    /* HTTP/1.x SP 3DIGIT [SP reason] */
+    if (n < 12 || memcmp(p, "HTTP/1.", 7) != 0 || p[7] < '0' || p[7] > '9' || p[8] != ' ')
+        return "malformed HTTP status line";
+    *minor = p[7] - '0';
+    if (p[9] < '1' || p[9] > '9' || p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9')
+        return "malformed HTTP status code";
+    *status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    if (n > 12 && p[12] != ' ' && p[12] != '\r' && p[12] != '\n') return "malformed HTTP status line";
+    if (*status > 599) return "HTTP status code out of range (100-599)";
+    if (*status == 101) return "unexpected protocol switch (101)";
+    return NULL;
+}
+
 /* Parses the header block in[0..n) (ending with its empty line). Sets status, framing and
  * keep_alive; for an interim 1xx answer, leaves the state at S_HEAD. */
 static int parse_head(h1_response_t *r, const char *in, size_t n) {
     const char *p = in, *end = in + n, *eol;
     int minor, status, chunked = 0, te = 0, have_length = 0, conn_close = 0, conn_keep = 0;
     unsigned long long length = 0;
+    const char *bad = h1_status_line(p, n, &minor, &status);
 
-    /* status line: HTTP/1.x SP 3DIGIT [SP reason] */
-    if (n < 12 || memcmp(p, "HTTP/1.", 7) != 0 || p[7] < '0' || p[7] > '9' || p[8] != ' ')
-        return fail(r, "malformed HTTP status line");
-    minor = p[7] - '0';
-    if (p[9] < '1' || p[9] > '9' || p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9')
-        return fail(r, "malformed HTTP status code");
-    status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-    if (n > 12 && p[12] != ' ' && p[12] != '\r' && p[12] != '\n') return fail(r, "malformed HTTP status line");
-    if (status == 101) return fail(r, "unexpected protocol switch (101)");
+    if (bad) return fail(r, bad);
     if (status >= 100 && status < 200) return H1_MORE; /* interim: the real answer follows */
 
     eol = memchr(p, '\n', n);
@@ -175,15 +193,38 @@ static long line_end(const char *p, size_t n) {
     return e ? (long)(e - p) : -1;
 }
 
-/* Finds the end of the header block: returns the index just past its empty line, 0 when
- * not there yet. Accepts CRLF and bare LF line ends. */
-static size_t head_end(const char *in, size_t n) {
-    const char *p = in, *end = in + n;
-    while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-        size_t i = (size_t)(p - in);
-        if (i + 1 < n && in[i + 1] == '\n') return i + 2;
-        if (i + 2 < n && in[i + 1] == '\r' && in[i + 2] == '\n') return i + 3;
-        p++;
+/* Scans the pending head in[0..n) (n only grows between calls, from the same start) from
+ * where the last call stopped: the index just past the empty line that ends it, 0 when
+ * that has not come yet, or (size_t)-1 with r->error set when a limit is passed. Accepts
+ * CRLF and bare LF line ends. */
+static size_t head_end(h1_response_t *r, const char *in, size_t n) {
+    size_t i = r->scan;
+    while (i < n) {
+        const char *nl = memchr(in + i, '\n', n - i);
+        size_t e, len;
+        if (nl == NULL) break;
+        e = (size_t)(nl - in);
+        len = e - r->line_start;
+        if (len > H1_MAX_LINE) break;
+        if (len == 0 || (len == 1 && in[r->line_start] == '\r')) {
+            if (r->head_total + e + 1 > H1_MAX_HEADERS) break;
+            return e + 1;
+        }
+        if (++r->fields > H1_MAX_FIELDS + 1) { /* the status line and the fields */
+            r->error = "more than 500 header lines in the response";
+            return (size_t)-1;
+        }
+        r->line_start = e + 1;
+        i = e + 1;
+    }
+    r->scan = n;
+    if (n - r->line_start > H1_MAX_LINE) {
+        r->error = "response header line longer than 64 KiB";
+        return (size_t)-1;
+    }
+    if (r->head_total + n > H1_MAX_HEADERS) {
+        r->error = "response headers larger than 300 KiB";
+        return (size_t)-1;
     }
     return 0;
 }
@@ -197,11 +238,11 @@ int h1_parse(h1_response_t *r, const char *in, size_t len, size_t *used) {
         size_t n = len - pos;
         switch (r->state) {
         case S_HEAD: {
-            size_t e = head_end(p, n);
-            if (e == 0) {
-                if (n > H1_MAX_HEADERS) rc = fail(r, "response headers larger than 1 MiB");
-                goto out;
-            }
+            size_t e = head_end(r, p, n);
+            if (e == (size_t)-1) return H1_ERROR;
+            if (e == 0) goto out;
+            head_scan_reset(r);
+            r->head_total += e;
             rc = parse_head(r, p, e);
             pos += e;
             if (r->status == 0) r->status = -1; /* an interim answer was seen: started */
@@ -222,9 +263,13 @@ int h1_parse(h1_response_t *r, const char *in, size_t len, size_t *used) {
             size_t i;
             int digits = 0;
             if (e < 0) {
-                if (n > MAX_LINE) rc = fail(r, "chunk size line too long");
+                if (n > H1_MAX_CHUNK_LINE) rc = fail(r, "chunk size line too long");
                 goto out;
             }
+            if ((size_t)e > H1_MAX_CHUNK_LINE) return fail(r, "chunk size line too long");
+            /* framing beyond a fair share of the body is a peer wasting our time */
+            r->framing += (unsigned long long)e + 1;
+            if (r->framing > H1_MAX_HEADERS + 8ULL * r->body.len) return fail(r, "too much chunk framing for the body");
             for (i = 0; i < (size_t)e; i++) {
                 int c = lower((unsigned char)p[i]), d;
                 if (c >= '0' && c <= '9') d = c - '0';
@@ -276,6 +321,9 @@ int h1_parse(h1_response_t *r, const char *in, size_t len, size_t *used) {
                 if (n > MAX_LINE) rc = fail(r, "trailer line too long");
                 goto out;
             }
+            if ((size_t)e > MAX_LINE) return fail(r, "trailer line too long");
+            r->head_total += (size_t)e + 1;
+            if (r->head_total > H1_MAX_HEADERS) return fail(r, "response headers larger than 300 KiB");
             pos += (size_t)e + 1;
             if (e == 0 || (e == 1 && p[0] == '\r')) r->state = S_DONE;
             break;

@@ -18,6 +18,7 @@
 #include "json.h"
 #include "membuf.h"
 #include "sign.h"
+#include "wire.h"
 
 #define SESSION_MT "aliyun.core.session"
 
@@ -173,25 +174,6 @@ static int delegate(lua_State *L, const char *method, int nargs) {
 
 /* ------------------------------------------------------- direct path */
 
-static int is_method(const char *m, size_t n, const char *want) {
-    return n == strlen(want) && memcmp(m, want, n) == 0;
-}
-
-/* Whether header name k equals the lower-case name want, ignoring case. */
-static int header_is(const char *k, size_t kl, const char *want) {
-    size_t i;
-    if (kl != strlen(want)) return 0;
-    for (i = 0; i < kl; i++) {
-        char c = k[i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
-        if (c != want[i]) return 0;
-    }
-    return 1;
-}
-
-#define ADD(buf, p, n) do { if (!membuf_add((buf), (p), (n))) return luaL_error(L, "out of memory"); } while (0)
-#define ADDS(buf, str) ADD((buf), (str), strlen(str))
-
 static double seconds_since(const struct timespec *t0) {
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -214,155 +196,38 @@ static int push_direct_failure(lua_State *L, session_t *s, int rc, const char *m
 
 /* Fills in the direct path's call for the request in s->out to the origin in s->key (the
  * timeouts are the caller's) and readies the response for it. */
-static void start_call(session_t *s, h1call_t *call) {
+static void start_call(session_t *s, h1call_t *call, int head) {
     call->key = s->key.data;
     call->out = s->out.data;
     call->out_len = s->out.len;
-    call->head = 0;
+    call->head = head;
     call->verify_tls = s->o.verify_tls;
     call->ca_file = s->o.ca_file;
-    h1_reset(&s->resp, 0, s->o.max_body);
+    h1_reset(&s->resp, head, s->o.max_body);
 }
 
 /* session:request over the direct path (h1conn.c). Returns -1, having pushed nothing, when
  * the request is not for it (a proxy applies, an unusual method or URL: libcurl's engine
  * handles those); else the number of results pushed. */
 static int direct_request(lua_State *L, session_t *s, int req) {
-    const char *method, *url, *body = NULL, *authority, *target, *bad = NULL;
-    size_t ml, ul, body_len = 0, al, i, scheme_len;
-    int with_body, has_host = 0, has_ua = 0, has_accept = 0, has_ctype = 0, h, rc;
+    const char *bad = NULL;
     char msg[1280];
-    char num[32];
     h1call_t call;
     struct timespec t0;
+    int rc, head = 0;
 
     if (s->o.curl_http || s->o.proxy || s->env_proxy) return -1;
-    lua_getfield(L, req, "method");
-    lua_getfield(L, req, "url");
-    lua_getfield(L, req, "body");
-    if (lua_type(L, -2) != LUA_TSTRING || !(lua_isnil(L, -1) || lua_type(L, -1) == LUA_TSTRING) ||
-        !(lua_isnil(L, -3) || lua_type(L, -3) == LUA_TSTRING)) {
-        lua_pop(L, 3);
-        return -1; /* libcurl's path raises the argument error */
-    }
-    if (lua_isnil(L, -3)) {
-        method = "GET";
-        ml = 3;
-    } else {
-        method = lua_tolstring(L, -3, &ml);
-    }
-    url = lua_tolstring(L, -2, &ul);
-    if (!lua_isnil(L, -1)) body = lua_tolstring(L, -1, &body_len);
-    with_body = !is_method(method, ml, "GET");
-    if (!(is_method(method, ml, "GET") || is_method(method, ml, "POST") || is_method(method, ml, "PUT") ||
-          is_method(method, ml, "DELETE") || is_method(method, ml, "PATCH"))) {
-        lua_pop(L, 3);
-        return -1;
-    }
-    if (ul > 7 && memcmp(url, "http://", 7) == 0) {
-        scheme_len = 7;
-    } else if (ul > 8 && memcmp(url, "https://", 8) == 0) {
-        scheme_len = 8;
-    } else {
-        lua_pop(L, 3);
-        return -1;
-    }
-    /* anything libcurl would reject or rewrite (spaces, controls, non-ASCII, fragments)
-     * goes to libcurl, so both paths treat odd URLs alike */
-    for (i = 0; i < ul; i++) {
-        unsigned char c = (unsigned char)url[i];
-        if (c <= 0x20 || c >= 0x7f || c == '#') {
-            lua_pop(L, 3);
-            return -1;
-        }
-    }
-    authority = url + scheme_len;
-    for (al = 0; scheme_len + al < ul && authority[al] != '/' && authority[al] != '?'; al++) {}
-    if (al == 0 || memchr(authority, '@', al) || al > 1024) {
-        lua_pop(L, 3);
-        return -1;
-    }
-    target = authority + al;
-
-    call.connect_timeout_ms = aliyun_opt_ms(L, req, "connect_timeout", s->o.connect_timeout_ms);
-    call.timeout_ms = aliyun_opt_ms(L, req, "timeout", s->o.timeout_ms);
-
-    /* the caller's headers, checked, into s->extra */
-    s->extra.len = 0;
-    lua_getfield(L, req, "headers");
-    h = lua_gettop(L);
-    if (!lua_isnil(L, h)) {
-        if (!lua_istable(L, h)) return luaL_error(L, "request.headers must be a table");
-        lua_pushnil(L);
-        while (lua_next(L, h)) {
-            size_t kl, vl;
-            const char *k, *v;
-            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-                return luaL_error(L, "request header names and values must be strings");
-            k = lua_tolstring(L, -2, &kl);
-            v = lua_tolstring(L, -1, &vl);
-            bad = aliyun_bad_header(k, kl, v, vl);
-            if (bad) {
-                lua_pop(L, 2);
-                break;
-            }
-            lua_pop(L, 1);
-            /* framing is this code's business: the caller's framing headers are dropped */
-            if (header_is(k, kl, "content-length") || header_is(k, kl, "transfer-encoding") ||
-                header_is(k, kl, "expect") || header_is(k, kl, "connection"))
-                continue;
-            has_host |= header_is(k, kl, "host");
-            has_ua |= header_is(k, kl, "user-agent");
-            has_accept |= header_is(k, kl, "accept");
-            has_ctype |= header_is(k, kl, "content-type");
-            ADD(&s->extra, k, kl);
-            ADD(&s->extra, ": ", vl ? 2 : 1);
-            ADD(&s->extra, v, vl);
-            ADD(&s->extra, "\r\n", 2);
-        }
-    }
-    if (bad) {
-        lua_pop(L, 4);
+    rc = aliyun_wire_request(L, req, s->o.user_agent, &s->out, &s->extra, &s->key, &bad, &head);
+    if (rc == WIRE_DECLINE) return -1;
+    if (rc == WIRE_BAD) {
         lua_pushnil(L);
         lua_pushstring(L, bad);
         lua_pushliteral(L, "validation");
         return 3;
     }
-
-    /* the request: line, headers, body, in one buffer sent with one write */
-    s->out.len = 0;
-    ADD(&s->out, method, ml);
-    ADD(&s->out, " ", 1);
-    if (*target != '/') ADD(&s->out, "/", 1);
-    ADD(&s->out, target, (size_t)(url + ul - target));
-    ADDS(&s->out, " HTTP/1.1\r\n");
-    if (!has_host) {
-        ADDS(&s->out, "Host: ");
-        ADD(&s->out, authority, al);
-        ADD(&s->out, "\r\n", 2);
-    }
-    if (!has_ua && s->o.user_agent) {
-        ADDS(&s->out, "User-Agent: ");
-        ADDS(&s->out, s->o.user_agent);
-        ADD(&s->out, "\r\n", 2);
-    }
-    if (!has_accept) ADDS(&s->out, "Accept: */*\r\n");
-    ADD(&s->out, s->extra.data ? s->extra.data : "", s->extra.len);
-    if (with_body) {
-        if (!has_ctype) ADDS(&s->out, "Content-Type: application/x-www-form-urlencoded\r\n");
-        snprintf(num, sizeof num, "%lu", (unsigned long)body_len);
-        ADDS(&s->out, "Content-Length: ");
-        ADDS(&s->out, num);
-        ADD(&s->out, "\r\n", 2);
-    }
-    ADD(&s->out, "\r\n", 2);
-    if (with_body && body_len) ADD(&s->out, body, body_len);
-
-    s->key.len = 0;
-    ADD(&s->key, url, scheme_len + al);
-    lua_pop(L, 4); /* method, url, body, headers: everything needed is copied */
-
-    start_call(s, &call);
+    call.connect_timeout_ms = aliyun_opt_ms(L, req, "connect_timeout", s->o.connect_timeout_ms);
+    call.timeout_ms = aliyun_opt_ms(L, req, "timeout", s->o.timeout_ms);
+    start_call(s, &call, head);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = h1pool_request(&s->pool, &call, &s->resp, msg, sizeof msg);
     if (s->out.cap > 1024 * 1024) membuf_free(&s->out); /* a big body once must not pin its copy */
@@ -388,24 +253,6 @@ static int l_session_request(lua_State *L) {
 
 /* ---------------------------------------------------- fused V1 call */
 
-/* The origin "http(s)://authority" of a fused call, as the direct path takes it: the
- * scheme's length, or 0 when libcurl's engine must handle it (odd bytes, user info). */
-static size_t origin_scheme(const char *o, size_t n) {
-    size_t i, sl;
-    if (n > 7 && memcmp(o, "http://", 7) == 0)
-        sl = 7;
-    else if (n > 8 && memcmp(o, "https://", 8) == 0)
-        sl = 8;
-    else
-        return 0;
-    if (n - sl > 1024) return 0;
-    for (i = sl; i < n; i++) {
-        unsigned char c = (unsigned char)o[i];
-        if (c <= 0x20 || c >= 0x7f || c == '/' || c == '?' || c == '#' || c == '@') return 0;
-    }
-    return sl;
-}
-
 /* Seconds at argument idx as milliseconds, as opt_ms checks them; dflt when nil. */
 static long arg_ms(lua_State *L, int idx, long dflt) {
     lua_Number v;
@@ -429,47 +276,24 @@ static long arg_ms(lua_State *L, int idx, long dflt) {
  *                                                odd origin): send it the ordinary way */
 static int l_session_v1_call(lua_State *L) {
     session_t *s = check_session(L);
-    size_t ol, ml, scheme_len, i;
+    size_t ol, ml;
     const char *origin = luaL_checklstring(L, 2, &ol);
     const char *method = luaL_checklstring(L, 3, &ml);
     char msg[1280];
     h1call_t call;
-    int rc, post;
+    int rc;
     lua_settop(L, 13);
-    scheme_len = origin_scheme(origin, ol);
-    post = ml == 4 && memcmp(method, "POST", 4) == 0;
-    if (s->o.curl_http || s->o.proxy || s->env_proxy || scheme_len == 0 ||
-        !(post || (ml == 3 && memcmp(method, "GET", 3) == 0))) {
+    if (s->o.curl_http || s->o.proxy || s->env_proxy) {
         lua_pushboolean(L, 0);
         return 1;
     }
     call.timeout_ms = arg_ms(L, 12, s->o.timeout_ms);
     call.connect_timeout_ms = arg_ms(L, 13, s->o.connect_timeout_ms);
-
-    /* v1_sign_url's arguments at 14..23, with an empty base URL: what it writes is then
-     * the request target "/?query&Signature=..." */
-    lua_pushvalue(L, 3);
-    lua_pushliteral(L, "");
-    for (i = 4; i <= 11; i++) lua_pushvalue(L, (int)i);
-    s->out.len = 0;
-    s->sts.len = 0;
-    ADD(&s->out, method, ml);
-    ADD(&s->out, " ", 1);
-    aliyun_v1_sign_into(L, 14, &s->out, &s->sts);
-    lua_settop(L, 13);
-    ADDS(&s->out, " HTTP/1.1\r\nHost: ");
-    ADD(&s->out, origin + scheme_len, ol - scheme_len);
-    if (s->o.user_agent) {
-        ADDS(&s->out, "\r\nUser-Agent: ");
-        ADDS(&s->out, s->o.user_agent);
+    if (aliyun_wire_v1_request(L, origin, ol, method, ml, 4, s->o.user_agent, &s->out, &s->sts, &s->key) != WIRE_OK) {
+        lua_pushboolean(L, 0);
+        return 1;
     }
-    ADDS(&s->out, "\r\nAccept: application/json\r\n");
-    if (post) ADDS(&s->out, "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n");
-    ADD(&s->out, "\r\n", 2);
-    s->key.len = 0;
-    ADD(&s->key, origin, ol);
-
-    start_call(s, &call);
+    start_call(s, &call, 0);
     rc = h1pool_request(&s->pool, &call, &s->resp, msg, sizeof msg);
     if (s->out.cap > 1024 * 1024) membuf_free(&s->out); /* a big query once must not pin its copy */
     if (rc != H1K_OK) {

@@ -91,13 +91,63 @@ const char *aliyun_bad_header(const char *k, size_t kl, const char *v, size_t vl
     return NULL;
 }
 
+/* Appends value v to the list of values of the repeated header whose name and first value
+ * are on top of the stack (name, first value); reps (an absolute index) holds
+ * {name = {values}}, made on the first repeat. Pops name and first value. */
+static void add_repeat(lua_State *L, int reps, const char *v, size_t vl) {
+    if (lua_isnil(L, reps)) {
+        lua_newtable(L);
+        lua_replace(L, reps);
+    }
+    lua_pushvalue(L, -2);
+    lua_rawget(L, reps);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_createtable(L, 4, 0);
+        lua_pushvalue(L, -2);
+        lua_rawseti(L, -2, 1);
+        lua_pushvalue(L, -3);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, reps);
+    }
+    lua_pushlstring(L, v, vl);
+    lua_rawseti(L, -2, (int)lua_rawlen(L, -2) + 1);
+    lua_pop(L, 3);
+}
+
+/* Sets t[name] to the values of each repeated header joined with ", ". */
+static void join_repeats(lua_State *L, int t, int reps) {
+    if (lua_isnil(L, reps)) return;
+    lua_pushnil(L);
+    while (lua_next(L, reps)) { /* name, list */
+        int list = lua_gettop(L), j, nv = (int)lua_rawlen(L, list);
+        luaL_Buffer b;
+        lua_pushvalue(L, list - 1);
+        luaL_buffinit(L, &b);
+        for (j = 1; j <= nv; j++) {
+            if (j > 1) luaL_addlstring(&b, ", ", 2);
+            lua_rawgeti(L, list, j);
+            luaL_addvalue(&b);
+        }
+        luaL_pushresult(&b);
+        lua_rawset(L, t);
+        lua_pop(L, 1);
+    }
+}
+
 /* Pushes the header block of the final response as {lower-case name = value}; repeated
- * headers are joined with ", " as RFC 9110 allows. Names are lower-cased in a stack buffer:
- * this runs for every response, and per-byte luaL_Buffer calls were most of its cost. */
+ * headers are joined with ", " as RFC 9110 allows, once at the end, so that many repeats
+ * cost linear time (joining as they came was quadratic). Names are lower-cased in a stack
+ * buffer: this runs for every response, and per-byte luaL_Buffer calls were most of its
+ * cost. */
 void aliyun_push_headers(lua_State *L, const membuf_t *m) {
     const char *p = m->data, *end = m->data + m->len;
+    int t, reps;
     lua_createtable(L, 0, 8);
     if (p == NULL) return;
+    t = lua_gettop(L);
+    lua_pushnil(L); /* the repeats, made when one comes */
+    reps = t + 1;
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         const char *line_end = eol ? eol : end;
@@ -118,19 +168,19 @@ void aliyun_push_headers(lua_State *L, const membuf_t *m) {
                 luaL_pushresult(&b);
             }
             lua_pushvalue(L, -1);
-            lua_rawget(L, -3);
+            lua_rawget(L, t);
             if (lua_isnil(L, -1)) {
                 lua_pop(L, 1);
                 lua_pushlstring(L, v, (size_t)(ve - v));
+                lua_rawset(L, t);
             } else {
-                lua_pushliteral(L, ", ");
-                lua_pushlstring(L, v, (size_t)(ve - v));
-                lua_concat(L, 3);
+                add_repeat(L, reps, v, (size_t)(ve - v));
             }
-            lua_rawset(L, -3);
         }
         p = line_end + 1;
     }
+    join_repeats(L, t, reps);
+    lua_settop(L, t);
 }
 
 void aliyun_session_metatable(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc,

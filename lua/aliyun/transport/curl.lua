@@ -1,24 +1,12 @@
 -- The libcurl transport: send(request) over a keep-alive session of the C core.
 local core = require "aliyun.core"
 local errors = require "aliyun.errors"
+local lazy_response = require "aliyun.transport.response"
 
 local curl = {}
 
--- Responses come with the raw header block; the headers table is made on first use (on
--- errors, with debug on), not for every answer: most calls only read the body.
-local LAZY_HEADERS = {
-  __index = function(response, k)
-    if k ~= "headers" then return nil end
-    local h = core.parse_headers(rawget(response, "raw_headers") or "")
-    rawset(response, "headers", h)
-    return h
-  end,
-}
-
 -- A response of the session's fused call (session:v1_call) in the shape send() returns.
-function curl.response(status, body, raw_headers)
-  return setmetatable({ status = status, body = body, raw_headers = raw_headers }, LAZY_HEADERS)
-end
+curl.response = lazy_response.new
 
 -- opts: connect_timeout, timeout (seconds), verify_tls (default true), ca_file, proxy,
 --       no_proxy, user_agent, max_body. Returns a transport {send = function(request)}.
@@ -44,7 +32,7 @@ function curl.new(opts)
     if not response then
       return nil, errors.new { kind = kind, message = message }
     end
-    return setmetatable(response, LAZY_HEADERS)
+    return lazy_response.lazy(response)
   end
 
   -- transport.batch(requests, concurrency) -> list where entry i is the response to
