@@ -1,5 +1,5 @@
 /* conn.c: TCP and TLS connections for the direct path (see conn.h). */
-#define _DEFAULT_SOURCE 1 /* SOCK_CLOEXEC, SOCK_NONBLOCK, MSG_NOSIGNAL */
+#define _GNU_SOURCE 1 /* SOCK_CLOEXEC, SOCK_NONBLOCK, MSG_NOSIGNAL, getaddrinfo_a */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -7,7 +7,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -53,6 +55,16 @@ void conn_close(conn_t *c) {
     c->open = 0;
     c->fd = -1;
     c->eof = 0;
+}
+
+int conn_idle_ok(const conn_t *c) {
+    char b;
+    ssize_t n;
+    if (!c->open || c->eof) return 0;
+    if (c->ssl && SSL_pending(c->ssl) > 0) return 0;
+    do n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 void conn_tls_free(conn_tls_t *tls) {
@@ -257,7 +269,7 @@ static int tls_connect(conn_t *c, conn_tls_t *tls, const char *host, int numeric
     }
 }
 
-/* ------------------------------------------------------------------- TCP */
+/* ---------------------------------------------------------------- origins */
 
 int conn_parse_origin(const char *key, char *host, size_t hostlen, char *port, size_t portlen, int *tls) {
     const char *a, *h, *he, *p = NULL;
@@ -310,23 +322,131 @@ static void set_sockopts(int fd) {
     (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
 }
 
-/* Connects to some address of host:port before until; the socket is non-blocking and
- * close-on-exec (programs the process starts must not inherit connections). */
-static int tcp_connect(conn_t *c, const char *host, const char *port, int numeric, long long until,
-                       long long t0, char *msg, size_t msglen) {
-    struct addrinfo hints, *res = NULL, *ai;
-    int r, err = 0;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_protocol = IPPROTO_TCP;
-    hints.ai_flags = numeric ? AI_NUMERICHOST : 0; /* IP literals need no resolver */
-    r = getaddrinfo(host, port, &hints, &res);
-    if (r != 0) {
-        snprintf(msg, msglen, "Could not resolve host: %s (%s)", host,
-                 r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+/* ------------------------------------------------------------ resolver */
+
+/* Name lookups run in glibc's resolver threads (getaddrinfo_a), so that waiting for one is
+ * bounded by the connect deadline: a blocking getaddrinfo took the resolver's own time
+ * (10 s and more for a name that never resolves) whatever connect_timeout said. A lookup
+ * given up is cancelled; one already running cannot be, so its memory is kept on a list
+ * until it finishes, and freed by a later lookup. */
+typedef struct lookup {
+    struct gaicb cb;
+    struct addrinfo hints;
+    char host[1040], port[8];
+    struct lookup *next;
+} lookup_t;
+
+static lookup_t *abandoned = NULL;
+static pthread_mutex_t abandoned_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void free_lookup(lookup_t *l) {
+    if (l->cb.ar_result) freeaddrinfo(l->cb.ar_result);
+    free(l);
+}
+
+/* Frees the abandoned lookups that have finished since. */
+static void reap_abandoned(void) {
+    lookup_t **pp, *l;
+    pthread_mutex_lock(&abandoned_lock);
+    pp = &abandoned;
+    while ((l = *pp) != NULL) {
+        if (gai_error(&l->cb) != EAI_INPROGRESS) {
+            *pp = l->next;
+            free_lookup(l);
+        } else {
+            pp = &l->next;
+        }
+    }
+    pthread_mutex_unlock(&abandoned_lock);
+}
+
+static void abandon(lookup_t *l) {
+    if (gai_cancel(&l->cb) == EAI_CANCELED) {
+        free_lookup(l);
+        return;
+    }
+    pthread_mutex_lock(&abandoned_lock);
+    l->next = abandoned;
+    abandoned = l;
+    pthread_mutex_unlock(&abandoned_lock);
+}
+
+/* Resolves host:port before until: CONN_OK with *res set (the caller frees it),
+ * CONN_TIMEOUT or CONN_FAIL with msg. */
+static int resolve(const char *host, const char *port, int numeric, long long until, long long t0,
+                   struct addrinfo **res, char *msg, size_t msglen) {
+    struct gaicb *list[1];
+    lookup_t *l;
+    int r;
+    *res = NULL;
+    if (numeric) {
+        /* an IP literal needs no resolver */
+        struct addrinfo hints;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_protocol = IPPROTO_TCP;
+        hints.ai_flags = AI_NUMERICHOST;
+        r = getaddrinfo(host, port, &hints, res);
+        if (r == 0) return CONN_OK;
+        snprintf(msg, msglen, "Could not resolve host: %s (%s)", host, gai_strerror(r));
         return CONN_FAIL;
     }
+    reap_abandoned();
+    l = (lookup_t *)calloc(1, sizeof *l);
+    if (l == NULL) {
+        snprintf(msg, msglen, "Could not resolve host: %s (out of memory)", host);
+        return CONN_FAIL;
+    }
+    snprintf(l->host, sizeof l->host, "%s", host);
+    snprintf(l->port, sizeof l->port, "%s", port);
+    l->hints.ai_family = AF_UNSPEC;
+    l->hints.ai_socktype = SOCK_STREAM;
+    l->hints.ai_protocol = IPPROTO_TCP;
+    l->cb.ar_name = l->host;
+    l->cb.ar_service = l->port;
+    l->cb.ar_request = &l->hints;
+    list[0] = &l->cb;
+    r = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+    if (r != 0) {
+        free(l);
+        snprintf(msg, msglen, "Could not resolve host: %s (%s)", host, gai_strerror(r));
+        return CONN_FAIL;
+    }
+    while ((r = gai_error(&l->cb)) == EAI_INPROGRESS) {
+        struct timespec ts;
+        long long left = until - conn_now_ms();
+        if (left <= 0) {
+            abandon(l);
+            snprintf(msg, msglen, "Resolving host %s timed out after %lld ms", host, conn_now_ms() - t0);
+            return CONN_TIMEOUT;
+        }
+        ts.tv_sec = (time_t)(left / 1000);
+        ts.tv_nsec = (long)(left % 1000) * 1000000L;
+        (void)gai_suspend((const struct gaicb *const *)list, 1, &ts); /* done, timed out or a signal */
+    }
+    if (r != 0) {
+        snprintf(msg, msglen, "Could not resolve host: %s (%s)", host, r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+        free_lookup(l);
+        return CONN_FAIL;
+    }
+    *res = l->cb.ar_result;
+    l->cb.ar_result = NULL;
+    free(l);
+    return CONN_OK;
+}
+
+/* ------------------------------------------------------------------- TCP */
+
+/* Connects to some address of host:port before until (the name lookup included); the
+ * socket is non-blocking and close-on-exec (programs the process starts must not inherit
+ * connections). */
+static int tcp_connect(conn_t *c, const char *host, const char *port, int numeric, long long until,
+                       long long t0, char *msg, size_t msglen) {
+    struct addrinfo *res = NULL, *ai;
+    int r, err = 0;
+    r = resolve(host, port, numeric, until, t0, &res, msg, msglen);
+    if (r != CONN_OK) return r;
     for (ai = res; ai; ai = ai->ai_next) {
         int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
         if (fd < 0) {

@@ -50,6 +50,10 @@ int conn_wait(const conn_t *c, int want, long long deadline);
 
 void conn_close(conn_t *c);
 
+/* Whether an idle kept connection still looks open: nothing waiting on it (an end of
+ * stream, a TLS alert, stray bytes all mean it must not carry another request). */
+int conn_idle_ok(const conn_t *c);
+
 /* Splits "scheme://host[:port]" into host (brackets dropped) and port (digits); sets *tls.
  * 0 when it is not such an origin. */
 int conn_parse_origin(const char *key, char *host, size_t hostlen, char *port, size_t portlen, int *tls);

@@ -7,6 +7,8 @@
  * requests to the same host reuse them (keep-alive). Everything a request allocates
  * (header list, response buffers) hangs off the session and is freed at the next
  * request, at close() or by the GC, so a Lua error part-way never leaks. */
+#define _GNU_SOURCE 1 /* dladdr, RTLD_NODELETE */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,10 +236,23 @@ static const char *build_headers(lua_State *L, transfer_t *s, int req) {
 }
 
 
-/* Maps a failed transfer to (nil, message, kind); kind is "timeout" or "network". */
+/* Whether any byte of the transfer's request was written (libcurl counts them); when it
+ * cannot say, the request may have been. */
+static int request_sent(transfer_t *s) {
+    long size = 0;
+    if (curl_easy_getinfo(s->curl, CURLINFO_REQUEST_SIZE, &size) != CURLE_OK) return 1;
+    return size > 0;
+}
+
+/* Maps a failed transfer to (nil, message, kind, sent); kind is "timeout" or "network",
+ * sent is false when no byte of the request was written. */
 static int push_failure(lua_State *L, transfer_t *s, CURLcode rc) {
     const char *kind = rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "network";
-    if (s->body_too_large) return aliyun_push_too_large(L, s->max_body);
+    if (s->body_too_large) {
+        aliyun_push_too_large(L, s->max_body);
+        lua_pushboolean(L, 1);
+        return 4;
+    }
     lua_pushnil(L);
     if (s->why)
         lua_pushfstring(L, "invalid HTTP response: %s", s->why);
@@ -246,7 +261,8 @@ static int push_failure(lua_State *L, transfer_t *s, CURLcode rc) {
     else
         lua_pushstring(L, curl_easy_strerror(rc));
     lua_pushstring(L, kind);
-    return 3;
+    lua_pushboolean(L, request_sent(s));
+    return 4;
 }
 
 /* Resets transfer t and sets it up for the request table at stack index req, with the
@@ -297,6 +313,12 @@ static const char *prepare_transfer(lua_State *L, session_t *s, transfer_t *t, i
     SETOPT(L, c, CURLOPT_CONNECTTIMEOUT_MS, aliyun_opt_ms(L, req, "connect_timeout", s->o.connect_timeout_ms));
     SETOPT(L, c, CURLOPT_TIMEOUT_MS, aliyun_opt_ms(L, req, "timeout", s->o.timeout_ms));
     SETOPT(L, c, CURLOPT_TCP_KEEPALIVE, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075700
+    /* a name lookup given up at the connect timeout is left to finish in its thread:
+     * without this libcurl joins the thread, and the call waits for the resolver's own
+     * timeout (10 s and more) whatever the connect timeout said */
+    SETOPT(L, c, CURLOPT_QUICK_EXIT, 1L);
+#endif
     SETOPT(L, c, CURLOPT_SOCKOPTFUNCTION, socket_cloexec);
     SETOPT(L, c, CURLOPT_PROTOCOLS_STR, "http,https");
     SETOPT(L, c, CURLOPT_SSL_VERIFYPEER, s->o.verify_tls ? 1L : 0L);
@@ -309,6 +331,14 @@ static const char *prepare_transfer(lua_State *L, session_t *s, transfer_t *t, i
     if (s->o.proxy) SETOPT(L, c, CURLOPT_PROXY, s->o.proxy);
     if (s->o.no_proxy) SETOPT(L, c, CURLOPT_NOPROXY, s->o.no_proxy);
     if (s->o.user_agent) SETOPT(L, c, CURLOPT_USERAGENT, s->o.user_agent);
+
+    /* libcurl sends a request again, unasked, when a reused connection dies before any
+     * answer: for a request that must not be repeated (a create), a fresh connection
+     * leaves it nothing to retry on. request.idempotent says; GET and HEAD are by default. */
+    lua_getfield(L, req, "idempotent");
+    if (lua_isnil(L, -1) ? !(strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) : !lua_toboolean(L, -1))
+        SETOPT(L, c, CURLOPT_FRESH_CONNECT, 1L);
+    lua_pop(L, 1);
 
     if (strcmp(method, "GET") == 0) {
         SETOPT(L, c, CURLOPT_HTTPGET, 1L);
@@ -375,13 +405,15 @@ static void batch_free(CURLM *multi, batch_t *b) {
     b->slots = 0;
 }
 
-/* Stores results[i] = (nil-free) failure table {error = message, kind = kind}. */
-static void set_failure(lua_State *L, int results, int i, const char *msg, const char *kind) {
-    lua_createtable(L, 0, 2);
+/* Stores results[i] = (nil-free) failure table {error = message, kind = kind, sent = sent}. */
+static void set_failure(lua_State *L, int results, int i, const char *msg, const char *kind, int sent) {
+    lua_createtable(L, 0, 3);
     lua_pushstring(L, msg);
     lua_setfield(L, -2, "error");
     lua_pushstring(L, kind);
     lua_setfield(L, -2, "kind");
+    lua_pushboolean(L, sent);
+    lua_setfield(L, -2, "sent");
     lua_rawseti(L, results, i);
 }
 
@@ -396,7 +428,7 @@ static void start_slot(lua_State *L, session_t *s, int k, int reqs, int results,
     bad = prepare_transfer(L, s, &b->t[k], lua_gettop(L));
     lua_pop(L, 1);
     if (bad) {
-        set_failure(L, results, i, bad, "validation");
+        set_failure(L, results, i, bad, "validation", 0);
         return;
     }
     mc = curl_multi_add_handle(s->multi, b->t[k].curl);
@@ -473,10 +505,9 @@ static int l_session_batch(lua_State *L) {
                     push_response(L, t, 0); /* batch results always carry the table */
                     lua_rawseti(L, 4, i);
                 } else {
-                    int nret = push_failure(L, t, rc); /* nil, message, kind */
-                    (void)nret;
-                    set_failure(L, 4, i, lua_tostring(L, -2), lua_tostring(L, -1));
-                    lua_pop(L, 3);
+                    push_failure(L, t, rc); /* nil, message, kind, sent */
+                    set_failure(L, 4, i, lua_tostring(L, -3), lua_tostring(L, -2), lua_toboolean(L, -1));
+                    lua_pop(L, 4);
                 }
             }
         }
@@ -499,7 +530,13 @@ LUALIB_API int luaopen_aliyun_curl(lua_State *L) {
         {NULL, NULL}};
     static const luaL_Reg funcs[] = {{"session", l_session}, {NULL, NULL}};
     if (!curl_ready) {
-        CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+        CURLcode rc;
+        Dl_info info;
+        /* resolver threads left to finish (CURLOPT_QUICK_EXIT) run libcurl's code: it must
+         * stay mapped even when the Lua state that loaded this module is closed */
+        if (dladdr((void *)curl_easy_init, &info) && info.dli_fname)
+            (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+        rc = curl_global_init(CURL_GLOBAL_DEFAULT);
         if (rc != CURLE_OK) luaL_error(L, "curl_global_init: %s", curl_easy_strerror(rc));
         curl_ready = 1;
     }

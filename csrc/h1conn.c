@@ -69,22 +69,35 @@ static int timed_out(char *msg, size_t msglen, const h1call_t *call, size_t got)
     return A_TIMEOUT;
 }
 
-/* One attempt: send the request on c and read the answer. */
+/* A kept connection that the server closed while it was idle: it says so with an end of
+ * stream (or a TLS alert) already waiting. Seen before anything is written, it proves the
+ * request was never delivered, so a new connection is opened for it. */
+static void drop_if_closed(h1conn_t *c) {
+    if (c->conn.open && !conn_idle_ok(&c->conn)) h1conn_close(c);
+}
+
+static const char *closed_unanswered(int reused) {
+    return reused ? "the server closed the kept connection without answering (the request may have reached it)"
+                  : "connection closed before any response";
+}
+
+/* One attempt: send the request on c and read the answer. *sent says whether any byte of
+ * the request was written. */
 static int attempt(h1pool_t *p, h1conn_t *c, const h1call_t *call, h1_response_t *resp,
-                   long long deadline, char *msg, size_t msglen) {
+                   long long deadline, int *sent, char *msg, size_t msglen) {
     size_t off = 0, got = 0;
     int reused = c->requests > 0;
     p->in.len = 0;
     while (off < call->out_len) {
-        size_t sent = 0;
-        int rc = conn_send(&c->conn, call->out + off, call->out_len - off, &sent, msg, msglen);
+        size_t n = 0;
+        int rc = conn_send(&c->conn, call->out + off, call->out_len - off, &n, msg, msglen);
         if (rc == CONN_OK) {
-            off += sent;
+            off += n;
+            if (n > 0) *sent = 1;
         } else if (rc == CONN_WANT_READ || rc == CONN_WANT_WRITE) {
             if (!conn_wait(&c->conn, rc, deadline)) return timed_out(msg, msglen, call, 0);
         } else {
-            if (reused) return A_STALE;
-            return A_FAIL;
+            return reused ? A_STALE : A_FAIL;
         }
     }
     /* Plain TCP: the answer cannot be there yet, so wait before reading rather than
@@ -104,12 +117,12 @@ static int attempt(h1pool_t *p, h1conn_t *c, const h1call_t *call, h1_response_t
             if (!conn_wait(&c->conn, rc, deadline)) return timed_out(msg, msglen, call, got);
             continue;
         }
-        if (rc != CONN_OK) {
-            if (reused && got == 0) return A_STALE;
-            return A_FAIL;
-        }
+        if (rc != CONN_OK) return reused && got == 0 ? A_STALE : A_FAIL;
         if (n == 0) { /* the server closed the connection */
-            if (reused && got == 0) return A_STALE;
+            if (got == 0) {
+                snprintf(msg, msglen, "%s", closed_unanswered(reused));
+                return reused ? A_STALE : A_FAIL;
+            }
             st = h1_eof(resp);
             if (st == H1_DONE) return A_OK;
             snprintf(msg, msglen, "%s", resp->error);
@@ -132,32 +145,41 @@ static int attempt(h1pool_t *p, h1conn_t *c, const h1call_t *call, h1_response_t
     }
 }
 
-int h1pool_request(h1pool_t *p, const h1call_t *call, h1_response_t *resp, char *msg, size_t msglen) {
+int h1pool_request(h1pool_t *p, const h1call_t *call, h1_response_t *resp, int *sent, char *msg, size_t msglen) {
     long long deadline = conn_now_ms() + call->timeout_ms;
     h1conn_t *c = conn_for(p, call->key);
-    int tries, r = A_FAIL;
-    size_t max_body = resp->max_body;
+    int r = A_FAIL, tries;
+    *sent = 0;
     msg[0] = '\0';
     if (c == NULL) {
         snprintf(msg, msglen, "out of memory");
         return H1K_NETWORK;
     }
+    /* A kept connection the server closed while idle is replaced before anything is
+     * written on it. One that dies after the request was written, before any answer, may
+     * have delivered it: the request goes again on a new connection only when the caller
+     * said it is idempotent (safe to repeat, and repeats allowed); otherwise whatever
+     * happened is the caller's to judge. */
+    drop_if_closed(c);
     for (tries = 0; tries < 2; tries++) {
         if (!c->conn.open) {
             r = h1conn_open(p, c, call, deadline, msg, msglen);
             if (r != A_OK) break;
         }
-        h1_reset(resp, call->head, max_body);
-        r = attempt(p, c, call, resp, deadline, msg, msglen);
+        h1_reset(resp, call->head, resp->max_body);
+        r = attempt(p, c, call, resp, deadline, sent, msg, msglen);
         if (r == A_OK) {
             c->requests++;
             if (!resp->keep_alive) h1conn_close(c);
             return H1K_OK;
         }
         h1conn_close(c); /* after any failure the connection's state is unknown */
-        if (r != A_STALE) break;
-        /* a kept connection the server had closed: once more on a new one */
+        if (r != A_STALE || !call->idempotent) break;
     }
-    if (r == A_STALE) snprintf(msg, msglen, "the server closed the connection twice before answering");
+    if (r == A_STALE && strstr(msg, closed_unanswered(1)) == NULL) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", msg);
+        snprintf(msg, msglen, "the kept connection failed before any answer (the request may have reached the server): %s", why);
+    }
     return r == A_TIMEOUT ? H1K_TIMEOUT : r == A_TOO_LARGE ? H1K_TOO_LARGE : H1K_NETWORK;
 }

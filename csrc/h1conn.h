@@ -32,6 +32,7 @@ typedef struct {
     const char *out;        /* the whole request: head and body */
     size_t out_len;
     int head;               /* a HEAD request: no body in the answer */
+    int idempotent;         /* may be sent again when a kept connection dies unanswered */
     long connect_timeout_ms, timeout_ms;
     int verify_tls;
     const char *ca_file;    /* NULL: OpenSSL's default CA store */
@@ -40,9 +41,12 @@ typedef struct {
 enum { H1K_OK = 0, H1K_NETWORK, H1K_TIMEOUT, H1K_TOO_LARGE };
 
 /* Sends c and reads its answer into resp (h1_reset by the caller with max_body). Returns
- * H1K_OK, or a failure kind with a message in msg. A kept connection that turns out to be
- * closed by the server before answering is replaced once, transparently. */
-int h1pool_request(h1pool_t *p, const h1call_t *c, h1_response_t *resp, char *msg, size_t msglen);
+ * H1K_OK, or a failure kind with a message in msg; *sent is 0 when the request provably
+ * never left (no connection, or none of its bytes written). A kept connection that the
+ * server closed while idle is replaced before the request is written; the request itself
+ * is written a second time (on a new connection) only when c->idempotent and a kept
+ * connection died after it was written, before any answer. */
+int h1pool_request(h1pool_t *p, const h1call_t *c, h1_response_t *resp, int *sent, char *msg, size_t msglen);
 
 /* Closes every connection and frees the buffers. */
 void h1pool_free(h1pool_t *p);

@@ -214,10 +214,10 @@ static int direct_request(lua_State *L, session_t *s, int req) {
     char msg[1280];
     h1call_t call;
     struct timespec t0;
-    int rc, head = 0;
+    int rc, head = 0, sent, idempotent = 0;
 
     if (s->o.curl_http || s->o.proxy || s->env_proxy) return -1;
-    rc = aliyun_wire_request(L, req, s->o.user_agent, &s->out, &s->extra, &s->key, &bad, &head);
+    rc = aliyun_wire_request(L, req, s->o.user_agent, &s->out, &s->extra, &s->key, &bad, &head, &idempotent);
     if (rc == WIRE_DECLINE) return -1;
     if (rc == WIRE_BAD) {
         lua_pushnil(L);
@@ -228,19 +228,23 @@ static int direct_request(lua_State *L, session_t *s, int req) {
     call.connect_timeout_ms = aliyun_opt_ms(L, req, "connect_timeout", s->o.connect_timeout_ms);
     call.timeout_ms = aliyun_opt_ms(L, req, "timeout", s->o.timeout_ms);
     start_call(s, &call, head);
+    call.idempotent = idempotent;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = h1pool_request(&s->pool, &call, &s->resp, msg, sizeof msg);
+    rc = h1pool_request(&s->pool, &call, &s->resp, &sent, msg, sizeof msg);
     if (s->out.cap > 1024 * 1024) membuf_free(&s->out); /* a big body once must not pin its copy */
     if (rc == H1K_OK) {
         aliyun_push_result(L, s->resp.status, &s->resp.headers, &s->resp.body, seconds_since(&t0), s->o.raw_headers);
         if (s->resp.body.cap > 1024 * 1024) membuf_free(&s->resp.body);
         return 1;
     }
-    return push_direct_failure(L, s, rc, msg);
+    push_direct_failure(L, s, rc, msg);
+    lua_pushboolean(L, sent);
+    return 4;
 }
 
 /* session:request{method=, url=, headers=, body=, timeout=, connect_timeout=}
- *   -> {status=, headers=, body=, elapsed=} | nil, message, kind */
+ *   -> {status=, headers=, body=, elapsed=} | nil, message, kind, sent
+ *   (sent = false: the request provably never reached the server) */
 static int l_session_request(lua_State *L) {
     session_t *s = check_session(L);
     int n;
@@ -265,13 +269,14 @@ static long arg_ms(lua_State *L, int idx, long dflt) {
 }
 
 /* session:v1_call(origin, method, query, secret, action, version, access_key_id,
- *                 security_token, nonce, timestamp, timeout, connect_timeout)
+ *                 security_token, nonce, timestamp, timeout, connect_timeout, idempotent)
  * The client's common call in one step: signs it (V1, as core.v1_sign_url), sends it over
  * the direct path and decodes the answer, with no request or response table in between.
  * Returns
  *   the decoded table                            a 2xx answer whose body is a JSON object or array
  *   false, status, body, raw_headers, sts        any other answer (the Lua layer makes the error)
- *   nil, message, kind, sts                      the request failed (network, timeout, ...)
+ *   nil, message, kind, sts, sent                the request failed (network, timeout, ...); sent is
+ *                                                false when it provably never reached the server
  *   false                                        the direct path does not apply (a proxy, an
  *                                                odd origin): send it the ordinary way */
 static int l_session_v1_call(lua_State *L) {
@@ -281,8 +286,8 @@ static int l_session_v1_call(lua_State *L) {
     const char *method = luaL_checklstring(L, 3, &ml);
     char msg[1280];
     h1call_t call;
-    int rc;
-    lua_settop(L, 13);
+    int rc, sent;
+    lua_settop(L, 14);
     if (s->o.curl_http || s->o.proxy || s->env_proxy) {
         lua_pushboolean(L, 0);
         return 1;
@@ -294,12 +299,14 @@ static int l_session_v1_call(lua_State *L) {
         return 1;
     }
     start_call(s, &call, 0);
-    rc = h1pool_request(&s->pool, &call, &s->resp, msg, sizeof msg);
+    call.idempotent = lua_toboolean(L, 14); /* only when the caller says so: a GET may create */
+    rc = h1pool_request(&s->pool, &call, &s->resp, &sent, msg, sizeof msg);
     if (s->out.cap > 1024 * 1024) membuf_free(&s->out); /* a big query once must not pin its copy */
     if (rc != H1K_OK) {
         push_direct_failure(L, s, rc, msg);
         lua_pushlstring(L, s->sts.data, s->sts.len);
-        return 4;
+        lua_pushboolean(L, sent);
+        return 5;
     }
     if (s->resp.status >= 200 && s->resp.status < 300) {
         int n;
@@ -310,7 +317,7 @@ static int l_session_v1_call(lua_State *L) {
             if (s->resp.body.cap > 1024 * 1024) membuf_free(&s->resp.body);
             return 1;
         }
-        lua_settop(L, 13);
+        lua_settop(L, 14);
     }
     lua_pushboolean(L, 0);
     lua_pushinteger(L, s->resp.status);

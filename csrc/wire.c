@@ -39,7 +39,7 @@ static size_t scheme_of(const char *u, size_t n) {
 }
 
 int aliyun_wire_request(lua_State *L, int req, const char *user_agent, membuf_t *out, membuf_t *extra,
-                        membuf_t *key, const char **bad, int *head) {
+                        membuf_t *key, const char **bad, int *head, int *idempotent) {
     const char *method, *url, *body = NULL, *authority, *target;
     size_t ml, ul, body_len = 0, al, i, scheme_len;
     int with_body, has_host = 0, has_ua = 0, has_accept = 0, has_ctype = 0, h, top = lua_gettop(L);
@@ -63,6 +63,10 @@ int aliyun_wire_request(lua_State *L, int req, const char *user_agent, membuf_t 
     url = lua_tolstring(L, -2, &ul);
     if (!lua_isnil(L, -1)) body = lua_tolstring(L, -1, &body_len);
     *head = is_method(method, ml, "HEAD");
+    /* request.idempotent says whether it may be sent twice; else HTTP's own rule */
+    lua_getfield(L, req, "idempotent");
+    *idempotent = lua_isnil(L, -1) ? (*head || is_method(method, ml, "GET")) : lua_toboolean(L, -1);
+    lua_pop(L, 1);
     with_body = !(is_method(method, ml, "GET") || *head);
     if (!(is_method(method, ml, "GET") || is_method(method, ml, "POST") || is_method(method, ml, "PUT") ||
           is_method(method, ml, "DELETE") || is_method(method, ml, "PATCH") || *head)) {
@@ -233,12 +237,12 @@ static scratch_t *push_scratch(lua_State *L) {
 int aliyun_l_http_request(lua_State *L) {
     const char *ua, *bad = NULL;
     scratch_t *s;
-    int rc, head;
+    int rc, head, idempotent;
     luaL_checktype(L, 1, LUA_TTABLE);
     ua = luaL_optstring(L, 2, NULL);
     lua_settop(L, 2);
     s = push_scratch(L);
-    rc = aliyun_wire_request(L, 1, ua, &s->out, &s->extra, &s->key, &bad, &head);
+    rc = aliyun_wire_request(L, 1, ua, &s->out, &s->extra, &s->key, &bad, &head, &idempotent);
     if (rc != WIRE_OK) {
         lua_pushnil(L);
         if (rc == WIRE_BAD)

@@ -14,10 +14,11 @@ enum { WIRE_OK = 0, WIRE_DECLINE = 1, WIRE_BAD = 2 };
 /* Writes the whole request (head and body) of the request table at index req into out and
  * its origin ("scheme://authority") into key; extra is scratch. Returns WIRE_OK, WIRE_BAD
  * with *bad saying why (a header that could inject another) or WIRE_DECLINE (an odd
- * method or URL that libcurl's engine judges instead); *head is set for a HEAD request.
+ * method or URL that libcurl's engine judges instead); *head is set for a HEAD request,
+ * *idempotent from request.idempotent (by default: GET and HEAD are).
  * Raises only for a headers field that is not a table of strings. */
 int aliyun_wire_request(lua_State *L, int req, const char *user_agent, membuf_t *out, membuf_t *extra,
-                        membuf_t *key, const char **bad, int *head);
+                        membuf_t *key, const char **bad, int *head, int *idempotent);
 
 /* The fused V1 call's request: GET or POST to origin, signed (as core.v1_sign_url) with the
  * arguments at a..a+7 (query, secret, action, version, access_key_id, security_token,

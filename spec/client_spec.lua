@@ -134,6 +134,58 @@ describe("retries", function()
     assert.is_true(svc.slept >= 1.5)
   end)
 
+  it("honours Retry-After in seconds or as an HTTP date, up to max_delay", function()
+    local svc = service { script = throttle_first(1, { ["retry-after"] = "3" }) }
+    assert(client(svc, { retry = { base_delay = 0.001 } }):DescribeRegions {})
+    assert.is_true(svc.slept >= 3)
+    svc = service { script = throttle_first(1, { ["retry-after"] = http_date(os.time() + 6) }) }
+    assert(client(svc, { retry = { base_delay = 0.001 } }):DescribeRegions {})
+    assert.is_true(svc.slept >= 4 and svc.slept <= 6, tostring(svc.slept))
+    svc = service { script = throttle_first(1, { ["retry-after"] = "3600" }) }
+    assert(client(svc, { retry = { base_delay = 0.001, max_delay = 2 } }):DescribeRegions {})
+    assert.is_true(svc.slept <= 2)
+  end)
+
+  it("sends a failed request again only when it never left or is safe to repeat", function()
+    local function flaky(sent)
+      local svc, calls = service(), 0
+      return svc, function(req)
+        calls = calls + 1
+        if calls == 1 then return nil, aliyun.errors.new { kind = "network", message = "reset", sent = sent } end
+        return svc.send(req)
+      end
+    end
+    -- StartInstance changes something and takes no ClientToken
+    local svc, send = flaky(nil)
+    local _, err = client(svc, { transport = send }):StartInstance { InstanceId = "i-1" }
+    assert.are.equal("network", err.kind)
+    assert.are.equal(0, svc.attempts)
+    svc, send = flaky(false) -- provably not delivered: safe whatever the action
+    assert(client(svc, { transport = send }):StartInstance { InstanceId = "i-1" })
+    assert.are.equal(1, svc.attempts)
+    svc, send = flaky(nil) -- a read
+    assert(client(svc, { transport = send }):DescribeRegions {})
+    svc, send = flaky(nil) -- a create with its ClientToken
+    assert(client(svc, { transport = send }):CreateDisk { RegionId = "cn-hangzhou", ZoneId = "z", Size = 20 })
+    -- a service error is an answer: retried as before when retryable
+    local busy = service { script = function(_, attempt)
+      if attempt == 1 then return 503, { Code = "ServiceUnavailable", Message = "busy" } end
+      return 200, { RequestId = "ok" }
+    end }
+    assert(client(busy):StartInstance { InstanceId = "i-1" })
+    assert.are.equal(2, busy.attempts)
+  end)
+
+  it("tells read-only actions and calls with a ClientToken apart from the rest", function()
+    local retry = require "aliyun.retry"
+    assert.is_true(retry.safe_to_repeat("DescribeDisks", {}))
+    assert.is_true(retry.safe_to_repeat("ListTagResources"))
+    assert.is_true(retry.safe_to_repeat("RunInstances", { ClientToken = "t" }))
+    assert.is_false(retry.safe_to_repeat("RunInstances", {}))
+    assert.is_false(retry.safe_to_repeat("Describer", {}))
+    assert.is_false(retry.safe_to_repeat("DeleteDisk", {}))
+  end)
+
   it("retries HTTP 5xx and network errors, not client errors", function()
     local svc = service { script = function(_, attempt)
       if attempt == 1 then return 503, "<html>busy</html>" end

@@ -300,6 +300,7 @@ local function make_plan(self, action, call_opts, tables)
     v3 = pick(call_opts.signature_version, o.signature_version) == "v3",
     timeout = pick(call_opts.timeout, o.timeout, timeouts.read_for(action)),
     connect_timeout = pick(call_opts.connect_timeout, o.connect_timeout, timeouts.connect),
+    deadline = pick(call_opts.deadline, o.deadline),
     sink = trace_sink(pick(call_opts.debug, o.debug)),
     dry_run = pick(call_opts.dry_run, o.dry_run),
   }
@@ -309,6 +310,8 @@ local function make_plan(self, action, call_opts, tables)
   plan.fast = entry ~= nil and not plan.v3 and plan.prepare_opts == VALIDATE and not plan.sink
     and not plan.dry_run and plan.version ~= nil
   plan.fast_method = choose_method(plan.methods, plan.method, false)
+  -- the whole call, retries and their waits included
+  plan.deadline = plan.deadline or timeouts.deadline_for(plan.timeout)
   return plan
 end
 
@@ -316,7 +319,7 @@ end
 -- retry, as a multi-tenant gateway passes) use the action's kept plan.
 local PLAN_OPTIONS = {
   validate = true, version = true, method = true, signature_version = true, timeout = true,
-  connect_timeout = true, debug = true, dry_run = true,
+  connect_timeout = true, deadline = true, debug = true, dry_run = true,
 }
 
 local function plan_of(self, action, call_opts, tables)
@@ -335,7 +338,7 @@ end
 
 -- Builds the signed request for an action; returns request, meta (string_to_sign), or nil
 -- and an error. Called once per attempt: every retry is signed afresh (nonce, timestamp).
-function Client:_build(action, params, call_opts, tables)
+function Client:_build(action, params, call_opts, tables, limits)
   local plan = plan_of(self, action, call_opts, tables)
   local entry = plan.entry
   local wire, err = lazy.params.prepare(self.product, action, entry, params or EMPTY, plan.prepare_opts)
@@ -377,8 +380,11 @@ function Client:_build(action, params, call_opts, tables)
     query = query, body = body, credentials = creds, user_agent = USER_AGENT, timestamp = timestamp,
   }
   if not request then return nil, errors.validation(action, meta) end
-  request.timeout = plan.timeout
-  request.connect_timeout = plan.connect_timeout
+  -- limits: this attempt's share of the call's deadline, and whether the request may be
+  -- sent again by a transport that would (libcurl's engine on a reused connection)
+  request.timeout = limits and limits.timeout or plan.timeout
+  request.connect_timeout = limits and limits.connect_timeout or plan.connect_timeout
+  request.idempotent = limits and limits.idempotent or false
   meta = meta or {}
   meta.access_key_id = creds.access_key_id
   return request, meta
@@ -472,7 +478,7 @@ end
 -- C call (session:v1_call), with no request, response or wire table. Returns the result,
 -- or nil, err, headers, meta for the error handling of call(), or false when this call
 -- is not one the fused call takes (then _attempt makes it the ordinary way).
-local function fast_attempt(self, plan, action, params)
+local function fast_attempt(self, plan, action, params, timeout, connect_timeout, idempotent)
   local query = lazy.params.query_only(plan.entry, params or EMPTY)
   if not query then return false end
   local base_url, authority = Client._endpoint_for(self, query, nil)
@@ -487,9 +493,9 @@ local function fast_attempt(self, plan, action, params)
   end
   local timestamp = self._clock_offset and math.floor(core.time() + self._clock_offset) or nil
   local session = self._session()
-  local result, a, b, c, sts = session:v1_call(base_url, plan.fast_method, query, creds.access_key_secret,
-    action, plan.version, creds.access_key_id, creds.security_token, nil, timestamp, plan.timeout,
-    plan.connect_timeout)
+  local result, a, b, c, d, e = session:v1_call(base_url, plan.fast_method, query, creds.access_key_secret,
+    action, plan.version, creds.access_key_id, creds.security_token, nil, timestamp, timeout,
+    connect_timeout, idempotent)
   if result then return result end
   if result == false and a == nil then
     -- a proxy or an origin the direct path does not take: this client's calls go the
@@ -497,9 +503,10 @@ local function fast_attempt(self, plan, action, params)
     self._session = nil
     return false
   end
-  local meta = { string_to_sign = result == false and sts or c, access_key_id = creds.access_key_id }
+  -- an answer: false, status, body, raw_headers, sts; a failure: nil, message, kind, sts, sent
+  local meta = { string_to_sign = result == false and d or c, access_key_id = creds.access_key_id }
   if result == nil then
-    local err = errors.new { kind = b, message = a }
+    local err = errors.new { kind = b, message = a, sent = e }
     err.action = action
     return nil, err, nil, meta
   end
@@ -512,8 +519,8 @@ end
 
 -- One attempt the ordinary way: build and sign the request, send it through the
 -- transport, decode. Returns the result, or nil, err, headers, meta.
-local function attempt_once(self, plan, action, params, call_opts, tables, send, attempt)
-  local request, meta = Client._build(self, action, params, call_opts, tables)
+local function attempt_once(self, plan, action, params, call_opts, tables, send, attempt, limits)
+  local request, meta = Client._build(self, action, params, call_opts, tables, limits)
   if not request then return nil, meta end
   if plan.dry_run then
     return lazy.mask.dry_run { method = request.method, url = request.url, headers = request.headers, body = request.body }
@@ -560,8 +567,14 @@ local BATCH_OPTIONS = {
     "a whole number from 1 to 1024" },
 }
 
+-- The error of a call that has no time left for another attempt.
+local function past_deadline(err, plan)
+  err.message = err.message .. string.format(" (not retried: the call's deadline of %g s would pass)", plan.deadline)
+  return err
+end
+
 -- client:call(action, params, call_opts) -> result | nil, err
--- call_opts: timeout, connect_timeout, method, signature_version, validate, credentials,
+-- call_opts: timeout, connect_timeout, deadline, method, signature_version, validate, credentials,
 -- version, max_retries, retry, debug, dry_run
 local checked_names = {} -- action names that passed the check below
 
@@ -589,15 +602,24 @@ function Client:call(action, params, call_opts)
   local fast = plan.fast and call_opts.credentials == nil
   -- the client's own policy when the call brings none (made once, at the first call)
   local policy = call_opts == EMPTY and self._default_policy or Client._retry_policy(self, call_opts)
+  -- one deadline for the whole call: each attempt gets what is left of it
+  local deadline_at = core.monotonic() + plan.deadline
+  local timeout, connect_timeout = math.min(plan.timeout, plan.deadline), math.min(plan.connect_timeout, plan.deadline)
+  -- whether the request may go twice: safe to repeat, and repeats allowed
+  local safe = lazy.retry.safe_to_repeat(action, params)
+  local idempotent = safe and policy.max_retries > 0
+  local limits
   local attempt, skew_corrected, token_renewed = 0, false, false
   while true do
     attempt = attempt + 1
     local result, err, headers, meta = false, nil, nil, nil
     if fast and self._session then
-      result, err, headers, meta = fast_attempt(self, plan, action, params)
+      result, err, headers, meta = fast_attempt(self, plan, action, params, timeout, connect_timeout, idempotent)
     end
     if result == false then
-      result, err, headers, meta = attempt_once(self, plan, action, params, call_opts, tables, send, attempt)
+      limits = limits or { idempotent = idempotent }
+      limits.timeout, limits.connect_timeout = timeout, connect_timeout
+      result, err, headers, meta = attempt_once(self, plan, action, params, call_opts, tables, send, attempt, limits)
     end
     if result then return result end
     if not headers and not meta then return nil, with_token(err, plan, params) end -- not sent: nothing to retry
@@ -624,12 +646,17 @@ function Client:call(action, params, call_opts)
     end
     if not again then
       explain(err, meta, meta and meta.access_key_id)
-      local wait = policy:delay(attempt, err, headers)
+      local wait = policy:delay(attempt, err, headers, safe)
       if not wait then return nil, with_token(err, plan, params) end
+      if core.monotonic() + wait >= deadline_at then return nil, with_token(past_deadline(err, plan), plan, params) end
       if wait > 0 then Client._sleep(self, wait) end
     else
       attempt = attempt - 1
     end
+    local left = deadline_at - core.monotonic()
+    if left < 0.001 then return nil, with_token(past_deadline(err, plan), plan, params) end
+    if left < timeout then timeout = left end
+    if left < connect_timeout then connect_timeout = left end
   end
 end
 
@@ -668,12 +695,16 @@ function Client:batch(calls, opts)
       jobs[i] = { action = action, refused = refused }
     else
       local plan = plan_of(self, action, merged, tables)
-      jobs[i] = { action = action, params = with_client_token(plan, params), opts = merged, plan = plan }
+      params = with_client_token(plan, params)
+      jobs[i] = { action = action, params = params, opts = merged, plan = plan,
+        safe = lazy.retry.safe_to_repeat(action, params) }
     end
   end
 
   local results = {}
   local send, send_batch = Client._transport(self)
+  -- retry rounds start only while the batch is within its deadline (the first round's own)
+  local started = core.monotonic()
   local pending, attempt = {}, 0
   for i = 1, #jobs do
     if jobs[i].refused then
@@ -688,7 +719,8 @@ function Client:batch(calls, opts)
     local requests, metas, idx = {}, {}, {}
     for _, i in ipairs(pending) do
       local job = jobs[i]
-      local request, meta = Client._build(self, job.action, job.params, job.opts, tables)
+      local request, meta = Client._build(self, job.action, job.params, job.opts, tables,
+        { idempotent = job.safe and policy.max_retries > 0 })
       if not request then
         results[i] = meta
       elseif pick(job.opts.dry_run, self.opts.dry_run) then
@@ -725,12 +757,16 @@ function Client:batch(calls, opts)
         results[i] = result
       else
         explain(err, metas[k], metas[k] and metas[k].access_key_id)
-        local wait = policy:delay(attempt, err, not errors.is_error(resp) and resp.headers or nil)
+        local wait = policy:delay(attempt, err, not errors.is_error(resp) and resp.headers or nil, jobs[i].safe)
         if not wait and not jobs[i].renewed and errors.is_expired_token(err)
           and Client._refresh_credentials(self, jobs[i].opts) then
           jobs[i].renewed, wait = true, 0 -- new credentials, as in call()
         end
         results[i] = err
+        if wait and core.monotonic() + wait >= started + jobs[i].plan.deadline then
+          past_deadline(err, jobs[i].plan)
+          wait = nil
+        end
         if wait then
           retry_list[#retry_list + 1] = i
           if wait > longest then longest = wait end

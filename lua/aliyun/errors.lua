@@ -52,6 +52,9 @@ function errors.new(fields)
     recommend = fields.recommend, action = fields.action, retryable = fields.retryable,
     details = fields.details, client_token = fields.client_token,
   }
+  -- false when the request provably never reached the server (no connection, nothing
+  -- written): sending it again cannot do anything twice. nil otherwise.
+  if fields.sent == false then e.sent = false end
   if e.retryable == nil then e.retryable = errors.is_retryable(e) end
   return setmetatable(e, Error)
 end

@@ -52,8 +52,12 @@ local function fields(known)
   end
 end
 
+-- more retries than aliyun.retry.MAX_RETRIES only hide an outage (the deadline ends them anyway)
+local function retries(v) return count(v) and v <= 10 end
+local RETRIES = "a whole number from 0 to 10"
+
 local RETRY = {
-  max_retries = { count, "a whole number >= 0" },
+  max_retries = { retries, RETRIES },
   base_delay = { non_negative, "a number of seconds >= 0" },
   max_delay = { non_negative, "a number of seconds >= 0" },
   random = { fn, "a function returning a number in [0, 1)" },
@@ -77,7 +81,9 @@ local KNOWN = {
   method = { one_of("GET", "POST"), "\"GET\" or \"POST\"", call = true },
   timeout = { seconds, TIMEOUT, call = true },
   connect_timeout = { seconds, TIMEOUT, call = true },
-  max_retries = { count, "a whole number >= 0", call = true },
+  deadline = { function(v) return type(v) == "number" and v > 0 and v < huge end,
+    "a number of seconds for the whole call, more than 0", call = true },
+  max_retries = { retries, RETRIES, call = true },
   retry = { fields(RETRY), "a table of max_retries, base_delay, max_delay, random", call = true, fields = RETRY },
   dry_run = { boolean, "true or false", call = true },
   debug = { function(v) return boolean(v) or fn(v) end, "true, false or a function taking each line", call = true },

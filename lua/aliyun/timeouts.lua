@@ -17,6 +17,15 @@ local LONG = {
   "^RescaleApplication$", "^BatchEventRedeployInstance$", "^CreateEnsService$",
 }
 
+-- The whole call, retries and their waits included, when the caller gives no deadline:
+-- a few of the attempt's own timeout, so that a stalled server cannot hold a call for
+-- max_retries times the timeout plus the backoff.
+timeouts.deadline_factor = 3
+
+function timeouts.deadline_for(timeout)
+  return timeouts.deadline_factor * timeout
+end
+
 local cache = {}
 
 -- timeouts.read_for(action) -> the default read timeout for that action

@@ -28,9 +28,9 @@ function curl.new(opts)
   end
 
   function transport.send(request)
-    local response, message, kind = get_session():request(request)
+    local response, message, kind, sent = get_session():request(request)
     if not response then
-      return nil, errors.new { kind = kind, message = message }
+      return nil, errors.new { kind = kind, message = message, sent = sent }
     end
     return lazy_response.lazy(response)
   end
@@ -41,7 +41,7 @@ function curl.new(opts)
     local raw = get_session():batch(requests, concurrency)
     for i = 1, #requests do
       local r = raw[i]
-      if r.error then raw[i] = errors.new { kind = r.kind, message = r.error } end
+      if r.error then raw[i] = errors.new { kind = r.kind, message = r.error, sent = r.sent } end
     end
     return raw
   end

@@ -38,9 +38,7 @@ end
 -- sent = false: the request provably never reached the server (so sending it again is
 -- safe whatever it does).
 local function fail(kind, message, sent)
-  local err = errors.new { kind = kind, message = message }
-  if sent == false then err.sent = false end
-  return nil, err
+  return nil, errors.new { kind = kind, message = message, sent = sent }
 end
 
 local function kind_of(err)
