@@ -24,10 +24,15 @@
 LUALIB_API int luaopen_aliyun_curl(lua_State *L);
 
 
+struct batch;
+
 /* One transfer: an easy handle and what it sends and receives. A session owns one for
  * session:request; session:batch makes one per concurrent request. */
 typedef struct {
     CURL *curl;
+    struct batch *batch; /* the batch this transfer is a slot of, or NULL */
+    unsigned long seq;   /* order of starting within the batch */
+    int paused;          /* its answer waits for the batch's memory to allow it */
     struct curl_slist *req_headers;
     membuf_t body, headers;
     size_t max_body;
@@ -41,16 +46,22 @@ typedef struct {
 /* The transfers of the batch in progress. They hang off the session, not the stack, so
  * a Lua error part-way (out of memory, a bad request table) leaves nothing unowned: the
  * next batch, close() or the GC frees them, always before the multi handle. */
-typedef struct {
+typedef struct batch {
     transfer_t *t;   /* one per concurrent slot */
     int *slot_index; /* which request each slot carries (0 = idle) */
     int slots;
+    /* answers being received are held here until they are complete: their bytes in all
+     * stay within budget, except those of the oldest transfer, which always goes on (so
+     * that the batch cannot stall); the others pause until there is room */
+    size_t buffered, budget, peak;
+    unsigned long seq;
 } batch_t;
 
 typedef struct {
     transfer_t t;
     CURLM *multi; /* for batches; created on first use, keeps its own connection pool */
     batch_t batch;
+    int in_batch; /* a batch's on_done is running: no other batch, no close() */
     aliyun_http_opts_t o; /* applied to every request after curl_easy_reset */
 } session_t;
 
@@ -66,12 +77,32 @@ static int socket_cloexec(void *clientp, curl_socket_t fd, curlsocktype purpose)
     return CURL_SOCKOPT_OK;
 }
 
+/* Whether t is the oldest transfer of its batch still running. */
+static int oldest_in_batch(const transfer_t *t) {
+    const struct batch *b = t->batch;
+    int k;
+    for (k = 0; k < b->slots; k++)
+        if (b->slot_index[k] && b->t[k].seq < t->seq) return 0;
+    return 1;
+}
+
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
     transfer_t *s = (transfer_t *)ud;
     size_t n = size * nmemb;
     if (s->body.len + n > s->max_body) {
         s->body_too_large = 1;
         return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
+    }
+    if (s->batch) {
+        struct batch *b = s->batch;
+        if (b->buffered + n > b->budget && !oldest_in_batch(s)) {
+            s->paused = 1;
+            return CURL_WRITEFUNC_PAUSE; /* libcurl keeps these bytes and stops reading */
+        }
+        if (!membuf_add(&s->body, p, n)) return 0;
+        b->buffered += n;
+        if (b->buffered > b->peak) b->peak = b->buffered;
+        return n;
     }
     return membuf_add(&s->body, p, n) ? n : 0;
 }
@@ -141,7 +172,9 @@ static int l_session_gc(lua_State *L) {
 }
 
 static int l_session_close(lua_State *L) {
-    session_free((session_t *)luaL_checkudata(L, 1, SESSION_MT));
+    session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
+    if (s->in_batch) return luaL_error(L, "session is busy (closed from a batch's on_done)");
+    session_free(s);
     return 0;
 }
 
@@ -405,8 +438,8 @@ static void batch_free(CURLM *multi, batch_t *b) {
     b->slots = 0;
 }
 
-/* Stores results[i] = (nil-free) failure table {error = message, kind = kind, sent = sent}. */
-static void set_failure(lua_State *L, int results, int i, const char *msg, const char *kind, int sent) {
+/* Pushes the failure table {error = message, kind = kind, sent = sent}. */
+static void set_failure(lua_State *L, const char *msg, const char *kind, int sent) {
     lua_createtable(L, 0, 3);
     lua_pushstring(L, msg);
     lua_setfield(L, -2, "error");
@@ -414,12 +447,31 @@ static void set_failure(lua_State *L, int results, int i, const char *msg, const
     lua_setfield(L, -2, "kind");
     lua_pushboolean(L, sent);
     lua_setfield(L, -2, "sent");
-    lua_rawseti(L, results, i);
+}
+
+/* Hands the outcome of request i, on top of the stack, to the caller: to on_done(i,
+ * outcome) when there is one (at index done), else into results. Pops it. */
+static void deliver(lua_State *L, session_t *s, int done, int results, int i) {
+    int rc;
+    if (lua_isnil(L, done)) {
+        lua_rawseti(L, results, i);
+        return;
+    }
+    lua_pushvalue(L, done);
+    lua_insert(L, -2);
+    lua_pushinteger(L, i);
+    lua_insert(L, -2);
+    /* while on_done runs, the batch's state must not be freed under it (by another batch
+     * or close()); its error goes on once that is no longer so */
+    s->in_batch = 1;
+    rc = lua_pcall(L, 2, 0, 0);
+    s->in_batch = 0;
+    if (rc != 0) lua_error(L);
 }
 
 /* Starts request i (1-based) of the list at index reqs on slot k; a request that must not
- * be sent gets its failure stored at once and the slot stays idle. */
-static void start_slot(lua_State *L, session_t *s, int k, int reqs, int results, int i) {
+ * be sent gets its failure delivered at once and the slot stays idle. */
+static void start_slot(lua_State *L, session_t *s, int k, int reqs, int done, int results, int i) {
     batch_t *b = &s->batch;
     const char *bad;
     CURLMcode mc;
@@ -428,29 +480,69 @@ static void start_slot(lua_State *L, session_t *s, int k, int reqs, int results,
     bad = prepare_transfer(L, s, &b->t[k], lua_gettop(L));
     lua_pop(L, 1);
     if (bad) {
-        set_failure(L, results, i, bad, "validation", 0);
+        set_failure(L, bad, "validation", 0);
+        deliver(L, s, done, results, i);
         return;
     }
+    b->t[k].batch = b;
+    b->t[k].seq = ++b->seq;
+    b->t[k].paused = 0;
     mc = curl_multi_add_handle(s->multi, b->t[k].curl);
     if (mc != CURLM_OK) luaL_error(L, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
     b->slot_index[k] = i;
 }
 
-/* session:batch(requests, concurrency) -> results
+/* Slot k's transfer is done (rc): its outcome goes to the caller, its bytes leave the
+ * batch's budget, and transfers paused for room go on. */
+static void finish_slot(lua_State *L, session_t *s, int k, CURLcode rc, int done, int results) {
+    batch_t *b = &s->batch;
+    transfer_t *t = &b->t[k];
+    int i = b->slot_index[k], j;
+    curl_multi_remove_handle(s->multi, t->curl);
+    b->slot_index[k] = 0;
+    b->buffered -= t->body.len;
+    if (rc == CURLE_OK) {
+        push_response(L, t, 0); /* batch results always carry the table */
+    } else {
+        push_failure(L, t, rc); /* nil, message, kind, sent */
+        set_failure(L, lua_tostring(L, -3), lua_tostring(L, -2), lua_toboolean(L, -1));
+        lua_replace(L, -5);
+        lua_pop(L, 3);
+    }
+    t->body.len = 0;
+    for (j = 0; j < b->slots; j++) {
+        if (b->slot_index[j] && b->t[j].paused) {
+            b->t[j].paused = 0;
+            (void)curl_easy_pause(b->t[j].curl, CURLPAUSE_CONT); /* may pause it again at once */
+        }
+    }
+    deliver(L, s, done, results, i);
+}
+
+/* session:batch(requests, concurrency[, on_done]) -> results, peak
  * Sends every request, at most `concurrency` at a time, over the session's multi handle
- * (its connections are reused across batches). results[i] is the response of requests[i]
- * or {error = message, kind = "network"|"timeout"|"validation"}. */
+ * (its connections are reused across batches); a finished transfer's slot takes the next
+ * request at once. The outcome of requests[i] is its response or {error = message, kind =
+ * "network"|"timeout"|"validation", sent = boolean}: given to on_done(i, outcome) as soon
+ * as it is known when on_done is given (results is then empty), else results[i]. Answers
+ * being received are held within the session's batch_memory (the oldest transfer always
+ * goes on); peak is the most they held at once, in bytes. */
 static int l_session_batch(lua_State *L) {
     session_t *s = check_session(L);
-    int n, conc, next = 1, running = 0, k;
+    int n, conc, next = 1, k;
     batch_t *b = &s->batch;
     luaL_checktype(L, 2, LUA_TTABLE);
     conc = (int)luaL_optinteger(L, 3, 16);
     if (conc < 1 || conc > 1024) return luaL_argerror(L, 3, "concurrency between 1 and 1024 expected");
-    lua_settop(L, 3);
+    if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TFUNCTION);
+    if (s->in_batch) return luaL_error(L, "session is busy (batch called from a batch's on_done)");
+    lua_settop(L, 4);
     n = (int)lua_rawlen(L, 2);
-    lua_createtable(L, n, 0); /* 4: results */
-    if (n == 0) return 1;
+    lua_createtable(L, lua_isnil(L, 4) ? n : 0, 0); /* 5: results */
+    if (n == 0) {
+        lua_pushinteger(L, 0);
+        return 2;
+    }
     if (conc > n) conc = n;
     if (s->multi == NULL) {
         s->multi = curl_multi_init();
@@ -467,6 +559,9 @@ static int l_session_batch(lua_State *L) {
     b->slot_index = (int *)calloc((size_t)conc, sizeof(int));
     if (b->t == NULL || b->slot_index == NULL) return luaL_error(L, "out of memory");
     b->slots = conc;
+    b->buffered = b->peak = 0;
+    b->seq = 0;
+    b->budget = s->o.batch_memory;
     for (k = 0; k < conc; k++) {
         b->t[k].curl = curl_easy_init();
         if (b->t[k].curl == NULL) return luaL_error(L, "curl_easy_init failed");
@@ -475,50 +570,35 @@ static int l_session_batch(lua_State *L) {
     for (;;) {
         CURLMsg *msg;
         CURLMcode mc;
-        int still, left;
+        int still, left, running = 0, finished = 0;
         /* fill idle slots */
         for (k = 0; k < conc && next <= n; k++) {
-            if (b->slot_index[k] == 0) start_slot(L, s, k, 2, 4, next++);
+            if (b->slot_index[k] == 0) start_slot(L, s, k, 2, 4, 5, next++);
         }
-        running = 0;
         for (k = 0; k < conc; k++) running += b->slot_index[k] != 0;
         if (running == 0 && next > n) break;
         if (running == 0) continue;
         mc = curl_multi_perform(s->multi, &still);
         if (mc != CURLM_OK) return luaL_error(L, "curl_multi_perform: %s", curl_multi_strerror(mc));
         while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
-            transfer_t *t = NULL;
             if (msg->msg != CURLMSG_DONE) continue;
             for (k = 0; k < conc; k++) {
-                if (b->t[k].curl == msg->easy_handle) {
-                    t = &b->t[k];
+                if (b->slot_index[k] && b->t[k].curl == msg->easy_handle) {
+                    finish_slot(L, s, k, msg->data.result, 4, 5); /* msg is invalid after this */
+                    finished++;
                     break;
                 }
             }
-            if (t == NULL) continue;
-            {
-                CURLcode rc = msg->data.result;
-                int i = b->slot_index[k];
-                curl_multi_remove_handle(s->multi, t->curl); /* msg is invalid after this */
-                b->slot_index[k] = 0;
-                if (rc == CURLE_OK) {
-                    push_response(L, t, 0); /* batch results always carry the table */
-                    lua_rawseti(L, 4, i);
-                } else {
-                    push_failure(L, t, rc); /* nil, message, kind, sent */
-                    set_failure(L, 4, i, lua_tostring(L, -3), lua_tostring(L, -2), lua_toboolean(L, -1));
-                    lua_pop(L, 4);
-                }
-            }
         }
-        if (still > 0) {
+        /* a slot that came free is refilled before waiting for the network again */
+        if (finished == 0 && still > 0) {
             mc = curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
             if (mc != CURLM_OK) return luaL_error(L, "curl_multi_poll: %s", curl_multi_strerror(mc));
         }
     }
+    lua_pushinteger(L, (lua_Integer)b->peak);
     batch_free(s->multi, b);
-    lua_settop(L, 4);
-    return 1;
+    return 2;
 }
 
 LUALIB_API int luaopen_aliyun_curl(lua_State *L) {

@@ -328,23 +328,26 @@ static int l_session_v1_call(lua_State *L) {
     return 5;
 }
 
-/* session:batch(requests, concurrency) -> results
+/* session:batch(requests, concurrency[, on_done]) -> results, peak
  * Sends every request, at most `concurrency` at a time, over curl multi in the libcurl
- * session (its connections are reused across batches). results[i] is the response of
- * requests[i] or {error = message, kind = "network"|"timeout"|"validation"}. */
+ * session (its connections are reused across batches); see curl.c for the outcomes and
+ * on_done. */
 static int l_session_batch(lua_State *L) {
     int conc;
     check_session(L);
     luaL_checktype(L, 2, LUA_TTABLE);
     conc = (int)luaL_optinteger(L, 3, 16);
     if (conc < 1 || conc > 1024) return luaL_argerror(L, 3, "concurrency between 1 and 1024 expected");
+    if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TFUNCTION);
     if (lua_rawlen(L, 2) == 0) {
         lua_newtable(L); /* nothing to send: no reason to load libcurl */
-        return 1;
+        lua_pushinteger(L, 0);
+        return 2;
     }
-    lua_settop(L, 2);
+    lua_settop(L, 4);
     lua_pushinteger(L, conc);
-    return delegate(L, "batch", 2);
+    lua_replace(L, 3);
+    return delegate(L, "batch", 3);
 }
 
 

@@ -5,6 +5,7 @@
 #include "httpcommon.h"
 
 #define DEFAULT_MAX_BODY (64L * 1024 * 1024)
+#define DEFAULT_BATCH_MEMORY (64L * 1024 * 1024)
 
 static char *dup_string(const char *s) {
     size_t n = strlen(s) + 1;
@@ -27,6 +28,19 @@ static long opt_ms(lua_State *L, int idx, const char *name, long dflt) {
     }
     lua_pop(L, 1);
     return ms;
+}
+
+/* A positive number of bytes from opts[name]; dflt when absent. */
+static size_t opt_bytes(lua_State *L, int idx, const char *name, size_t dflt) {
+    size_t n = dflt;
+    lua_getfield(L, idx, name);
+    if (!lua_isnil(L, -1)) {
+        lua_Number v = lua_tonumber(L, -1);
+        if (!(v >= 1)) luaL_error(L, "%s must be a positive number of bytes", name);
+        n = v > 1e15 ? (size_t)1e15 : (size_t)v;
+    }
+    lua_pop(L, 1);
+    return n;
 }
 
 /* A copy of the string option opts[name], or NULL when absent. */
@@ -54,15 +68,8 @@ void aliyun_http_opts_read(lua_State *L, int o, aliyun_http_opts_t *s) {
     lua_getfield(L, o, "raw_headers");
     s->raw_headers = lua_toboolean(L, -1);
     lua_pop(L, 1);
-    lua_getfield(L, o, "max_body");
-    if (lua_isnil(L, -1)) {
-        s->max_body = DEFAULT_MAX_BODY;
-    } else {
-        lua_Number v = lua_tonumber(L, -1);
-        if (!(v >= 1)) luaL_error(L, "max_body must be a positive number of bytes");
-        s->max_body = v > 1e15 ? (size_t)1e15 : (size_t)v;
-    }
-    lua_pop(L, 1);
+    s->max_body = opt_bytes(L, o, "max_body", DEFAULT_MAX_BODY);
+    s->batch_memory = opt_bytes(L, o, "batch_memory", DEFAULT_BATCH_MEMORY);
     s->ca_file = opt_strdup(L, o, "ca_file");
     s->proxy = opt_strdup(L, o, "proxy");
     s->no_proxy = opt_strdup(L, o, "no_proxy");

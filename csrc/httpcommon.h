@@ -15,6 +15,7 @@
 typedef struct {
     long connect_timeout_ms, timeout_ms;
     size_t max_body;
+    size_t batch_memory; /* bytes of answers a batch holds while they arrive (curl.c) */
     int verify_tls;
     int curl_http;   /* every request through libcurl's HTTP engine (no direct path) */
     int raw_headers; /* responses of request() carry raw_headers (a string), not headers */

@@ -732,18 +732,11 @@ function Client:batch(calls, opts)
         idx[#requests] = i
       end
     end
-    local responses
-    if send_batch then
-      responses = #requests > 0 and send_batch(requests, conc) or {}
-    else
-      responses = {}
-      for k, r in ipairs(requests) do
-        local resp, err = send(r)
-        responses[k] = resp or (errors.is_error(err) and err or errors.new { kind = "network", message = tostring(err) })
-      end
-    end
-    local retry_list, longest = {}, 0
-    for k, resp in ipairs(responses) do
+    local retry_list, longest, settled = {}, 0, {}
+    -- each answer is decoded as soon as it is in (the built-in transports hand them over
+    -- one by one), so that the batch holds results, not every raw answer at once
+    local function settle(k, resp)
+      settled[k] = true
       local i = idx[k]
       local action = jobs[i].action
       local result, err
@@ -771,6 +764,18 @@ function Client:batch(calls, opts)
           retry_list[#retry_list + 1] = i
           if wait > longest then longest = wait end
         end
+      end
+    end
+    if send_batch then
+      local responses = #requests > 0 and send_batch(requests, conc, settle) or {}
+      -- a transport's own batch function may return its list instead
+      for k = 1, #requests do
+        if not settled[k] and responses[k] ~= nil then settle(k, responses[k]) end
+      end
+    else
+      for k, r in ipairs(requests) do
+        local resp, err = send(r)
+        settle(k, resp or (errors.is_error(err) and err or errors.new { kind = "network", message = tostring(err) }))
       end
     end
     pending = retry_list

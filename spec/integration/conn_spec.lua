@@ -25,8 +25,7 @@ local function has_ipv6_loopback()
 end
 
 -- children run the interpreter of this process, with its module paths
-local ENV = string.format("LUA_PATH=%q LUA_CPATH=%q", package.path, package.cpath)
-local LUA = rawget(_G, "jit") and "luajit" or "lua5.4"
+local ENV, LUA = shell.ENV, shell.LUA
 
 describe("the direct path's connector #core #integration", function()
   local server, other, certdir, ip_cert, name_cert

@@ -3,7 +3,8 @@
 local core = require "aliyun.core"
 local nginx = require "support.nginx"
 
-local sh = require("support.shell").sh
+local shell = require "support.shell"
+local sh = shell.sh
 
 -- A self-signed certificate for 127.0.0.1 in dir/name.{crt,key}.
 local function make_cert(dir, name)
@@ -45,6 +46,14 @@ describe("core.session #core #integration", function()
           location /nul { content_by_lua_block { ngx.print("a\0b") } }
           location /status { return 503 "busy"; }
           location /slow { content_by_lua_block { ngx.sleep(0.6); ngx.print("slow") } }
+          location /blob {
+            content_by_lua_block {
+              local n = tonumber(ngx.var.arg_kb) * 1024
+              ngx.header.content_length = n
+              local piece = string.rep(ngx.var.arg_c or "z", 65536)
+              for _ = 1, n / 65536 do ngx.print(piece); ngx.flush(true) end
+            }
+          }
           location /delay {
             content_by_lua_block {
               ngx.req.read_body()
@@ -193,6 +202,21 @@ describe("core.session #core #integration", function()
     assert.has_error(function() core.session():request { url = server.url, body = {} } end)
   end)
 
+  it("takes SSL_CERT_FILE as the CA store on both engines, a single call and a batch alike", function()
+    local script = string.format([[
+      local s = require("aliyun.core").session { timeout = 5 }
+      local one, msg = s:request { url = "https://127.0.0.1:%d/hello" }
+      local many = s:batch({ { url = "https://127.0.0.1:%d/hello" } }, 1)
+      io.write(one and one.status or msg, "|", many[1].status or many[1].error, "\n")
+    ]], server.tls_port, server.tls_port)
+    local function run_with(ca)
+      return shell.run(string.format("SSL_CERT_FILE=%s %s %s -e %q 2>&1", ca, shell.ENV, shell.LUA, script))
+    end
+    assert.are.equal("200|200\n", run_with(cert))
+    local out = run_with(other_cert)
+    assert.matches("^[^|]*certificate[^|]*|[^|]*[Cc]ertificate", out)
+  end)
+
   describe("batch", function()
     local function url(path) return "http://127.0.0.1:" .. server.port .. path end
 
@@ -243,6 +267,47 @@ describe("core.session #core #integration", function()
       assert.equal("timeout", results[3].kind)
       assert.equal("validation", results[4].kind)
       assert.equal(503, results[5].status)
+      s:close()
+    end)
+
+    it("hands each outcome to on_done as soon as it is in, and refills its slot at once", function()
+      local s = core.session { timeout = 5 }
+      local reqs, order = {}, {}
+      -- one slow request and many quick ones on 2 slots: the quick ones all go through the
+      -- second slot while the first waits
+      reqs[1] = { url = url("/delay?i=1&ms=600") }
+      for i = 2, 30 do reqs[i] = { url = url("/delay?i=" .. i .. "&ms=0") } end
+      local results = s:batch(reqs, 2, function(i, r)
+        assert.are.equal(i .. ":", r.body)
+        order[#order + 1] = i
+      end)
+      assert.are.same({}, results)
+      assert.are.equal(30, #order)
+      assert.are.equal(1, order[30]) -- the slow one last, after 29 refills of the other slot
+      assert.has_error(function()
+        s:batch(reqs, 2, function() s:batch(reqs, 1) end)
+      end, "session is busy (batch called from a batch's on_done)")
+      assert.has_error(function() s:batch({ reqs[2] }, 1, function() error("boom") end) end)
+      assert.are.equal(200, s:batch({ reqs[2] }, 1)[1].status) -- and the session goes on
+      s:close()
+    end)
+
+    it("holds the answers it receives within batch_memory, however large they are", function()
+      local budget = 1024 * 1024
+      local s = core.session { timeout = 20, batch_memory = budget }
+      local reqs = {}
+      for i = 1, 12 do reqs[i] = { url = url("/blob?kb=3072&c=" .. string.char(96 + i)) } end
+      local seen = 0
+      local _, peak = s:batch(reqs, 12, function(i, r)
+        assert.are.equal(200, r.status)
+        assert.are.equal(3 * 1024 * 1024, #r.body)
+        assert.are.equal(string.char(96 + i), r.body:sub(-1))
+        seen = seen + 1
+      end)
+      assert.are.equal(12, seen)
+      -- the oldest transfer always goes on: the budget plus one answer at the most
+      assert.is_true(peak <= budget + 3 * 1024 * 1024, "peak " .. peak)
+      assert.is_true(peak >= 3 * 1024 * 1024, "peak " .. peak)
       s:close()
     end)
 

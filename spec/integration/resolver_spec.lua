@@ -9,12 +9,6 @@ local shell = require "support.shell"
 
 local ROOT = nginx.ROOT
 
-local function interpreter()
-  local i = -1
-  while arg and arg[i - 1] do i = i - 1 end
-  return arg and arg[i] or "lua5.4"
-end
-
 local function namespaces_work()
   return shell.sh("unshare -rmn true 2>/dev/null") and shell.sh("command -v luajit >/dev/null 2>&1")
 end
@@ -57,8 +51,8 @@ describe("a name that never resolves #integration", function()
     local cmd = string.format(
       "cd %s && unshare -rmn sh -c 'ip link set lo up && mount --bind %s/resolv.conf /etc/resolv.conf && "
         .. "(luajit spec/support/blackhole_dns.lua 10 >/dev/null 2>&1 &) && sleep 0.3 && "
-        .. "LUA_PATH=\"%s\" LUA_CPATH=\"%s\" %s %s/child.lua %s' 2>&1",
-      ROOT, dir, package.path, package.cpath, interpreter(), dir, engine)
+        .. "%s %s %s/child.lua %s' 2>&1",
+      ROOT, dir, shell.ENV, shell.LUA, dir, engine)
     local out = shell.run(cmd)
     local kind, msg, took = out:match("^(%w+)|(.-)|([%d.]+)\n")
     assert(kind, out)

@@ -16,4 +16,9 @@ function shell.run(cmd)
   return out
 end
 
+-- For child processes that run the interpreter of this process with its module paths:
+-- shell.LUA is the interpreter, shell.ENV the variables to put before the command.
+shell.LUA = rawget(_G, "jit") and "luajit" or "lua5.4"
+shell.ENV = string.format("LUA_PATH=%q LUA_CPATH=%q", package.path, package.cpath)
+
 return shell

@@ -35,14 +35,22 @@ function curl.new(opts)
     return lazy_response.lazy(response)
   end
 
-  -- transport.batch(requests, concurrency) -> list where entry i is the response to
-  -- requests[i] or an error object; sent concurrently over curl multi in the C core.
-  function transport.batch(requests, concurrency)
-    local raw = get_session():batch(requests, concurrency)
-    for i = 1, #requests do
-      local r = raw[i]
-      if r.error then raw[i] = errors.new { kind = r.kind, message = r.error, sent = r.sent } end
+  -- transport.batch(requests, concurrency[, on_done]): sent concurrently over curl multi
+  -- in the C core. The outcome of requests[i] (its response or an error object) goes to
+  -- on_done(i, outcome) as soon as it is in; without on_done, the list of outcomes is
+  -- returned.
+  local function outcome(r)
+    if r.error then return errors.new { kind = r.kind, message = r.error, sent = r.sent } end
+    return r
+  end
+
+  function transport.batch(requests, concurrency, on_done)
+    if on_done then
+      get_session():batch(requests, concurrency, function(i, r) on_done(i, outcome(r)) end)
+      return {}
     end
+    local raw = get_session():batch(requests, concurrency)
+    for i = 1, #requests do raw[i] = outcome(raw[i]) end
     return raw
   end
 

@@ -175,9 +175,10 @@ function transport.new(opts)
     return lazy_response.lazy(response)
   end
 
-  -- Concurrent sends on light threads, at most `concurrency` at a time; entries are the
-  -- response or an error object, in input order.
-  function t.batch(requests, concurrency)
+  -- Concurrent sends on light threads, at most `concurrency` at a time. The outcome of
+  -- requests[i] (its response or an error object) goes to on_done(i, outcome) as soon as
+  -- it is in; without on_done, the list of outcomes is returned.
+  function t.batch(requests, concurrency, on_done)
     local results = {}
     local next_index, n = 1, #requests
     local function worker()
@@ -185,7 +186,7 @@ function transport.new(opts)
         local i = next_index
         next_index = next_index + 1
         local r, err = t.send(requests[i])
-        results[i] = r or err
+        if on_done then on_done(i, r or err) else results[i] = r or err end
       end
     end
     local threads = {}
