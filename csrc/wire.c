@@ -209,8 +209,9 @@ int aliyun_wire_v1_request(lua_State *L, const char *origin, size_t ol, const ch
 
 /* ------------------------------------------------------ Lua functions */
 
-/* Buffers of the Lua-facing builders: a userdata at an upvalue-free registry slot would
- * outlive nothing, so each call makes its own on the stack and the GC frees it. */
+/* Buffers of the Lua-facing builders: one set per Lua state, kept in the registry and
+ * reused by every call (nothing yields or re-enters while a request is written), so a
+ * call allocates only the string it returns. Freed with the state. */
 typedef struct {
     membuf_t out, extra, key, sts;
 } scratch_t;
@@ -225,13 +226,29 @@ static int scratch_gc(lua_State *L) {
 }
 
 #define SCRATCH_MT "aliyun.core.wire_scratch"
+#define SCRATCH_KEY "aliyun.core.wire_scratch_buffers" /* the state's one scratch_t */
 
-/* Pushes a zeroed scratch_t whose buffers the GC frees, even if a Lua error intervenes. */
+/* This state's scratch buffers (made on first use), pushed. Buffers a large request
+ * grew are given back once it is written (see trim_scratch). */
 static scratch_t *push_scratch(lua_State *L) {
-    scratch_t *s = (scratch_t *)lua_newuserdata(L, sizeof(scratch_t));
+    scratch_t *s;
+    lua_getfield(L, LUA_REGISTRYINDEX, SCRATCH_KEY);
+    s = (scratch_t *)lua_touserdata(L, -1);
+    if (s != NULL) return s;
+    lua_pop(L, 1);
+    s = (scratch_t *)lua_newuserdata(L, sizeof(scratch_t));
     memset(s, 0, sizeof *s);
     luaL_setmetatable(L, SCRATCH_MT);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, SCRATCH_KEY);
     return s;
+}
+
+/* A big request once must not pin its copy. */
+static void trim_scratch(scratch_t *s) {
+    if (s->out.cap > 1024 * 1024) membuf_free(&s->out);
+    if (s->extra.cap > 1024 * 1024) membuf_free(&s->extra);
+    if (s->sts.cap > 1024 * 1024) membuf_free(&s->sts);
 }
 
 int aliyun_l_http_request(lua_State *L) {
@@ -255,6 +272,7 @@ int aliyun_l_http_request(lua_State *L) {
     }
     lua_pushlstring(L, s->out.data, s->out.len);
     lua_pushlstring(L, s->key.data, s->key.len);
+    trim_scratch(s);
     return 2;
 }
 
@@ -271,10 +289,12 @@ int aliyun_l_v1_request(lua_State *L) {
         lua_pushboolean(L, 0);
         return 1;
     }
+    /* only the bytes: the string to sign is in them (core.v1_string_to_sign of the query
+     * before &Signature), and a second long string per call is not free under LuaJIT,
+     * whose string table chains similar long strings together */
     lua_pushlstring(L, s->out.data, s->out.len);
-    lua_pushlstring(L, s->sts.data, s->sts.len);
-    lua_pushlstring(L, s->key.data, s->key.len);
-    return 3;
+    trim_scratch(s);
+    return 1;
 }
 
 int aliyun_l_parse_origin(lua_State *L) {
@@ -295,12 +315,14 @@ int aliyun_l_parse_origin(lua_State *L) {
 
 /* A response reader: bytes a transport received go in (feed, eof), the core's parser
  * (h1.c) frames them, with its limits, and the answer comes out as a table or decoded.
- *   reader:feed(bytes) -> true (complete) | false (more wanted) | nil, message, kind
- *   reader:eof()       -> the same, for the end of the connection
+ *   reader:feed(bytes) -> true, keep_alive (complete) | false (more wanted) | nil, message, kind
+ *   reader:eof()       -> the same, for the end of the connection (keep_alive is then false)
  *   reader:keep_alive() -> whether the connection may carry another request
  *   reader:response()  -> {status, raw_headers, body}
  *   reader:decode()    -> the decoded table (a 2xx answer that is a JSON object or array)
- *                         | false, status, body, raw_headers */
+ *                         | false, status, body, raw_headers
+ *   reader:reset([max_body[, head]]) -> the reader, ready for another answer (a transport
+ *                         keeps a few and reuses their buffers) */
 typedef struct {
     h1_response_t r;
     membuf_t in; /* received bytes not yet parsed */
@@ -318,24 +340,45 @@ static int reader_gc(lua_State *L) {
     return 0;
 }
 
+/* Readies rd for a new answer with max_body and head at a, a + 1, keeping its buffers
+ * (unless a big answer grew them). */
+static void reader_ready(lua_State *L, reader_t *rd, int a) {
+    lua_Number max = luaL_optnumber(L, a, (lua_Number)DEFAULT_MAX_BODY);
+    if (!(max >= 1)) luaL_argerror(L, a, "a positive number of bytes expected");
+    if (rd->r.body.cap > 1024 * 1024) membuf_free(&rd->r.body);
+    if (rd->in.cap > 1024 * 1024) membuf_free(&rd->in);
+    rd->in.len = 0;
+    rd->state = 0;
+    h1_reset(&rd->r, lua_toboolean(L, a + 1), max > 1e15 ? (size_t)1e15 : (size_t)max);
+}
+
 int aliyun_l_response_reader(lua_State *L) {
-    lua_Number max = luaL_optnumber(L, 1, (lua_Number)DEFAULT_MAX_BODY);
-    int head = lua_toboolean(L, 2);
     reader_t *rd;
-    if (!(max >= 1)) return luaL_argerror(L, 1, "a positive number of bytes expected");
+    lua_settop(L, 2);
     rd = (reader_t *)lua_newuserdata(L, sizeof(reader_t));
     memset(rd, 0, sizeof *rd);
     luaL_setmetatable(L, READER_MT);
-    h1_reset(&rd->r, head, max > 1e15 ? (size_t)1e15 : (size_t)max);
+    reader_ready(L, rd, 1);
     return 1;
 }
 
-/* Pushes the outcome of parse status st; returns the number of values. */
+/* reader:reset([max_body[, head]]) -> reader, ready for another answer (its buffers kept). */
+static int reader_reset(lua_State *L) {
+    reader_t *rd = check_reader(L);
+    lua_settop(L, 3);
+    reader_ready(L, rd, 2);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* Pushes the outcome of parse status st; returns the number of values. A complete answer
+ * gives true and whether the connection may be kept (saving the transport a call). */
 static int reader_outcome(lua_State *L, reader_t *rd, int st) {
     if (st == H1_DONE) {
         rd->state = 1;
         lua_pushboolean(L, 1);
-        return 1;
+        lua_pushboolean(L, rd->r.keep_alive);
+        return 2;
     }
     if (st == H1_MORE) {
         lua_pushboolean(L, 0);
@@ -452,6 +495,7 @@ void aliyun_wire_register(lua_State *L) {
         {"started", reader_started},
         {"response", reader_response},
         {"decode", reader_decode},
+        {"reset", reader_reset},
         {NULL, NULL}};
     aliyun_session_metatable(L, READER_MT, methods, reader_gc, reader_tostring);
     if (luaL_newmetatable(L, SCRATCH_MT)) {

@@ -30,7 +30,8 @@ int aliyun_wire_v1_request(lua_State *L, const char *origin, size_t ol, const ch
 /* core.http_request(request[, user_agent]) -> bytes, origin | nil, message, "validation" */
 int aliyun_l_http_request(lua_State *L);
 /* core.v1_request(origin, method, query, secret, action, version, access_key_id
- *                 [, security_token, nonce, epoch, user_agent]) -> bytes, string_to_sign, origin | false */
+ *                 [, security_token, nonce, epoch, user_agent]) -> bytes | false
+ * (the string to sign: core.v1_string_to_sign(method, the query before "&Signature=")) */
 int aliyun_l_v1_request(lua_State *L);
 /* core.parse_origin("https://host:port") -> scheme, host, port | nil */
 int aliyun_l_parse_origin(lua_State *L);

@@ -639,3 +639,15 @@ describe("params' flat fast path", function()
     same("ecs", "DescribeInstances", { RegionId = "cn-hangzhou", PageSize = 0 / 0 })
   end)
 end)
+
+-- #core: also run under LuaJIT (make test-luajit), whose numbers are all doubles.
+describe("params.query_only #core", function()
+  local api = require "aliyun.api"
+
+  it("takes integral numbers on the fast path, under LuaJIT too", function()
+    local entry = api.load("ecs").actions.DescribeInstances
+    local q = params.query_only(entry, { RegionId = "cn-hangzhou", PageSize = 100 })
+    assert.are.same({ RegionId = "cn-hangzhou", PageSize = "100" }, q)
+    assert.is_nil(params.query_only(entry, { RegionId = "cn-hangzhou", PageSize = 100.5 }))
+  end)
+end)

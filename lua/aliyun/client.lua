@@ -107,9 +107,10 @@ function Client:_transport()
     local o = self.opts
     local tr = require("aliyun.transport.ngx").new {
       connect_timeout = o.connect_timeout, timeout = o.timeout, verify_tls = o.verify_tls,
-      max_body = o.max_body, pool_size = o.pool_size,
+      max_body = o.max_body, pool_size = o.pool_size, user_agent = USER_AGENT,
     }
     t, batch = tr.send, tr.batch
+    self._session = tr.session -- the common call goes through tr:v1_call
   else
     local o = self.opts
     local tr = require("aliyun.transport.curl").new {

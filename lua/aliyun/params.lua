@@ -106,6 +106,13 @@ local function is_int_subtype(n)
   return math_type ~= nil and math_type(n) == "integer"
 end
 
+-- A number the fast path writes with %d: Lua 5.4's integer subtype; on LuaJIT, whose
+-- numbers are all doubles (and where math.type is nil), an integral one within 2^53, so
+-- that PageSize = 100 does not send a gateway's calls down the full walk.
+local is_wire_integer = math_type and is_int_subtype or function(n)
+  return n == floor(n) and n >= -TWO53 and n <= TWO53
+end
+
 -- Digits of an integral number, never with ".0".
 local function integer_text(n)
   if is_int_subtype(n) then return format("%d", n) end
@@ -659,7 +666,7 @@ local function prepare_flat(entry, values, validate)
       else
         return nil
       end
-    elseif tv == "number" and is_int_subtype(v) and (ptype == "Integer" or ptype == "Long" or ptype == "String") then
+    elseif tv == "number" and is_wire_integer(v) and (ptype == "Integer" or ptype == "Long" or ptype == "String") then
       text = format("%d", v)
     elseif tv == "boolean" and (ptype == "Boolean" or ptype == "String") then
       text = v and "true" or "false"

@@ -71,6 +71,47 @@ local function not_available()
     .. "call from rewrite, access, content or a timer (ngx.timer.at)", false)
 end
 
+-- What is left of the time until deadline, set on sock as its timeout; nil once it is
+-- used up.
+local function time_left(sock, deadline)
+  local left = deadline - ngx.now()
+  if left <= 0 then return nil end
+  sock:settimeout(ms(left))
+  return left
+end
+
+-- The string to sign of a request core.v1_request wrote (made only when a call failed,
+-- to explain a refused signature).
+local function string_to_sign_of(bytes)
+  local method, query = bytes:match("^(%u+) /%?(.-)&Signature=")
+  return method and core.v1_string_to_sign(method, query) or nil
+end
+
+local function out_of_time(sock, o)
+  sock:close()
+  return fail("timeout", "connecting to " .. o.where .. " used up the timeout", false)
+end
+
+-- Response readers kept for reuse: a reader's buffers serve many answers (a worker
+-- allocating two fresh buffers per call spent a good part of its time in malloc).
+local readers, reader_count = {}, 0
+
+local function take_reader(max_body, head)
+  if reader_count > 0 then
+    local r = readers[reader_count]
+    readers[reader_count], reader_count = nil, reader_count - 1
+    return r:reset(max_body, head)
+  end
+  return core.response_reader(max_body, head)
+end
+
+local function give_reader(r)
+  if reader_count < 32 then
+    reader_count = reader_count + 1
+    readers[reader_count] = r
+  end
+end
+
 -- opts: verify_tls (default true), max_body, pool_size, keepalive_timeout (seconds),
 --       connect_timeout, timeout (seconds, defaults when a request has none), user_agent
 function transport.new(opts)
@@ -81,45 +122,44 @@ function transport.new(opts)
   local pool_size = opts.pool_size or 64
   local default_connect, default_timeout = opts.connect_timeout or 5, opts.timeout or 10
   local t = {}
+  local connect_opts = {} -- origin -> the options of sock:connect for it
 
   -- Sends the request bytes to origin key and reads the answer into a response reader,
   -- all within timeout seconds (connecting within connect_timeout of them). Returns the
-  -- reader, or nil and an error object.
+  -- reader (give it back with give_reader once read), or nil and an error object.
   local function exchange(key, bytes, head, timeout, connect_timeout)
     local o = origin_of(key)
     if not o then return fail("validation", "request URL is not http(s)://host/...", false) end
-    local deadline = ngx.now() + (timeout or default_timeout)
+    timeout = timeout or default_timeout
+    local now = ngx.now()
+    local deadline = now + timeout
     local sock = ngx.socket.tcp()
-    local left = deadline - ngx.now()
-    sock:settimeouts(ms(math.min(connect_timeout or default_connect, left)), ms(left), ms(left))
-    local pool = verify and key or (key .. ":noverify")
-    local ok, err = sock:connect(o.host, o.port, { pool = pool, pool_size = pool_size })
+    local connect_ms = ms(math.min(connect_timeout or default_connect, timeout))
+    sock:settimeouts(connect_ms, ms(timeout), ms(timeout))
+    local copts = connect_opts[key]
+    if not copts then
+      copts = { pool = verify and key or (key .. ":noverify"), pool_size = pool_size }
+      connect_opts[key] = copts
+    end
+    local ok, err = sock:connect(o.host, o.port, copts)
     if not ok then
       return fail(kind_of(err), "connect to " .. o.where .. " failed: " .. tostring(err), false)
     end
     local reused = sock:getreusedtimes() > 0
-    -- what is left of the timeout, set on the socket; nil once it is used up
-    local function remaining()
-      left = deadline - ngx.now()
-      if left <= 0 then return nil end
-      sock:settimeout(ms(left))
-      return left
-    end
-    local function out_of_time()
-      sock:close()
-      return fail("timeout", "connecting to " .. o.where .. " used up the timeout", false)
-    end
-    if o.tls and not reused then
-      if not remaining() then return out_of_time() end
-      -- false: no TLS session object wanted (kept-alive connections make resumption rare);
-      -- asking for one trips an assertion in lua-resty-core when verification fails
-      ok, err = sock:sslhandshake(false, o.host, verify)
-      if not ok then
-        sock:close()
-        return fail(kind_of(err), "TLS handshake with " .. o.where .. " failed: " .. tostring(err), false)
+    if not reused then
+      -- making the connection took time: what follows gets what is left
+      if not time_left(sock, deadline) then return out_of_time(sock, o) end
+      if o.tls then
+        -- false: no TLS session object wanted (kept-alive connections make resumption
+        -- rare); asking for one trips an assertion in lua-resty-core when verification fails
+        ok, err = sock:sslhandshake(false, o.host, verify)
+        if not ok then
+          sock:close()
+          return fail(kind_of(err), "TLS handshake with " .. o.where .. " failed: " .. tostring(err), false)
+        end
+        if not time_left(sock, deadline) then return out_of_time(sock, o) end
       end
     end
-    if not remaining() then return out_of_time() end
     local sent
     sent, err = sock:send(bytes)
     if not sent then
@@ -133,32 +173,38 @@ function transport.new(opts)
       return fail(kind_of(err), "sending to " .. o.where .. " failed: " .. tostring(err))
     end
 
-    local reader = core.response_reader(max_body, head)
+    local reader = take_reader(max_body, head)
     while true do
-      if not remaining() then err = "timeout" break end
+      -- each read waits only for what is left of the whole exchange's time
+      if ngx.now() ~= now then
+        now = ngx.now()
+        if not time_left(sock, deadline) then err = "timeout" break end
+      end
       local data
       data, err = sock:receiveany(RECEIVE_SIZE)
       local done, message, kind
       if data then
-        done, message, kind = reader:feed(data)
+        done, message, kind = reader:feed(data) -- message: keep_alive when done
       elseif err == "closed" then
         done, message, kind = reader:eof()
       else
         break
       end
       if done then
-        if reader:keep_alive() then sock:setkeepalive(keepalive_ms, pool_size) else sock:close() end
+        if message then sock:setkeepalive(keepalive_ms, pool_size) else sock:close() end
         return reader
       end
       if done == nil then
         sock:close()
+        give_reader(reader)
         return fail(kind, message .. " (from " .. o.where .. ")")
       end
     end
     sock:close()
+    give_reader(reader)
     if err == "timeout" then
       return fail("timeout", "reading the response from " .. o.where .. " timed out after "
-        .. ms(timeout or default_timeout) .. " ms")
+        .. ms(timeout) .. " ms")
     end
     return fail("network", "reading the response from " .. o.where .. " failed: " .. tostring(err))
   end
@@ -171,9 +217,37 @@ function transport.new(opts)
     local reader, err = exchange(key, bytes, request.method == "HEAD", request.timeout, request.connect_timeout)
     if not reader then return nil, err end
     local response = reader:response()
+    give_reader(reader)
     response.elapsed = ngx.now() - started
     return lazy_response.lazy(response)
   end
+
+  -- The client's common call (a V1 call whose parameters all go in the query) in one
+  -- step, with the arguments and results of the direct path's session:v1_call: the C core
+  -- signs and writes the request (core.v1_request), this transport moves the bytes, the C
+  -- core parses the answer and decodes its JSON. Returns the decoded table; false, status,
+  -- body, raw_headers, string_to_sign for any other answer; nil, message, kind,
+  -- string_to_sign, sent for a failure; a lone false for an origin it does not take.
+  function t.v1_call(_, origin, method, query, secret, action, version, access_key_id, security_token,
+                     nonce, timestamp, timeout, connect_timeout)
+    if not transport.available() then
+      local _, err = not_available()
+      return nil, err.message, err.kind, nil, false
+    end
+    local bytes = core.v1_request(origin, method, query, secret, action, version, access_key_id,
+      security_token, nonce, timestamp, opts.user_agent)
+    if not bytes then return false end
+    local reader, err = exchange(origin, bytes, false, timeout, connect_timeout)
+    if not reader then return nil, err.message, err.kind, string_to_sign_of(bytes), err.sent end
+    local result, status, body, raw = reader:decode()
+    give_reader(reader)
+    if result then return result end
+    return false, status, body, raw, string_to_sign_of(bytes)
+  end
+
+  -- The transport itself, as the client asks a transport for the object of its common
+  -- call (t:v1_call).
+  function t.session() return t end
 
   -- Concurrent sends on light threads, at most `concurrency` at a time. The outcome of
   -- requests[i] (its response or an error object) goes to on_done(i, outcome) as soon as
