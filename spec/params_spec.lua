@@ -642,8 +642,6 @@ end)
 
 -- #core: also run under LuaJIT (make test-luajit), whose numbers are all doubles.
 describe("params.query_only #core", function()
-  local api = require "aliyun.api"
-
   it("takes integral numbers on the fast path, under LuaJIT too", function()
     local entry = api.load("ecs").actions.DescribeInstances
     local q = params.query_only(entry, { RegionId = "cn-hangzhou", PageSize = 100 })
