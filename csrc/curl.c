@@ -9,7 +9,11 @@
  * request, at close() or by the GC, so a Lua error part-way never leaks. */
 #define _GNU_SOURCE 1 /* dladdr, RTLD_NODELETE */
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
@@ -33,6 +37,7 @@ typedef struct {
     struct batch *batch; /* the batch this transfer is a slot of, or NULL */
     unsigned long seq;   /* order of starting within the batch */
     int paused;          /* its answer waits for the batch's memory to allow it */
+    int ready;           /* the options that are the same for every request are set */
     struct curl_slist *req_headers;
     membuf_t body, headers;
     size_t max_body;
@@ -60,6 +65,8 @@ typedef struct batch {
 typedef struct {
     transfer_t t;
     CURLM *multi; /* for batches; created on first use, keeps its own connection pool */
+    int epfd;     /* the multi handle's sockets, watched with epoll (-1 before the first batch) */
+    long long timer_at; /* when libcurl wants curl_multi_socket_action(TIMEOUT), ms; -1: never */
     batch_t batch;
     int in_batch; /* a batch's on_done is running: no other batch, no close() */
     aliyun_http_opts_t o; /* applied to every request after curl_easy_reset */
@@ -163,6 +170,8 @@ static void session_free(session_t *s) {
     batch_free(s->multi, &s->batch);
     if (s->multi) curl_multi_cleanup(s->multi);
     s->multi = NULL;
+    if (s->epfd >= 0) close(s->epfd);
+    s->epfd = -1;
     aliyun_http_opts_free(&s->o);
 }
 
@@ -194,6 +203,7 @@ static int l_session(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     s = (session_t *)lua_newuserdata(L, sizeof(session_t));
     memset(s, 0, sizeof *s);
+    s->epfd = -1;
     luaL_setmetatable(L, SESSION_MT); /* from here on the GC frees whatever is set */
     aliyun_http_opts_read(L, 1, &s->o);
     s->t.max_body = s->o.max_body;
@@ -301,40 +311,11 @@ static int push_failure(lua_State *L, transfer_t *s, CURLcode rc) {
 /* Resets transfer t and sets it up for the request table at stack index req, with the
  * session's options. Returns NULL, or a message for a request that must not be sent
  * (a header value that would inject another header). Raises for wrong argument types. */
-static const char *prepare_transfer(lua_State *L, session_t *s, transfer_t *t, int req) {
+/* Sets the options that are the same for every request of the session, once per handle:
+ * libcurl copies (and for some, parses) each string it is given, which was a good part of
+ * a batch's cost when done for every request after a curl_easy_reset. */
+static void set_fixed_options(lua_State *L, session_t *s, transfer_t *t) {
     CURL *c = t->curl;
-    const char *method, *url, *body = NULL, *bad;
-    size_t body_len = 0;
-    int top = lua_gettop(L);
-
-    curl_slist_free_all(t->req_headers);
-    t->req_headers = NULL;
-    t->body.len = t->headers.len = 0;
-    t->body_too_large = 0;
-    t->why = NULL;
-    t->head_total = t->fields = 0;
-    t->errbuf[0] = '\0';
-    t->max_body = s->o.max_body;
-    curl_easy_reset(c); /* keeps open connections and the DNS cache */
-
-    lua_getfield(L, req, "method");
-    method = lua_isnil(L, -1) ? "GET" : luaL_checkstring(L, -1);
-    lua_getfield(L, req, "url");
-    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "request.url must be a string");
-    url = lua_tostring(L, -1);
-    lua_getfield(L, req, "body");
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "request.body must be a string");
-        body = lua_tolstring(L, -1, &body_len);
-    }
-
-    bad = build_headers(L, t, req);
-    if (bad) {
-        lua_settop(L, top);
-        return bad;
-    }
-
-    SETOPT(L, c, CURLOPT_URL, url); /* libcurl copies strings it is given */
     SETOPT(L, c, CURLOPT_NOSIGNAL, 1L);
     SETOPT(L, c, CURLOPT_ERRORBUFFER, t->errbuf);
     SETOPT(L, c, CURLOPT_WRITEFUNCTION, on_body);
@@ -342,9 +323,6 @@ static const char *prepare_transfer(lua_State *L, session_t *s, transfer_t *t, i
     SETOPT(L, c, CURLOPT_HEADERFUNCTION, on_header);
     SETOPT(L, c, CURLOPT_HEADERDATA, (void *)t);
     SETOPT(L, c, CURLOPT_PRIVATE, (void *)t);
-    SETOPT(L, c, CURLOPT_HTTPHEADER, t->req_headers);
-    SETOPT(L, c, CURLOPT_CONNECTTIMEOUT_MS, aliyun_opt_ms(L, req, "connect_timeout", s->o.connect_timeout_ms));
-    SETOPT(L, c, CURLOPT_TIMEOUT_MS, aliyun_opt_ms(L, req, "timeout", s->o.timeout_ms));
     SETOPT(L, c, CURLOPT_TCP_KEEPALIVE, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075700
     /* a name lookup given up at the connect timeout is left to finish in its thread:
@@ -364,20 +342,66 @@ static const char *prepare_transfer(lua_State *L, session_t *s, transfer_t *t, i
     if (s->o.proxy) SETOPT(L, c, CURLOPT_PROXY, s->o.proxy);
     if (s->o.no_proxy) SETOPT(L, c, CURLOPT_NOPROXY, s->o.no_proxy);
     if (s->o.user_agent) SETOPT(L, c, CURLOPT_USERAGENT, s->o.user_agent);
+    t->ready = 1;
+}
+
+/* Sets transfer t up for the request table at stack index req. Returns NULL, or a
+ * message for a request that must not be sent (a header value that would inject another
+ * header). Raises for wrong argument types. Every option a request may set is set for
+ * each request (to its default when the request does not want it), so nothing carries
+ * over from the request before. */
+static const char *prepare_transfer(lua_State *L, session_t *s, transfer_t *t, int req) {
+    CURL *c = t->curl;
+    const char *method, *url, *body = NULL, *bad;
+    size_t body_len = 0;
+    int top = lua_gettop(L), get, head;
+
+    curl_slist_free_all(t->req_headers);
+    t->req_headers = NULL;
+    t->body.len = t->headers.len = 0;
+    t->body_too_large = 0;
+    t->why = NULL;
+    t->head_total = t->fields = 0;
+    t->errbuf[0] = '\0';
+    t->max_body = s->o.max_body;
+    if (!t->ready) set_fixed_options(L, s, t);
+
+    lua_getfield(L, req, "method");
+    method = lua_isnil(L, -1) ? "GET" : luaL_checkstring(L, -1);
+    lua_getfield(L, req, "url");
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "request.url must be a string");
+    url = lua_tostring(L, -1);
+    lua_getfield(L, req, "body");
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "request.body must be a string");
+        body = lua_tolstring(L, -1, &body_len);
+    }
+
+    bad = build_headers(L, t, req);
+    if (bad) {
+        lua_settop(L, top);
+        return bad;
+    }
+    get = strcmp(method, "GET") == 0;
+    head = strcmp(method, "HEAD") == 0;
+
+    SETOPT(L, c, CURLOPT_URL, url); /* libcurl copies strings it is given */
+    SETOPT(L, c, CURLOPT_HTTPHEADER, t->req_headers);
+    SETOPT(L, c, CURLOPT_CONNECTTIMEOUT_MS, aliyun_opt_ms(L, req, "connect_timeout", s->o.connect_timeout_ms));
+    SETOPT(L, c, CURLOPT_TIMEOUT_MS, aliyun_opt_ms(L, req, "timeout", s->o.timeout_ms));
 
     /* libcurl sends a request again, unasked, when a reused connection dies before any
      * answer: for a request that must not be repeated (a create), a fresh connection
      * leaves it nothing to retry on. request.idempotent says; GET and HEAD are by default. */
     lua_getfield(L, req, "idempotent");
-    if (lua_isnil(L, -1) ? !(strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) : !lua_toboolean(L, -1))
-        SETOPT(L, c, CURLOPT_FRESH_CONNECT, 1L);
+    SETOPT(L, c, CURLOPT_FRESH_CONNECT, (lua_isnil(L, -1) ? !(get || head) : !lua_toboolean(L, -1)) ? 1L : 0L);
     lua_pop(L, 1);
 
-    if (strcmp(method, "GET") == 0) {
+    SETOPT(L, c, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+    SETOPT(L, c, CURLOPT_NOBODY, head ? 1L : 0L);
+    if (get) {
         SETOPT(L, c, CURLOPT_HTTPGET, 1L);
-    } else if (strcmp(method, "HEAD") == 0) {
-        SETOPT(L, c, CURLOPT_NOBODY, 1L);
-    } else {
+    } else if (!head) {
         if (strcmp(method, "POST") != 0) SETOPT(L, c, CURLOPT_CUSTOMREQUEST, method);
         SETOPT(L, c, CURLOPT_POST, 1L);
         SETOPT(L, c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
@@ -519,6 +543,90 @@ static void finish_slot(lua_State *L, session_t *s, int k, CURLcode rc, int done
     deliver(L, s, done, results, i);
 }
 
+/* ------------------------------------------------ the batch's event loop */
+
+/* Batches run on libcurl's socket interface: libcurl says which sockets to watch
+ * (on_socket) and when it wants time (on_timer); epoll says which are ready, and only
+ * those transfers are driven. Polling every socket of a large batch at each wake-up, as
+ * curl_multi_poll does, cost more than the transfers at concurrency 256. */
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp) {
+    session_t *s = (session_t *)userp;
+    struct epoll_event ev;
+    (void)e;
+    if (what == CURL_POLL_REMOVE) {
+        (void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL); /* it may be closed already */
+        return 0;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.data.fd = fd;
+    if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
+    if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
+    /* libcurl keeps socketp for a socket it watches until it removes it: set, the socket
+     * is in the epoll set, so one call does */
+    if (socketp != NULL) return epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : -1;
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+        (errno != EEXIST || epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) != 0))
+        return -1;
+    (void)curl_multi_assign(s->multi, fd, (void *)s);
+    return 0;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *userp) {
+    session_t *s = (session_t *)userp;
+    (void)m;
+    s->timer_at = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    return 0;
+}
+
+/* Makes the epoll set and hands libcurl the callbacks, once per session. */
+static void event_setup(lua_State *L, session_t *s) {
+    CURLMcode mc;
+    if (s->epfd >= 0) return;
+    s->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (s->epfd < 0) luaL_error(L, "epoll_create1: %s", strerror(errno));
+    s->timer_at = -1;
+    if ((mc = curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_socket)) != CURLM_OK ||
+        (mc = curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, (void *)s)) != CURLM_OK ||
+        (mc = curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_timer)) != CURLM_OK ||
+        (mc = curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, (void *)s)) != CURLM_OK)
+        luaL_error(L, "curl_multi_setopt: %s", curl_multi_strerror(mc));
+}
+
+/* Waits (at most a second) for a socket to be ready or libcurl's timer, and drives the
+ * transfers concerned. */
+static void event_step(lua_State *L, session_t *s) {
+    struct epoll_event evs[64];
+    int n, i, running;
+    long long wait = 1000;
+    CURLMcode mc = CURLM_OK;
+    if (s->timer_at >= 0) {
+        wait = s->timer_at - now_ms();
+        if (wait < 0) wait = 0;
+        if (wait > 1000) wait = 1000;
+    }
+    n = epoll_wait(s->epfd, evs, 64, (int)wait);
+    if (n < 0 && errno != EINTR) luaL_error(L, "epoll_wait: %s", strerror(errno));
+    for (i = 0; i < n && mc == CURLM_OK; i++) {
+        int flags = 0;
+        if (evs[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
+        if (evs[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
+        if (evs[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
+        mc = curl_multi_socket_action(s->multi, evs[i].data.fd, flags, &running);
+    }
+    if (mc == CURLM_OK && s->timer_at >= 0 && now_ms() >= s->timer_at) {
+        s->timer_at = -1;
+        mc = curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    if (mc != CURLM_OK) luaL_error(L, "curl_multi_socket_action: %s", curl_multi_strerror(mc));
+}
+
 /* session:batch(requests, concurrency[, on_done]) -> results, peak
  * Sends every request, at most `concurrency` at a time, over the session's multi handle
  * (its connections are reused across batches); a finished transfer's slot takes the next
@@ -548,6 +656,7 @@ static int l_session_batch(lua_State *L) {
         s->multi = curl_multi_init();
         if (s->multi == NULL) return luaL_error(L, "curl_multi_init failed");
     }
+    event_setup(L, s);
     batch_free(s->multi, b); /* what a batch that raised left behind */
     {
         /* keep every connection of this batch for the next one: libcurl's default cache
@@ -569,31 +678,24 @@ static int l_session_batch(lua_State *L) {
 
     for (;;) {
         CURLMsg *msg;
-        CURLMcode mc;
-        int still, left, running = 0, finished = 0;
-        /* fill idle slots */
+        int left, running = 0;
+        /* fill idle slots: adding a handle sets libcurl's timer to start it */
         for (k = 0; k < conc && next <= n; k++) {
             if (b->slot_index[k] == 0) start_slot(L, s, k, 2, 4, 5, next++);
         }
         for (k = 0; k < conc; k++) running += b->slot_index[k] != 0;
         if (running == 0 && next > n) break;
         if (running == 0) continue;
-        mc = curl_multi_perform(s->multi, &still);
-        if (mc != CURLM_OK) return luaL_error(L, "curl_multi_perform: %s", curl_multi_strerror(mc));
+        event_step(L, s);
+        /* a slot that came free is refilled before waiting for the network again */
         while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
             if (msg->msg != CURLMSG_DONE) continue;
             for (k = 0; k < conc; k++) {
                 if (b->slot_index[k] && b->t[k].curl == msg->easy_handle) {
                     finish_slot(L, s, k, msg->data.result, 4, 5); /* msg is invalid after this */
-                    finished++;
                     break;
                 }
             }
-        }
-        /* a slot that came free is refilled before waiting for the network again */
-        if (finished == 0 && still > 0) {
-            mc = curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
-            if (mc != CURLM_OK) return luaL_error(L, "curl_multi_poll: %s", curl_multi_strerror(mc));
         }
     }
     lua_pushinteger(L, (lua_Integer)b->peak);
