@@ -71,9 +71,12 @@ static int timed_out(char *msg, size_t msglen, const h1call_t *call, size_t got)
 
 /* A kept connection that the server closed while it was idle: it says so with an end of
  * stream (or a TLS alert) already waiting. Seen before anything is written, it proves the
- * request was never delivered, so a new connection is opened for it. */
+ * request was never delivered, so a new connection is opened for it. Looked at only after
+ * an idle spell: calls back to back (no server closes a connection idle for less than
+ * IDLE_CHECK_MS) spare the system call. */
+#define IDLE_CHECK_MS 200
 static void drop_if_closed(h1conn_t *c) {
-    if (c->conn.open && !conn_idle_ok(&c->conn)) h1conn_close(c);
+    if (c->conn.open && conn_now_ms() - c->last_ms >= IDLE_CHECK_MS && !conn_idle_ok(&c->conn)) h1conn_close(c);
 }
 
 static const char *closed_unanswered(int reused) {
@@ -170,6 +173,7 @@ int h1pool_request(h1pool_t *p, const h1call_t *call, h1_response_t *resp, int *
         r = attempt(p, c, call, resp, deadline, sent, msg, msglen);
         if (r == A_OK) {
             c->requests++;
+            c->last_ms = conn_now_ms();
             if (!resp->keep_alive) h1conn_close(c);
             return H1K_OK;
         }

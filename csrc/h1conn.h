@@ -17,6 +17,7 @@ typedef struct {
     char *key;        /* "scheme://authority" */
     unsigned long requests;  /* answered on this connection */
     unsigned long long used; /* pool tick of the last use, for eviction */
+    long long last_ms;       /* when its last answer was read */
 } h1conn_t;
 
 /* All zero is an empty pool. */

@@ -215,9 +215,10 @@ static int direct_request(lua_State *L, session_t *s, int req) {
     h1call_t call;
     struct timespec t0;
     int rc, head = 0, sent, idempotent = 0;
+    size_t line = 0;
 
     if (s->o.curl_http || s->o.proxy || s->env_proxy) return -1;
-    rc = aliyun_wire_request(L, req, s->o.user_agent, &s->out, &s->extra, &s->key, &bad, &head, &idempotent);
+    rc = aliyun_wire_request(L, req, s->o.user_agent, &s->out, &s->extra, &s->key, &bad, &head, &idempotent, &line);
     if (rc == WIRE_DECLINE) return -1;
     if (rc == WIRE_BAD) {
         lua_pushnil(L);
@@ -287,6 +288,7 @@ static int l_session_v1_call(lua_State *L) {
     char msg[1280];
     h1call_t call;
     int rc, sent;
+    size_t line = 0;
     lua_settop(L, 14);
     if (s->o.curl_http || s->o.proxy || s->env_proxy) {
         lua_pushboolean(L, 0);
@@ -294,7 +296,7 @@ static int l_session_v1_call(lua_State *L) {
     }
     call.timeout_ms = arg_ms(L, 12, s->o.timeout_ms);
     call.connect_timeout_ms = arg_ms(L, 13, s->o.connect_timeout_ms);
-    if (aliyun_wire_v1_request(L, origin, ol, method, ml, 4, s->o.user_agent, &s->out, &s->sts, &s->key) != WIRE_OK) {
+    if (aliyun_wire_v1_request(L, origin, ol, method, ml, 4, s->o.user_agent, &s->out, &s->sts, &s->key, &line) != WIRE_OK) {
         lua_pushboolean(L, 0);
         return 1;
     }

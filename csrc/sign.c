@@ -1145,6 +1145,47 @@ static void add_pair(lua_State *L, sign_state_t *st, size_t *n, size_t *bytes, c
     (*n)++;
 }
 
+/* Ends the URL's query q..end (canonical, with room behind it) with "&Signature=" and the
+ * encoded signature, then the SignatureNonce pair, moved from its sorted place to the very
+ * end; returns the new end. The service takes the parameters in any order; the order
+ * matters to LuaJIT, whose string hash samples a few bytes (the first, the last, the
+ * middle and a quarter of the way): URLs that all ended alike ("...%3D") fell into a few
+ * hash chains, and a batch of 20,000 calls spent most of its time walking them. A nonce's
+ * last bytes differ from call to call. */
+static char *nonce_last(char *q, char *end, const char *sig, size_t sigl) {
+    char *pair = NULL, *pe, *e;
+    size_t pl;
+    if ((size_t)(end - q) >= 15 && memcmp(q, "SignatureNonce=", 15) == 0) {
+        pair = q;
+    } else {
+        char *p;
+        for (p = q; p + 16 <= end; p++) {
+            if (*p == '&' && memcmp(p + 1, "SignatureNonce=", 15) == 0) {
+                pair = p + 1;
+                break;
+            }
+        }
+    }
+    e = end;
+    memcpy(e, "&Signature=", 11);
+    e = encode_to(e + 11, sig, sigl);
+    if (pair == NULL) return e; /* cannot happen: sign_v1_url always adds it */
+    for (pe = pair; pe < end && *pe != '&'; pe++) {}
+    pl = (size_t)(pe - pair);
+    /* the pair goes behind the signature, then the gap it leaves is closed */
+    *e = '&';
+    memcpy(e + 1, pair, pl);
+    e += 1 + pl;
+    if (pe < end) {
+        memmove(pair, pe + 1, (size_t)(e - (pe + 1)));
+        e -= pl + 1;
+    } else { /* it was the last pair: drop it and the '&' before it */
+        memmove(pair - 1, pe, (size_t)(e - pe));
+        e -= pl + 1;
+    }
+    return e;
+}
+
 /* The whole V1 URL of the request whose parts are the Lua values at slots a..a+9, laid
  * out as v1_sign_url's arguments (method, base_url, query, secret, action, version,
  * access_key_id, security_token, nonce, timestamp; the optional ones may be nil): the
@@ -1203,16 +1244,15 @@ static sign_state_t *sign_v1_url(lua_State *L, int a, const char **url, size_t *
     add_pair(L, st, &n, &bytes, "SignatureVersion", "1.0", 3);
     add_pair(L, st, &n, &bytes, "Timestamp", ts, tsl);
     add_pair(L, st, &n, &bytes, "Version", version, vl);
-    /* room after the query for "&Signature=" and the encoded base64 signature */
-    keep = 11 + 3 * sizeof sig + ENC_SLACK;
+    /* room after the query for "&Signature=", the encoded base64 signature and the nonce
+     * pair moved behind it */
+    keep = 11 + 3 * sizeof sig + ENC_SLACK + 16 + 3 * nl + ENC_SLACK;
     emit_v1(L, st, n, bytes, m, ml, NULL, bl + 2, keep, &o);
     memcpy((char *)o.cq, base, bl);
     memcpy((char *)o.cq + bl, "/?", 2);
     maclen = hmac(L, st, ALG_SHA1, secret, sl, "&", 1, o.sts, o.stsl, mac);
     sig_end = base64_to(sig, mac, maclen);
-    e = (char *)o.cq + o.cql;
-    memcpy(e, "&Signature=", 11);
-    e = encode_to(e + 11, sig, (size_t)(sig_end - sig));
+    e = nonce_last((char *)o.cq + bl + 2, (char *)o.cq + o.cql, sig, (size_t)(sig_end - sig));
     *url = o.cq;
     *url_len = (size_t)(e - o.cq);
     *sts = o.sts;
@@ -1221,19 +1261,23 @@ static sign_state_t *sign_v1_url(lua_State *L, int a, const char **url, size_t *
 }
 
 /* v1_sign_url(method, base_url, query, secret, action, version, access_key_id
- *             [, security_token [, nonce [, timestamp]]]) -> url, string_to_sign
+ *             [, security_token [, nonce [, timestamp [, want_sts]]]]) -> url, string_to_sign
+ * (the URL alone when want_sts is false)
  * A whole V1 GET/POST URL in one call (sign_v1_url). It does what signer.v1 did with a
  * Lua table per call, which was the larger part of a call's signing cost. */
 int aliyun_l_v1_sign_url(lua_State *L) {
     const char *url, *sts;
     size_t url_len, sts_len;
+    /* want_sts = false: the URL alone (the string to sign can be made from it again when
+     * needed, and under LuaJIT every long string made costs its string table) */
+    int want_sts = !(lua_type(L, 11) == LUA_TBOOLEAN && !lua_toboolean(L, 11));
     lua_settop(L, 10);
     sign_v1_url(L, 1, &url, &url_len, &sts, &sts_len); /* the state is at 11 */
     detach_state(L);
     lua_pushlstring(L, url, url_len);
-    lua_pushlstring(L, sts, sts_len);
+    if (want_sts) lua_pushlstring(L, sts, sts_len);
     attach_state(L, 11);
-    return 2;
+    return want_sts ? 2 : 1;
 }
 
 void aliyun_v1_sign_into(lua_State *L, int a, membuf_t *url, membuf_t *sts) {

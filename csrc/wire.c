@@ -39,7 +39,7 @@ static size_t scheme_of(const char *u, size_t n) {
 }
 
 int aliyun_wire_request(lua_State *L, int req, const char *user_agent, membuf_t *out, membuf_t *extra,
-                        membuf_t *key, const char **bad, int *head, int *idempotent) {
+                        membuf_t *key, const char **bad, int *head, int *idempotent, size_t *line_len) {
     const char *method, *url, *body = NULL, *authority, *target;
     size_t ml, ul, body_len = 0, al, i, scheme_len;
     int with_body, has_host = 0, has_ua = 0, has_accept = 0, has_ctype = 0, h, top = lua_gettop(L);
@@ -136,6 +136,7 @@ int aliyun_wire_request(lua_State *L, int req, const char *user_agent, membuf_t 
     ADD(out, " ", 1);
     if (*target != '/') ADD(out, "/", 1);
     ADD(out, target, (size_t)(url + ul - target));
+    *line_len = out->len;
     ADDS(out, " HTTP/1.1\r\n");
     if (!has_host) {
         ADDS(out, "Host: ");
@@ -178,7 +179,7 @@ static size_t origin_scheme(const char *o, size_t n) {
 }
 
 int aliyun_wire_v1_request(lua_State *L, const char *origin, size_t ol, const char *method, size_t ml, int a,
-                           const char *user_agent, membuf_t *out, membuf_t *sts, membuf_t *key) {
+                           const char *user_agent, membuf_t *out, membuf_t *sts, membuf_t *key, size_t *line_len) {
     size_t scheme_len = origin_scheme(origin, ol);
     int post = is_method(method, ml, "POST"), i, top = lua_gettop(L);
     if (scheme_len == 0 || !(post || is_method(method, ml, "GET"))) return WIRE_DECLINE;
@@ -193,6 +194,7 @@ int aliyun_wire_v1_request(lua_State *L, const char *origin, size_t ol, const ch
     ADD(out, " ", 1);
     aliyun_v1_sign_into(L, top + 1, out, sts);
     lua_settop(L, top);
+    *line_len = out->len;
     ADDS(out, " HTTP/1.1\r\nHost: ");
     ADD(out, origin + scheme_len, ol - scheme_len);
     if (user_agent) {
@@ -255,11 +257,12 @@ int aliyun_l_http_request(lua_State *L) {
     const char *ua, *bad = NULL;
     scratch_t *s;
     int rc, head, idempotent;
+    size_t line = 0;
     luaL_checktype(L, 1, LUA_TTABLE);
     ua = luaL_optstring(L, 2, NULL);
     lua_settop(L, 2);
     s = push_scratch(L);
-    rc = aliyun_wire_request(L, 1, ua, &s->out, &s->extra, &s->key, &bad, &head, &idempotent);
+    rc = aliyun_wire_request(L, 1, ua, &s->out, &s->extra, &s->key, &bad, &head, &idempotent, &line);
     if (rc != WIRE_OK) {
         lua_pushnil(L);
         if (rc == WIRE_BAD)
@@ -270,10 +273,11 @@ int aliyun_l_http_request(lua_State *L) {
         lua_pushliteral(L, "validation");
         return 3;
     }
-    lua_pushlstring(L, s->out.data, s->out.len);
+    lua_pushlstring(L, s->out.data, line);
+    lua_pushlstring(L, s->out.data + line, s->out.len - line);
     lua_pushlstring(L, s->key.data, s->key.len);
     trim_scratch(s);
-    return 2;
+    return 3;
 }
 
 int aliyun_l_v1_request(lua_State *L) {
@@ -282,19 +286,21 @@ int aliyun_l_v1_request(lua_State *L) {
     const char *method = luaL_checklstring(L, 2, &ml);
     const char *ua;
     scratch_t *s;
+    size_t line = 0;
     lua_settop(L, 11);
     ua = luaL_optstring(L, 11, NULL);
     s = push_scratch(L);
-    if (aliyun_wire_v1_request(L, origin, ol, method, ml, 3, ua, &s->out, &s->sts, &s->key) != WIRE_OK) {
+    if (aliyun_wire_v1_request(L, origin, ol, method, ml, 3, ua, &s->out, &s->sts, &s->key, &line) != WIRE_OK) {
         lua_pushboolean(L, 0);
         return 1;
     }
-    /* only the bytes: the string to sign is in them (core.v1_string_to_sign of the query
-     * before &Signature), and a second long string per call is not free under LuaJIT,
-     * whose string table chains similar long strings together */
-    lua_pushlstring(L, s->out.data, s->out.len);
+    /* only the bytes: the string to sign can be made from them again, and a second long
+     * string per call is not free under LuaJIT, whose string table chains similar long
+     * strings together */
+    lua_pushlstring(L, s->out.data, line);
+    lua_pushlstring(L, s->out.data + line, s->out.len - line);
     trim_scratch(s);
-    return 1;
+    return 2;
 }
 
 int aliyun_l_parse_origin(lua_State *L) {

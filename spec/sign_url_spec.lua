@@ -1,11 +1,13 @@
 -- core.v1_sign_url: a whole V1 URL in one call, held to core.v1_sign (which the signature
 -- vectors check) on the same parameters, and core.nonce's reserve of random bytes.
 local core = require "aliyun.core"
+local signer = require "aliyun.signer"
 
 local COMMON = { "AccessKeyId", "Action", "Format", "SecurityToken", "SignatureMethod", "SignatureNonce",
   "SignatureVersion", "Timestamp", "Version" }
 
 -- What v1_sign_url must sign: the query without the common names, plus the common values.
+-- In the URL the nonce pair comes last, behind the signature (see sign.c: nonce_last).
 local function reference(method, base, query, secret, action, version, id, token, nonce, epoch)
   local full = {}
   for k, v in pairs(query or {}) do full[k] = v end
@@ -14,7 +16,9 @@ local function reference(method, base, query, secret, action, version, id, token
   full.SignatureMethod, full.SignatureVersion, full.SignatureNonce = "HMAC-SHA1", "1.0", nonce
   full.Timestamp, full.SecurityToken = core.timestamp(epoch), token
   local sig, sts, cq = core.v1_sign(method, full, secret)
-  return base .. "/?" .. cq .. "&Signature=" .. core.percent_encode(sig), sts
+  local pair = "SignatureNonce=" .. core.percent_encode(nonce)
+  local rest = cq:gsub("&" .. pair:gsub("%p", "%%%0"), "", 1)
+  return base .. "/?" .. rest .. "&Signature=" .. core.percent_encode(sig) .. "&" .. pair, sts
 end
 
 local CHARS = { "a", "Z", "0", "-", "_", ".", "~", " ", "&", "=", "+", "*", "%", "/", "?", "é", "阿", "\0", "\n" }
@@ -45,6 +49,10 @@ describe("core.v1_sign_url #core", function()
         token, nonce, epoch)
       assert.are.equal(want_sts, sts, "round " .. round)
       assert.are.equal(want_url, url, "round " .. round)
+      -- the string to sign made again from the URL, as the client does when a call failed
+      assert.are.equal(sts, signer.v1_string_to_sign_of(method, url), "round " .. round)
+      assert.are.equal(url, (core.v1_sign_url(method, base, query, secret, "DescribeThings", "2014-05-26",
+        "id" .. round, token, nonce, epoch, false)))
     end
   end)
 
@@ -53,7 +61,8 @@ describe("core.v1_sign_url #core", function()
     local url = core.v1_sign_url("GET", "https://ecs.aliyuncs.com", {}, "testsecret", "DescribeRegions",
       "2014-05-26", "testid", nil, "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf", 1456231584)
     assert.matches("^https://ecs%.aliyuncs%.com/%?AccessKeyId=testid&Action=DescribeRegions&Format=JSON&", url)
-    assert.matches("&Timestamp=2016%-02%-23T12%%3A46%%3A24Z&Version=2014%-05%-26&Signature=[%w%%]+$", url)
+    assert.matches("&Timestamp=2016%-02%-23T12%%3A46%%3A24Z&Version=2014%-05%-26&Signature=[%w%%]+"
+      .. "&SignatureNonce=3ee8c1b8%-83d3%-44af%-a94f%-4e0ad82fd6cf$", url)
     assert.are.equal(url, (reference("GET", "https://ecs.aliyuncs.com", {}, "testsecret", "DescribeRegions",
       "2014-05-26", "testid", nil, "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf", 1456231584)))
   end)
@@ -62,7 +71,7 @@ describe("core.v1_sign_url #core", function()
     local seen = {}
     for _ = 1, 100 do
       local url = core.v1_sign_url("GET", "http://h", nil, "k", "A", "v", "id")
-      local nonce = url:match("SignatureNonce=(%x+)&")
+      local nonce = url:match("SignatureNonce=(%x+)$")
       assert.are.equal(32, #nonce)
       assert.is_nil(seen[nonce])
       seen[nonce] = true

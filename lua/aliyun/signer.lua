@@ -18,6 +18,36 @@ local function has_any(t)
   return t ~= nil and next(t) ~= nil
 end
 
+local function hex_char(h) return string.char(tonumber(h, 16)) end
+
+-- signer.v1_string_to_sign_of(method, target) -> the string to sign of a V1 request, made
+-- again from its target ("/?query" as the C core writes it: the pairs in canonical order
+-- but for the signature and the nonce, which come last). Only a failed call needs it (to
+-- explain a refused signature), so signing does not make it for every call.
+function signer.v1_string_to_sign_of(method, target)
+  local query = target:match("%?(.*)$")
+  if not query then return nil end
+  local list = {}
+  for pair in query:gmatch("[^&]+") do
+    local name = pair:match("^[^=]*")
+    -- canonical order is that of the names' own bytes, not of their encoded text
+    if name ~= "Signature" then list[#list + 1] = { name:gsub("%%(%x%x)", hex_char), pair } end
+  end
+  table.sort(list, function(a, b) return a[1] < b[1] end)
+  for i, p in ipairs(list) do list[i] = p[2] end
+  return core.v1_string_to_sign(method, table.concat(list, "&"))
+end
+
+-- meta of a V1 request whose string to sign is made on first use from its URL
+local LAZY_STS = {
+  __index = function(meta, k)
+    if k ~= "string_to_sign" then return nil end
+    local sts = signer.v1_string_to_sign_of(rawget(meta, "_method"), rawget(meta, "_url"))
+    rawset(meta, k, sts)
+    return sts
+  end,
+}
+
 -- args: method, base_url ("https://host[:port]"), host, action, version, query, body,
 --       credentials {access_key_id, access_key_secret, security_token},
 --       timestamp (epoch seconds, optional), nonce (optional), user_agent
@@ -27,16 +57,16 @@ function signer.v1(args)
   local creds = args.credentials
   if not has_any(args.body) then
     -- the usual call: the C core adds the common parameters, signs and writes the URL
-    local url, string_to_sign = core.v1_sign_url(args.method, args.base_url, args.query,
+    local url = core.v1_sign_url(args.method, args.base_url, args.query,
       creds.access_key_secret, args.action, args.version, creds.access_key_id, creds.security_token,
-      args.nonce, args.timestamp)
+      args.nonce, args.timestamp, false)
     local post = args.method == "POST"
     return {
       method = args.method,
       url = url,
       headers = { Accept = "application/json", ["User-Agent"] = args.user_agent, ["Content-Type"] = post and FORM or nil },
       body = post and "" or nil,
-    }, { string_to_sign = string_to_sign }
+    }, setmetatable({ _method = args.method, _url = url }, LAZY_STS)
   end
   -- with body parameters: the common parameters first, in one constructor (sized once), then the action's own;
   -- a common parameter wins over one of the same name in the query

@@ -80,11 +80,11 @@ local function time_left(sock, deadline)
   return left
 end
 
--- The string to sign of a request core.v1_request wrote (made only when a call failed,
--- to explain a refused signature).
-local function string_to_sign_of(bytes)
-  local method, query = bytes:match("^(%u+) /%?(.-)&Signature=")
-  return method and core.v1_string_to_sign(method, query) or nil
+-- The string to sign of a request core.v1_request wrote, from its first piece (method and
+-- target); made only when a call failed, to explain a refused signature.
+local function string_to_sign_of(line)
+  local method, target = line:match("^(%u+) (.*)$")
+  return method and require("aliyun.signer").v1_string_to_sign_of(method, target) or nil
 end
 
 local function out_of_time(sock, o)
@@ -124,10 +124,11 @@ function transport.new(opts)
   local t = {}
   local connect_opts = {} -- origin -> the options of sock:connect for it
 
-  -- Sends the request bytes to origin key and reads the answer into a response reader,
-  -- all within timeout seconds (connecting within connect_timeout of them). Returns the
-  -- reader (give it back with give_reader once read), or nil and an error object.
-  local function exchange(key, bytes, head, timeout, connect_timeout)
+  -- Sends the request (its bytes in two pieces, line .. rest, as the C core writes them) to
+  -- origin key and reads the answer into a response reader, all within timeout seconds
+  -- (connecting within connect_timeout of them). Returns the reader (give it back with
+  -- give_reader once read), or nil and an error object.
+  local function exchange(key, line, rest, head, timeout, connect_timeout)
     local o = origin_of(key)
     if not o then return fail("validation", "request URL is not http(s)://host/...", false) end
     timeout = timeout or default_timeout
@@ -161,7 +162,7 @@ function transport.new(opts)
       end
     end
     local sent
-    sent, err = sock:send(bytes)
+    sent, err = sock:send { line, rest }
     if not sent then
       sock:close()
       if o.tls and not reused and err == "closed" then
@@ -211,10 +212,10 @@ function transport.new(opts)
 
   function t.send(request)
     if not transport.available() then return not_available() end
-    local bytes, key, kind = core.http_request(request, opts.user_agent)
-    if not bytes then return fail(kind, key, false) end
+    local line, rest, key = core.http_request(request, opts.user_agent)
+    if not line then return fail(key, rest, false) end -- nil, message, kind
     local started = ngx.now()
-    local reader, err = exchange(key, bytes, request.method == "HEAD", request.timeout, request.connect_timeout)
+    local reader, err = exchange(key, line, rest, request.method == "HEAD", request.timeout, request.connect_timeout)
     if not reader then return nil, err end
     local response = reader:response()
     give_reader(reader)
@@ -234,15 +235,15 @@ function transport.new(opts)
       local _, err = not_available()
       return nil, err.message, err.kind, nil, false
     end
-    local bytes = core.v1_request(origin, method, query, secret, action, version, access_key_id,
+    local line, rest = core.v1_request(origin, method, query, secret, action, version, access_key_id,
       security_token, nonce, timestamp, opts.user_agent)
-    if not bytes then return false end
-    local reader, err = exchange(origin, bytes, false, timeout, connect_timeout)
-    if not reader then return nil, err.message, err.kind, string_to_sign_of(bytes), err.sent end
+    if not line then return false end
+    local reader, err = exchange(origin, line, rest, false, timeout, connect_timeout)
+    if not reader then return nil, err.message, err.kind, string_to_sign_of(line), err.sent end
     local result, status, body, raw = reader:decode()
     give_reader(reader)
     if result then return result end
-    return false, status, body, raw, string_to_sign_of(bytes)
+    return false, status, body, raw, string_to_sign_of(line)
   end
 
   -- The transport itself, as the client asks a transport for the object of its common
