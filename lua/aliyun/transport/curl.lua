@@ -1,12 +1,15 @@
 -- The libcurl transport: send(request) over a keep-alive session of the C core.
 local core = require "aliyun.core"
 local errors = require "aliyun.errors"
-local lazy_response = require "aliyun.transport.response"
 
 local curl = {}
 
 -- A response of the session's fused call (session:v1_call) in the shape send() returns.
-curl.response = lazy_response.new
+-- (aliyun.transport.response is loaded when a response is first made: a fresh process's
+-- first successful call needs none.)
+function curl.response(status, body, raw_headers)
+  return require("aliyun.transport.response").new(status, body, raw_headers)
+end
 
 -- opts: connect_timeout, timeout (seconds), verify_tls (default true), ca_file, proxy,
 --       no_proxy, user_agent, max_body. Returns a transport {send = function(request)}.
@@ -32,7 +35,7 @@ function curl.new(opts)
     if not response then
       return nil, errors.new { kind = kind, message = message, sent = sent }
     end
-    return lazy_response.lazy(response)
+    return require("aliyun.transport.response").lazy(response)
   end
 
   -- transport.batch(requests, concurrency[, on_done]): sent concurrently over curl multi
