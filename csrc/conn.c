@@ -217,9 +217,8 @@ static void handshake_failure(conn_t *c, int rc, int verify_tls, const char *whe
     }
 }
 
-static int tls_connect(conn_t *c, conn_tls_t *tls, const char *host, int numeric, int verify_tls,
-                       const char *ca_file, long long until, long long t0, const char *where,
-                       char *msg, size_t msglen) {
+int conn_tls_begin(conn_t *c, conn_tls_t *tls, const char *host, int numeric, int verify_tls, const char *ca_file,
+                   const char *where, char *msg, size_t msglen) {
     char eb[256];
     BIO *bio;
     int r = tls_setup(tls, verify_tls, ca_file, msg, msglen);
@@ -250,23 +249,35 @@ static int tls_connect(conn_t *c, conn_tls_t *tls, const char *host, int numeric
             return CONN_FAIL;
         }
     }
-    for (;;) {
-        int e;
-        ERR_clear_error();
-        r = SSL_connect(c->ssl);
-        if (r == 1) return CONN_OK;
-        e = SSL_get_error(c->ssl, r);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            if (!wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, until)) {
-                ERR_clear_error();
-                snprintf(msg, msglen, "TLS handshake with %s timed out after %lld ms", where, conn_now_ms() - t0);
-                return CONN_TIMEOUT;
-            }
-            continue;
+    return CONN_OK;
+}
+
+int conn_tls_step(conn_t *c, int verify_tls, const char *where, char *msg, size_t msglen) {
+    int r, e;
+    ERR_clear_error();
+    r = SSL_connect(c->ssl);
+    if (r == 1) return CONN_OK;
+    e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ) return CONN_WANT_READ;
+    if (e == SSL_ERROR_WANT_WRITE) return CONN_WANT_WRITE;
+    handshake_failure(c, r, verify_tls, where, msg, msglen);
+    return CONN_FAIL;
+}
+
+static int tls_connect(conn_t *c, conn_tls_t *tls, const char *host, int numeric, int verify_tls,
+                       const char *ca_file, long long until, long long t0, const char *where,
+                       char *msg, size_t msglen) {
+    int r = conn_tls_begin(c, tls, host, numeric, verify_tls, ca_file, where, msg, msglen);
+    while (r == CONN_OK || r == CONN_WANT_READ || r == CONN_WANT_WRITE) {
+        if (r != CONN_OK && !conn_wait(c, r, until)) {
+            ERR_clear_error();
+            snprintf(msg, msglen, "TLS handshake with %s timed out after %lld ms", where, conn_now_ms() - t0);
+            return CONN_TIMEOUT;
         }
-        handshake_failure(c, r, verify_tls, where, msg, msglen);
-        return CONN_FAIL;
+        r = conn_tls_step(c, verify_tls, where, msg, msglen);
+        if (r == CONN_OK) return CONN_OK;
     }
+    return r;
 }
 
 /* ---------------------------------------------------------------- origins */
@@ -371,9 +382,7 @@ static void abandon(lookup_t *l) {
     pthread_mutex_unlock(&abandoned_lock);
 }
 
-/* Resolves host:port before until: CONN_OK with *res set (the caller frees it),
- * CONN_TIMEOUT or CONN_FAIL with msg. */
-static int resolve(const char *host, const char *port, int numeric, long long until, long long t0,
+int conn_resolve(const char *host, const char *port, int numeric, long long until, long long t0,
                    struct addrinfo **res, char *msg, size_t msglen) {
     struct gaicb *list[1];
     lookup_t *l;
@@ -438,6 +447,40 @@ static int resolve(const char *host, const char *port, int numeric, long long un
 
 /* ------------------------------------------------------------------- TCP */
 
+int conn_tcp_start(conn_t *c, const struct addrinfo *ai, int *err) {
+    int r, fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    if (fd < 0) {
+        *err = errno;
+        return CONN_FAIL;
+    }
+    set_sockopts(fd);
+    do r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+    while (r < 0 && errno == EINTR);
+    if (r < 0 && errno != EINPROGRESS) {
+        *err = errno;
+        close(fd);
+        return CONN_FAIL;
+    }
+    c->fd = fd;
+    c->open = 1;
+    return r == 0 ? CONN_OK : CONN_WANT_WRITE;
+}
+
+int conn_tcp_finish(conn_t *c, int *err) {
+    socklen_t len = sizeof *err;
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof peer;
+    *err = 0;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, err, &len) < 0) *err = errno;
+    if (*err == 0) {
+        /* no error yet may also mean not connected yet (a wake-up meant for another socket) */
+        if (getpeername(c->fd, (struct sockaddr *)&peer, &plen) < 0 && errno == ENOTCONN) return CONN_WANT_WRITE;
+        return CONN_OK;
+    }
+    conn_close(c);
+    return CONN_FAIL;
+}
+
 /* Connects to some address of host:port before until (the name lookup included); the
  * socket is non-blocking and close-on-exec (programs the process starts must not inherit
  * connections). */
@@ -445,45 +488,31 @@ static int tcp_connect(conn_t *c, const char *host, const char *port, int numeri
                        long long t0, char *msg, size_t msglen) {
     struct addrinfo *res = NULL, *ai;
     int r, err = 0;
-    r = resolve(host, port, numeric, until, t0, &res, msg, msglen);
+    r = conn_resolve(host, port, numeric, until, t0, &res, msg, msglen);
     if (r != CONN_OK) return r;
     for (ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        set_sockopts(fd);
-        do r = connect(fd, ai->ai_addr, ai->ai_addrlen);
-        while (r < 0 && errno == EINTR);
-        if (r < 0 && errno == EINPROGRESS) {
-            socklen_t len = sizeof err;
-            if (!wait_fd(fd, POLLOUT, until)) {
-                close(fd);
+        r = conn_tcp_start(c, ai, &err);
+        if (r == CONN_WANT_WRITE) {
+            if (!conn_wait(c, CONN_WANT_WRITE, until)) {
+                conn_close(c);
                 freeaddrinfo(res);
                 snprintf(msg, msglen, "Connection to %s port %s timed out after %lld ms", host, port, conn_now_ms() - t0);
                 return CONN_TIMEOUT;
             }
-            err = 0;
-            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
-            r = err ? -1 : 0;
-        } else if (r < 0) {
-            err = errno;
+            r = conn_tcp_finish(c, &err);
         }
-        if (r == 0) {
+        if (r == CONN_OK) {
             freeaddrinfo(res);
-            c->fd = fd;
-            c->open = 1;
             return CONN_OK;
         }
-        close(fd); /* this address failed; try the next */
+        /* this address failed; try the next */
     }
     freeaddrinfo(res);
     snprintf(msg, msglen, "Failed to connect to %s port %s: %s", host, port, err ? strerror(err) : "no address");
     return CONN_FAIL;
 }
 
-static int is_ip_literal(const char *host) {
+int conn_is_ip_literal(const char *host) {
     unsigned char buf[sizeof(struct in6_addr)];
     return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
@@ -499,7 +528,7 @@ int conn_open(conn_t *c, conn_tls_t *tls, const char *key, int verify_tls, const
         snprintf(msg, msglen, "URL using bad/illegal format: %s", key);
         return CONN_FAIL;
     }
-    numeric = is_ip_literal(host);
+    numeric = conn_is_ip_literal(host);
     r = tcp_connect(c, host, port, numeric, until, t0, msg, msglen);
     if (r != CONN_OK || !use_tls) return r;
     snprintf(where, sizeof where, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);

@@ -59,6 +59,27 @@ int conn_idle_ok(const conn_t *c);
 int conn_parse_origin(const char *key, char *host, size_t hostlen, char *port, size_t portlen, int *tls);
 void conn_tls_free(conn_tls_t *tls);
 
+/* The steps of conn_open, for opening many connections at once without blocking
+ * (h1batch.c): */
+struct addrinfo;
+/* Resolves host:port before until (an IP literal, numeric = 1, without a resolver):
+ * CONN_OK with *res set (the caller frees it with freeaddrinfo), CONN_TIMEOUT or CONN_FAIL
+ * with msg. The lookup runs in glibc's resolver threads, so the wait is bounded. */
+int conn_resolve(const char *host, const char *port, int numeric, long long until, long long t0,
+                 struct addrinfo **res, char *msg, size_t msglen);
+int conn_is_ip_literal(const char *host);
+/* Starts a TCP connection to ai: CONN_OK (connected), CONN_WANT_WRITE (in progress: wait,
+ * then conn_tcp_finish) or CONN_FAIL with *err (an errno). */
+int conn_tcp_start(conn_t *c, const struct addrinfo *ai, int *err);
+/* The outcome of a connection in progress: CONN_OK, CONN_WANT_WRITE (still in progress) or
+ * CONN_FAIL with *err (closed). */
+int conn_tcp_finish(conn_t *c, int *err);
+/* Prepares TLS on the connected c (SNI, the host or IP to check): CONN_OK or CONN_FAIL. */
+int conn_tls_begin(conn_t *c, conn_tls_t *tls, const char *host, int numeric, int verify_tls, const char *ca_file,
+                   const char *where, char *msg, size_t msglen);
+/* One step of the handshake: CONN_OK (done), CONN_WANT_READ/WRITE, or CONN_FAIL with msg. */
+int conn_tls_step(conn_t *c, int verify_tls, const char *where, char *msg, size_t msglen);
+
 /* Milliseconds of the monotonic clock. */
 long long conn_now_ms(void);
 

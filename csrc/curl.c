@@ -462,50 +462,18 @@ static void batch_free(CURLM *multi, batch_t *b) {
     b->slots = 0;
 }
 
-/* Pushes the failure table {error = message, kind = kind, sent = sent}. */
-static void set_failure(lua_State *L, const char *msg, const char *kind, int sent) {
-    lua_createtable(L, 0, 3);
-    lua_pushstring(L, msg);
-    lua_setfield(L, -2, "error");
-    lua_pushstring(L, kind);
-    lua_setfield(L, -2, "kind");
-    lua_pushboolean(L, sent);
-    lua_setfield(L, -2, "sent");
-}
-
-/* Hands the outcome of request i, on top of the stack, to the caller: to on_done(i,
- * outcome) when there is one (at index done), else into results. Pops it. */
-static void deliver(lua_State *L, session_t *s, int done, int results, int i) {
-    int rc;
-    if (lua_isnil(L, done)) {
-        lua_rawseti(L, results, i);
-        return;
-    }
-    lua_pushvalue(L, done);
-    lua_insert(L, -2);
-    lua_pushinteger(L, i);
-    lua_insert(L, -2);
-    /* while on_done runs, the batch's state must not be freed under it (by another batch
-     * or close()); its error goes on once that is no longer so */
-    s->in_batch = 1;
-    rc = lua_pcall(L, 2, 0, 0);
-    s->in_batch = 0;
-    if (rc != 0) lua_error(L);
-}
-
 /* Starts request i (1-based) of the list at index reqs on slot k; a request that must not
  * be sent gets its failure delivered at once and the slot stays idle. */
 static void start_slot(lua_State *L, session_t *s, int k, int reqs, int done, int results, int i) {
     batch_t *b = &s->batch;
     const char *bad;
     CURLMcode mc;
-    lua_rawgeti(L, reqs, i);
-    if (!lua_istable(L, -1)) luaL_error(L, "batch: request %d is not a table", i);
+    if (!aliyun_batch_request(L, reqs, i)) return; /* nothing to send for i */
     bad = prepare_transfer(L, s, &b->t[k], lua_gettop(L));
     lua_pop(L, 1);
     if (bad) {
-        set_failure(L, bad, "validation", 0);
-        deliver(L, s, done, results, i);
+        aliyun_batch_failure(L, bad, "validation", 0);
+        aliyun_batch_deliver(L, done, results, i, &s->in_batch);
         return;
     }
     b->t[k].batch = b;
@@ -529,7 +497,7 @@ static void finish_slot(lua_State *L, session_t *s, int k, CURLcode rc, int done
         push_response(L, t, 0); /* batch results always carry the table */
     } else {
         push_failure(L, t, rc); /* nil, message, kind, sent */
-        set_failure(L, lua_tostring(L, -3), lua_tostring(L, -2), lua_toboolean(L, -1));
+        aliyun_batch_failure(L, lua_tostring(L, -3), lua_tostring(L, -2), lua_toboolean(L, -1));
         lua_replace(L, -5);
         lua_pop(L, 3);
     }
@@ -540,7 +508,7 @@ static void finish_slot(lua_State *L, session_t *s, int k, CURLcode rc, int done
             (void)curl_easy_pause(b->t[j].curl, CURLPAUSE_CONT); /* may pause it again at once */
         }
     }
-    deliver(L, s, done, results, i);
+    aliyun_batch_deliver(L, done, results, i, &s->in_batch);
 }
 
 /* ------------------------------------------------ the batch's event loop */
@@ -639,13 +607,12 @@ static int l_session_batch(lua_State *L) {
     session_t *s = check_session(L);
     int n, conc, next = 1, k;
     batch_t *b = &s->batch;
-    luaL_checktype(L, 2, LUA_TTABLE);
     conc = (int)luaL_optinteger(L, 3, 16);
     if (conc < 1 || conc > 1024) return luaL_argerror(L, 3, "concurrency between 1 and 1024 expected");
     if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TFUNCTION);
     if (s->in_batch) return luaL_error(L, "session is busy (batch called from a batch's on_done)");
+    n = aliyun_batch_count(L, 2, 5);
     lua_settop(L, 4);
-    n = (int)lua_rawlen(L, 2);
     lua_createtable(L, lua_isnil(L, 4) ? n : 0, 0); /* 5: results */
     if (n == 0) {
         lua_pushinteger(L, 0);

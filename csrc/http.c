@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "http.h"
+#include "h1batch.h"
 #include "h1conn.h"
 #include "httpcommon.h"
 #include "json.h"
@@ -32,6 +33,7 @@ typedef struct {
     int env_proxy; /* a proxy variable was set in the environment when the session was made */
     /* the direct path (h1conn.c): kept connections, the answer, the request being built */
     h1pool_t pool;
+    h1batch_t batch; /* session:batch on the core's own connections */
     h1_response_t resp;
     membuf_t out, extra, key;
     membuf_t sts; /* the fused call's string to sign, handed back when a call fails */
@@ -50,6 +52,7 @@ static session_t *check_session(lua_State *L) {
 
 static void session_free(session_t *s) {
     s->open = 0;
+    h1batch_free(&s->batch);
     h1pool_free(&s->pool);
     h1_free(&s->resp);
     membuf_free(&s->out);
@@ -68,6 +71,7 @@ static int l_session_gc(lua_State *L) {
 static int l_session_close(lua_State *L) {
     session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
     if (s->busy) return luaL_error(L, "session is busy (closed from a finalizer during a call)");
+    if (s->batch.in_callback) return luaL_error(L, "session is busy (closed from a batch's on_done)");
     session_free(s);
     lua_settop(L, 1);
     aliyun_getuservalue(L, 1);
@@ -330,26 +334,49 @@ static int l_session_v1_call(lua_State *L) {
     return 5;
 }
 
-/* session:batch(requests, concurrency[, on_done]) -> results, peak
- * Sends every request, at most `concurrency` at a time, over curl multi in the libcurl
- * session (its connections are reused across batches); see curl.c for the outcomes and
- * on_done. */
+/* session:batch(requests, concurrency[, on_done[, count]]) -> results, peak
+ * Sends every request, at most `concurrency` at a time, and hands out each outcome as it
+ * comes in (see curl.c for the outcomes, on_done and peak). requests is a list, or a
+ * function that makes request i (1..count) when its turn comes (false: nothing to send
+ * for i). Without a proxy, on the core's
+ * own connections (h1batch.c: the direct path's writer and parser, kept connections,
+ * batch_memory); through a proxy, or when a request is one the direct path does not
+ * take, over curl multi in the libcurl session. */
 static int l_session_batch(lua_State *L) {
-    int conc;
-    check_session(L);
-    luaL_checktype(L, 2, LUA_TTABLE);
+    session_t *s = check_session(L);
+    int conc, i, n, native;
+    size_t peak;
     conc = (int)luaL_optinteger(L, 3, 16);
     if (conc < 1 || conc > 1024) return luaL_argerror(L, 3, "concurrency between 1 and 1024 expected");
     if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TFUNCTION);
-    if (lua_rawlen(L, 2) == 0) {
+    if (s->batch.in_callback) return luaL_error(L, "session is busy (batch called from a batch's on_done)");
+    n = aliyun_batch_count(L, 2, 5);
+    if (n == 0) {
         lua_newtable(L); /* nothing to send: no reason to load libcurl */
         lua_pushinteger(L, 0);
         return 2;
     }
-    lua_settop(L, 4);
-    lua_pushinteger(L, conc);
-    lua_replace(L, 3);
-    return delegate(L, "batch", 3);
+    lua_settop(L, 5);
+    native = !(s->o.curl_http || s->o.proxy || s->env_proxy);
+    /* a list is looked over first: one request the direct path does not take sends the
+     * whole batch through libcurl (made requests are the client's, which it takes) */
+    for (i = 1; native && lua_istable(L, 2) && i <= n; i++) {
+        lua_rawgeti(L, 2, i);
+        if (!lua_istable(L, -1)) luaL_error(L, "batch: request %d is not a table", i);
+        native = aliyun_wire_takes(L, lua_gettop(L));
+        lua_pop(L, 1);
+    }
+    if (!native) {
+        lua_pushinteger(L, conc);
+        lua_replace(L, 3);
+        return delegate(L, "batch", 4);
+    }
+    if (conc > n) conc = n;
+    lua_createtable(L, lua_isnil(L, 4) ? n : 0, 0); /* 6: results */
+    peak = h1batch_run(L, &s->batch, &s->pool.tls, &s->o, 2, n, conc, 4, 6);
+    lua_settop(L, 6);
+    lua_pushinteger(L, (lua_Integer)peak);
+    return 2;
 }
 
 

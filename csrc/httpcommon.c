@@ -204,6 +204,58 @@ void aliyun_session_metatable(lua_State *L, const char *name, const luaL_Reg *me
     lua_pop(L, 1);
 }
 
+int aliyun_batch_count(lua_State *L, int reqs, int count) {
+    if (lua_isfunction(L, reqs)) {
+        lua_Integer n = luaL_checkinteger(L, count);
+        if (n < 0 || n > 100000000) luaL_argerror(L, count, "a count of requests expected");
+        return (int)n;
+    }
+    luaL_checktype(L, reqs, LUA_TTABLE);
+    return (int)lua_rawlen(L, reqs);
+}
+
+int aliyun_batch_request(lua_State *L, int reqs, int i) {
+    if (lua_isfunction(L, reqs)) {
+        lua_pushvalue(L, reqs);
+        lua_pushinteger(L, i);
+        lua_call(L, 1, 1);
+        if (lua_isnil(L, -1) || (lua_isboolean(L, -1) && !lua_toboolean(L, -1))) {
+            lua_pop(L, 1);
+            return 0;
+        }
+    } else {
+        lua_rawgeti(L, reqs, i);
+    }
+    if (!lua_istable(L, -1)) luaL_error(L, "batch: request %d is not a table", i);
+    return 1;
+}
+
+void aliyun_batch_failure(lua_State *L, const char *msg, const char *kind, int sent) {
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "error");
+    lua_pushstring(L, kind);
+    lua_setfield(L, -2, "kind");
+    lua_pushboolean(L, sent);
+    lua_setfield(L, -2, "sent");
+}
+
+void aliyun_batch_deliver(lua_State *L, int done, int results, int i, int *in_callback) {
+    int rc;
+    if (!lua_isfunction(L, done)) {
+        lua_rawseti(L, results, i);
+        return;
+    }
+    lua_pushvalue(L, done);
+    lua_insert(L, -2);
+    lua_pushinteger(L, i);
+    lua_insert(L, -2);
+    *in_callback = 1;
+    rc = lua_pcall(L, 2, 0, 0);
+    *in_callback = 0;
+    if (rc != 0) lua_error(L);
+}
+
 int aliyun_push_too_large(lua_State *L, size_t max_body) {
     lua_pushnil(L);
     lua_pushfstring(L, "response body larger than the limit of %d bytes", (int)(max_body > 0x7fffffff ? 0x7fffffff : max_body));

@@ -44,6 +44,25 @@ ALIYUN_HIDDEN void aliyun_push_result(lua_State *L, long status, const membuf_t 
 ALIYUN_HIDDEN void aliyun_session_metatable(lua_State *L, const char *name, const luaL_Reg *methods,
                                             lua_CFunction gc, lua_CFunction tostring);
 
+/* The requests of session:batch: a list, or a function that makes request i when its
+ * turn comes (count of them at stack index count), so that a large batch does not sign
+ * every request before the first is sent. aliyun_batch_request pushes request i and
+ * returns 1, or pushes nothing and returns 0 when the function gives false (nothing to
+ * send for i: its caller settled it already). Raises for anything else that is not a
+ * table. */
+ALIYUN_HIDDEN int aliyun_batch_count(lua_State *L, int reqs, int count);
+ALIYUN_HIDDEN int aliyun_batch_request(lua_State *L, int reqs, int i);
+
+/* Pushes the outcome of a batch's request that failed: {error = msg, kind = kind,
+ * sent = sent}. */
+ALIYUN_HIDDEN void aliyun_batch_failure(lua_State *L, const char *msg, const char *kind, int sent);
+
+/* Hands the outcome of request i, on top of the stack (popped), to on_done(i, outcome)
+ * when the value at index done is a function, else stores it in the table at results.
+ * While on_done runs *in_callback is set: the batch's state must not be freed under it
+ * (by another batch or close()); its error goes on once that is no longer so. */
+ALIYUN_HIDDEN void aliyun_batch_deliver(lua_State *L, int done, int results, int i, int *in_callback);
+
 /* Pushes nil, "response body larger than ...", "network"; returns 3. */
 ALIYUN_HIDDEN int aliyun_push_too_large(lua_State *L, size_t max_body);
 

@@ -38,10 +38,50 @@ static size_t scheme_of(const char *u, size_t n) {
     return 0;
 }
 
+/* Whether the direct path takes this method and URL: the length of the URL's scheme and
+ * of its authority, or 0 (libcurl's engine judges it). */
+static size_t takes_target(const char *method, size_t ml, const char *url, size_t ul, size_t *al) {
+    size_t i, scheme_len;
+    const char *authority;
+    if (!(is_method(method, ml, "GET") || is_method(method, ml, "POST") || is_method(method, ml, "PUT") ||
+          is_method(method, ml, "DELETE") || is_method(method, ml, "PATCH") || is_method(method, ml, "HEAD")))
+        return 0;
+    scheme_len = scheme_of(url, ul);
+    if (scheme_len == 0) return 0;
+    /* anything libcurl would reject or rewrite (spaces, controls, non-ASCII, fragments) is
+     * declined, so both engines treat odd URLs alike */
+    for (i = 0; i < ul; i++) {
+        unsigned char c = (unsigned char)url[i];
+        if (c <= 0x20 || c >= 0x7f || c == '#') return 0;
+    }
+    authority = url + scheme_len;
+    for (*al = 0; scheme_len + *al < ul && authority[*al] != '/' && authority[*al] != '?'; (*al)++) {}
+    if (*al == 0 || memchr(authority, '@', *al) || *al > 1024) return 0;
+    return scheme_len;
+}
+
+int aliyun_wire_takes(lua_State *L, int req) {
+    size_t ml = 3, ul, al;
+    const char *method = "GET", *url;
+    int ok, top = lua_gettop(L);
+    lua_getfield(L, req, "method");
+    lua_getfield(L, req, "url");
+    lua_getfield(L, req, "body");
+    ok = lua_type(L, -2) == LUA_TSTRING && (lua_isnil(L, -1) || lua_type(L, -1) == LUA_TSTRING) &&
+         (lua_isnil(L, -3) || lua_type(L, -3) == LUA_TSTRING);
+    if (ok) {
+        if (!lua_isnil(L, -3)) method = lua_tolstring(L, -3, &ml);
+        url = lua_tolstring(L, -2, &ul);
+        ok = takes_target(method, ml, url, ul, &al) != 0;
+    }
+    lua_settop(L, top);
+    return ok;
+}
+
 int aliyun_wire_request(lua_State *L, int req, const char *user_agent, membuf_t *out, membuf_t *extra,
                         membuf_t *key, const char **bad, int *head, int *idempotent, size_t *line_len) {
     const char *method, *url, *body = NULL, *authority, *target;
-    size_t ml, ul, body_len = 0, al, i, scheme_len;
+    size_t ml, ul, body_len = 0, al, scheme_len;
     int with_body, has_host = 0, has_ua = 0, has_accept = 0, has_ctype = 0, h, top = lua_gettop(L);
     char num[32];
 
@@ -68,31 +108,12 @@ int aliyun_wire_request(lua_State *L, int req, const char *user_agent, membuf_t 
     *idempotent = lua_isnil(L, -1) ? (*head || is_method(method, ml, "GET")) : lua_toboolean(L, -1);
     lua_pop(L, 1);
     with_body = !(is_method(method, ml, "GET") || *head);
-    if (!(is_method(method, ml, "GET") || is_method(method, ml, "POST") || is_method(method, ml, "PUT") ||
-          is_method(method, ml, "DELETE") || is_method(method, ml, "PATCH") || *head)) {
-        lua_settop(L, top);
-        return WIRE_DECLINE;
-    }
-    scheme_len = scheme_of(url, ul);
+    scheme_len = takes_target(method, ml, url, ul, &al);
     if (scheme_len == 0) {
         lua_settop(L, top);
         return WIRE_DECLINE;
     }
-    /* anything libcurl would reject or rewrite (spaces, controls, non-ASCII, fragments) is
-     * declined, so both engines treat odd URLs alike */
-    for (i = 0; i < ul; i++) {
-        unsigned char c = (unsigned char)url[i];
-        if (c <= 0x20 || c >= 0x7f || c == '#') {
-            lua_settop(L, top);
-            return WIRE_DECLINE;
-        }
-    }
     authority = url + scheme_len;
-    for (al = 0; scheme_len + al < ul && authority[al] != '/' && authority[al] != '?'; al++) {}
-    if (al == 0 || memchr(authority, '@', al) || al > 1024) {
-        lua_settop(L, top);
-        return WIRE_DECLINE;
-    }
     target = authority + al;
 
     /* the caller's headers, checked, into extra */

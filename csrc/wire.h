@@ -21,6 +21,9 @@ enum { WIRE_OK = 0, WIRE_DECLINE = 1, WIRE_BAD = 2 };
 int aliyun_wire_request(lua_State *L, int req, const char *user_agent, membuf_t *out, membuf_t *extra,
                         membuf_t *key, const char **bad, int *head, int *idempotent, size_t *line_len);
 
+/* Whether aliyun_wire_request takes the request table at index req (1) or declines it (0). */
+int aliyun_wire_takes(lua_State *L, int req);
+
 /* The fused V1 call's request: GET or POST to origin, signed (as core.v1_sign_url) with the
  * arguments at a..a+7 (query, secret, action, version, access_key_id, security_token,
  * nonce, epoch), into out; the string to sign into sts, the origin into key. WIRE_OK or

@@ -111,6 +111,7 @@ function Client:_transport()
     }
     t, batch = tr.send, tr.batch
     self._session = tr.session -- the common call goes through tr:v1_call
+    self._lazy_batch = true
   else
     local o = self.opts
     local tr = require("aliyun.transport.curl").new {
@@ -120,6 +121,7 @@ function Client:_transport()
     }
     t, batch = tr.send, tr.batch
     self._session = tr.session -- the fused call goes through this libcurl session
+    self._lazy_batch = true
   end
   self._send, self._batch = t, batch
   return t, batch
@@ -717,21 +719,25 @@ function Client:batch(calls, opts)
   local policy = #pending > 0 and Client._retry_policy(self, opts) or nil
   while #pending > 0 do
     attempt = attempt + 1
-    local requests, metas, idx = {}, {}, {}
-    for _, i in ipairs(pending) do
+    local metas, idx = {}, {}
+    -- the request of pending call k, signed, or false when there is nothing to send (it
+    -- failed to build, or is only shown): its result is settled here
+    local function build(k)
+      local i = pending[k]
       local job = jobs[i]
       local request, meta = Client._build(self, job.action, job.params, job.opts, tables,
         { idempotent = job.safe and policy.max_retries > 0 })
       if not request then
         results[i] = meta
-      elseif pick(job.opts.dry_run, self.opts.dry_run) then
+        return false
+      end
+      if pick(job.opts.dry_run, self.opts.dry_run) then
         results[i] = lazy.mask.dry_run { method = request.method, url = request.url, headers = request.headers,
           body = request.body }
-      else
-        requests[#requests + 1] = request
-        metas[#requests] = meta
-        idx[#requests] = i
+        return false
       end
+      metas[k], idx[k] = meta, i
+      return request
     end
     local retry_list, longest, settled = {}, 0, {}
     -- each answer is decoded as soon as it is in (the built-in transports hand them over
@@ -767,16 +773,30 @@ function Client:batch(calls, opts)
         end
       end
     end
-    if send_batch then
-      local responses = #requests > 0 and send_batch(requests, conc, settle) or {}
-      -- a transport's own batch function may return its list instead
-      for k = 1, #requests do
-        if not settled[k] and responses[k] ~= nil then settle(k, responses[k]) end
-      end
+    if send_batch and self._lazy_batch then
+      -- the built-in transports sign each request when a slot is free for it: a large
+      -- batch does not sign every call before the first is sent
+      send_batch(build, conc, settle, #pending)
     else
-      for k, r in ipairs(requests) do
-        local resp, err = send(r)
-        settle(k, resp or (errors.is_error(err) and err or errors.new { kind = "network", message = tostring(err) }))
+      local requests, at = {}, {}
+      for k = 1, #pending do
+        local request = build(k)
+        if request then
+          requests[#requests + 1] = request
+          at[#requests] = k
+        end
+      end
+      if send_batch then
+        local responses = #requests > 0 and send_batch(requests, conc, function(j, r) settle(at[j], r) end) or {}
+        -- a transport's own batch function may return its list instead
+        for j = 1, #requests do
+          if not settled[at[j]] and responses[j] ~= nil then settle(at[j], responses[j]) end
+        end
+      else
+        for j, r in ipairs(requests) do
+          local resp, err = send(r)
+          settle(at[j], resp or (errors.is_error(err) and err or errors.new { kind = "network", message = tostring(err) }))
+        end
       end
     end
     pending = retry_list

@@ -1,6 +1,6 @@
 -- Every transport against a hostile server on 127.0.0.1 (spec/integration/server/hostile.lua
--- in real nginx): the direct path, libcurl's engine and the nginx cosocket transport (in a
--- second real nginx) meet the same limits and give error objects, never a crash, a hang or
+-- in real nginx): the direct path (single requests and batches), libcurl's engine and the
+-- nginx cosocket transport (in a second real nginx) meet the same limits and give error objects, never a crash, a hang or
 -- a raised error; the gateway's worker survives them all.
 local core = require "aliyun.core"
 local nginx = require "support.nginx"
@@ -86,6 +86,12 @@ describe("transports against a hostile server #integration", function()
       return fetch(core.session { timeout = TIMEOUT, max_body = 1000000, curl_http = true }, case)
     end,
     nginx = via_gateway,
+    ["direct batch"] = function(case)
+      local r = core.session({ timeout = TIMEOUT, max_body = 1000000 }):batch({
+        { url = hostile.url .. "/raw?case=" .. case } }, 1)[1]
+      if r.error then return r.kind, r.error end
+      return "ok", r.status .. " " .. r.body
+    end,
   }
 
   for name, engine in pairs(engines) do

@@ -217,11 +217,18 @@ describe("core.session #core #integration", function()
     assert.matches("^[^|]*certificate[^|]*|[^|]*[Cc]ertificate", out)
   end)
 
-  describe("batch", function()
+  -- on the core's own connections, and on libcurl's engine (through a proxy, or
+  -- curl_http = true): the same outcomes
+  for _, engine in ipairs { { name = "own connections", opts = {} }, { name = "libcurl", opts = { curl_http = true } } } do
+    local function session(o)
+      for k, v in pairs(engine.opts) do o[k] = v end
+      return core.session(o)
+    end
+  describe("batch (" .. engine.name .. ")", function()
     local function url(path) return "http://127.0.0.1:" .. server.port .. path end
 
     it("returns every response in input order, whatever order they finish in", function()
-      local s = core.session { timeout = 5 }
+      local s = session { timeout = 5 }
       local reqs = {}
       for i = 1, 40 do
         -- later requests finish first: order must come from the input, not completion
@@ -237,7 +244,7 @@ describe("core.session #core #integration", function()
     end)
 
     it("runs requests concurrently up to the limit and reuses connections", function()
-      local s = core.session { timeout = 5 }
+      local s = session { timeout = 5 }
       local reqs = {}
       for i = 1, 16 do reqs[i] = { url = url("/delay?i=" .. i .. "&ms=200") } end
       local results = s:batch(reqs, 8)
@@ -253,7 +260,7 @@ describe("core.session #core #integration", function()
     end)
 
     it("keeps failures apart from successes", function()
-      local s = core.session { timeout = 0.3 }
+      local s = session { timeout = 0.3 }
       local results = s:batch({
         { url = url("/hello") },
         { url = "http://127.0.0.1:1/refused" },
@@ -271,7 +278,7 @@ describe("core.session #core #integration", function()
     end)
 
     it("hands each outcome to on_done as soon as it is in, and refills its slot at once", function()
-      local s = core.session { timeout = 5 }
+      local s = session { timeout = 5 }
       local reqs, order = {}, {}
       -- one slow request and many quick ones on 2 slots: the quick ones all go through the
       -- second slot while the first waits
@@ -294,7 +301,7 @@ describe("core.session #core #integration", function()
 
     it("holds the answers it receives within batch_memory, however large they are", function()
       local budget = 1024 * 1024
-      local s = core.session { timeout = 20, batch_memory = budget }
+      local s = session { timeout = 20, batch_memory = budget }
       local reqs = {}
       for i = 1, 12 do reqs[i] = { url = url("/blob?kb=3072&c=" .. string.char(96 + i)) } end
       local seen = 0
@@ -305,14 +312,44 @@ describe("core.session #core #integration", function()
         seen = seen + 1
       end)
       assert.are.equal(12, seen)
-      -- the oldest transfer always goes on: the budget plus one answer at the most
-      assert.is_true(peak <= budget + 3 * 1024 * 1024, "peak " .. peak)
+      -- the oldest transfer always goes on: the budget plus one answer at the most (and a
+      -- read's worth, 16 KiB, per slot that was reading when the budget filled)
+      assert.is_true(peak <= budget + 3 * 1024 * 1024 + 12 * 16384, "peak " .. peak)
       assert.is_true(peak >= 3 * 1024 * 1024, "peak " .. peak)
       s:close()
     end)
 
+    it("makes each request when its turn comes, and skips those it is told to", function()
+      local s = session { timeout = 5 }
+      local made, seen = {}, {}
+      local _, peak = s:batch(function(i)
+        made[#made + 1] = i
+        if i % 3 == 0 then return false end -- nothing to send for these
+        return { url = url("/delay?i=" .. i .. "&ms=0") }
+      end, 2, function(i, r) seen[i] = r.body end, 9)
+      assert.are.same({ 1, 2, 3, 4, 5, 6, 7, 8, 9 }, made)
+      assert.are.same({ [1] = "1:", [2] = "2:", [4] = "4:", [5] = "5:", [7] = "7:", [8] = "8:" }, seen)
+      assert.is_number(peak)
+      s:close()
+    end)
+
+    it("runs over TLS, verified", function()
+      local s = session { timeout = 5, ca_file = cert }
+      local reqs = {}
+      for i = 1, 6 do reqs[i] = { url = "https://127.0.0.1:" .. server.tls_port .. "/delay?i=" .. i .. "&ms=10" } end
+      local results = s:batch(reqs, 3)
+      for i = 1, 6 do assert.are.equal(i .. ":", results[i].body) end
+      local again = s:batch(reqs, 3) -- on the kept TLS connections
+      assert.are.equal("6:", again[6].body)
+      s:close()
+      local wrong = session { timeout = 5, ca_file = other_cert }:batch({ reqs[1] }, 1)
+      assert.are.equal("network", wrong[1].kind)
+      assert.matches("[Cc]ertificate", wrong[1].error)
+      assert.is_false(wrong[1].sent)
+    end)
+
     it("accepts an empty list and rejects bad arguments", function()
-      local s = core.session()
+      local s = session {}
       assert.same({}, s:batch({}, 4))
       assert.has_error(function() s:batch({ { url = url("/hello") } }, 0) end)
       assert.has_error(function() s:batch({ "not a table" }, 2) end)
@@ -321,4 +358,5 @@ describe("core.session #core #integration", function()
       s:close()
     end)
   end)
+  end
 end)

@@ -111,6 +111,29 @@ describe("one deadline, never two creates #integration", function()
       assert.matches("^%x+%-", r.Token)
     end)
 
+    it("is sent again in a batch only when it is idempotent", function()
+      for _, case in ipairs { { idempotent = false, want = 1 }, { idempotent = true, want = 2 } } do
+        local s = core.session()
+        local tag = "drop-batch-" .. tostring(case.idempotent)
+        -- two connections kept, then two requests on them that the server drops
+        s:batch({ { url = server.url .. "/b?tag=warm1" }, { url = server.url .. "/b?tag=warm2" } }, 2)
+        local results = s:batch({
+          { method = "POST", url = server.url .. "/b?tag=" .. tag .. "a", body = "x", idempotent = case.idempotent },
+          { method = "POST", url = server.url .. "/b?tag=" .. tag .. "b", body = "x", idempotent = case.idempotent },
+        }, 2)
+        for _, k in ipairs { "a", "b" } do
+          assert.are.equal(case.want, count("/b:" .. tag .. k), tag .. k)
+        end
+        if case.want == 1 then
+          assert.are.equal("network", results[1].kind)
+          assert.matches("closed the kept connection without answering", results[1].error)
+        else
+          assert.are.equal(200, results[1].status)
+        end
+        s:close()
+      end
+    end)
+
     it("is not left to libcurl's engine to send again when it must not be", function()
       -- libcurl sends a request again by itself when a reused connection dies unanswered:
       -- one that must not be repeated goes out on a fresh connection instead

@@ -38,18 +38,19 @@ function curl.new(opts)
     return require("aliyun.transport.response").lazy(response)
   end
 
-  -- transport.batch(requests, concurrency[, on_done]): sent concurrently over curl multi
-  -- in the C core. The outcome of requests[i] (its response or an error object) goes to
-  -- on_done(i, outcome) as soon as it is in; without on_done, the list of outcomes is
-  -- returned.
+  -- transport.batch(requests, concurrency[, on_done[, count]]): sent concurrently by the C
+  -- core (its own connections; curl multi through a proxy). requests is a list, or a
+  -- function making request i (1..count) when its turn comes (false: nothing to send for
+  -- i). The outcome of request i (its response or an error object) goes to on_done(i,
+  -- outcome) as soon as it is in; without on_done, the list of outcomes is returned.
   local function outcome(r)
     if r.error then return errors.new { kind = r.kind, message = r.error, sent = r.sent } end
     return r
   end
 
-  function transport.batch(requests, concurrency, on_done)
+  function transport.batch(requests, concurrency, on_done, count)
     if on_done then
-      get_session():batch(requests, concurrency, function(i, r) on_done(i, outcome(r)) end)
+      get_session():batch(requests, concurrency, function(i, r) on_done(i, outcome(r)) end, count)
       return {}
     end
     local raw = get_session():batch(requests, concurrency)

@@ -253,15 +253,21 @@ function transport.new(opts)
   -- Concurrent sends on light threads, at most `concurrency` at a time. The outcome of
   -- requests[i] (its response or an error object) goes to on_done(i, outcome) as soon as
   -- it is in; without on_done, the list of outcomes is returned.
-  function t.batch(requests, concurrency, on_done)
+  -- requests may also be a function making request i (1..count) when its turn comes
+  -- (false: nothing to send for i), as for the other built-in transport.
+  function t.batch(requests, concurrency, on_done, count)
     local results = {}
-    local next_index, n = 1, #requests
+    local made = type(requests) == "function"
+    local next_index, n = 1, made and count or #requests
     local function worker()
       while next_index <= n do
         local i = next_index
         next_index = next_index + 1
-        local r, err = t.send(requests[i])
-        if on_done then on_done(i, r or err) else results[i] = r or err end
+        local request = made and requests(i) or (not made and requests[i])
+        if request then
+          local r, err = t.send(request)
+          if on_done then on_done(i, r or err) else results[i] = r or err end
+        end
       end
     end
     local threads = {}
