@@ -32,10 +32,10 @@ DEPS_CFLAGS = $(shell pkg-config --cflags libcurl openssl)
 DEPS_LIBS   = $(shell pkg-config --libs openssl)
 CURL_LIBS   = $(shell pkg-config --libs libcurl)
 
-SRCS = csrc/core.c csrc/sign.c csrc/http.c csrc/httpcommon.c csrc/h1conn.c csrc/conn.c csrc/h1.c csrc/wire.c csrc/json.c \
+SRCS = csrc/core.c csrc/sign.c csrc/http.c csrc/httpcommon.c csrc/h1conn.c csrc/h1batch.c csrc/conn.c csrc/h1.c csrc/wire.c csrc/json.c \
   csrc/clock.c csrc/interrupt.c
 CURL_SRCS = csrc/curl.c csrc/httpcommon.c csrc/h1.c
-HDRS = csrc/compat.h csrc/membuf.h csrc/sign.h csrc/http.h csrc/httpcommon.h csrc/h1conn.h csrc/conn.h csrc/h1.h csrc/wire.h \
+HDRS = csrc/compat.h csrc/membuf.h csrc/sign.h csrc/http.h csrc/httpcommon.h csrc/h1conn.h csrc/h1batch.h csrc/conn.h csrc/h1.h csrc/wire.h \
   csrc/json.h csrc/clock.h csrc/interrupt.h
 SRCS += csrc/files.c
 HDRS += csrc/files.h
