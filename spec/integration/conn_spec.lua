@@ -215,19 +215,20 @@ time.sleep(5)
         .. script:gsub("'", "'\\''") .. "' 2>&1")
     end
     local url = server.url .. "/conn"
-    -- require, a session and direct calls (http and https): no libcurl
+    -- require, a session, direct calls and batches (http and https): no libcurl
     assert.are.equal("false false", maps_curl(string.format([[
       local before = curl_mapped()
       local s = core.session { verify_tls = false }
       assert(s:request { url = %q })
       assert(s:request { url = %q })
       assert(s:batch({}, 4))
+      assert(s:batch({ { url = %q }, { url = %q } }, 2)[2].status == 200)
       io.write(tostring(before), " ", tostring(curl_mapped()))
-    ]], url, "https://127.0.0.1:" .. server.tls_port .. "/conn")))
-    -- a proxy option, a batch, curl_http: libcurl is loaded then
+    ]], url, "https://127.0.0.1:" .. server.tls_port .. "/conn", url, "https://127.0.0.1:" .. server.tls_port .. "/conn")))
+    -- a proxy option, a batch through a proxy, curl_http: libcurl is loaded then
     for _, code in ipairs {
       string.format("assert(core.session({ proxy = %q }):request { url = %q })", server.url, url),
-      string.format("assert(core.session():batch({ { url = %q } })[1].status == 200)", url),
+      string.format("assert(core.session({ proxy = %q }):batch({ { url = %q } })[1].status == 200)", server.url, url),
       string.format("assert(core.session({ curl_http = true }):request { url = %q })", url),
     } do
       assert.are.equal("false true", maps_curl("local before = curl_mapped()\n" .. code
