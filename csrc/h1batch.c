@@ -439,6 +439,10 @@ static void start(bctx_t *x, bslot_t *s, int i, int reqs) {
         return;
     }
     s->c = take_conn(b, s->key.data, &reused);
+    if (s->c == NULL) { /* cannot happen: a connection per slot */
+        fail(x, s, "network", "no connection free for the request", 0);
+        return;
+    }
     s->c->in_use = 1;
     s->c->slot = s;
     s->reused = reused;
