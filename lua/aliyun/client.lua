@@ -477,10 +477,12 @@ local function explain(err, meta, access_key_id)
   return err
 end
 
--- One attempt through the fused call of the libcurl session: sign, send and decode in one
--- C call (session:v1_call), with no request, response or wire table. Returns the result,
--- or nil, err, headers, meta for the error handling of call(), or false when this call
--- is not one the fused call takes (then _attempt makes it the ordinary way).
+-- One attempt through the built-in transport's common call (session:v1_call: the direct
+-- path's session, or the nginx transport): the C core signs and writes the request, the
+-- transport moves the bytes, the C core parses and decodes the answer, with no request,
+-- response or wire table in Lua. Returns the result, or nil, err, headers, meta for the
+-- error handling of call(), or false when this call is not one it takes (then
+-- attempt_once makes it the ordinary way: the same C writer and parser behind send).
 local function fast_attempt(self, plan, action, params, timeout, connect_timeout, idempotent)
   local query = lazy.params.query_only(plan.entry, params or EMPTY)
   if not query then return false end
