@@ -185,10 +185,11 @@ describe("the fused V1 call #integration", function()
       }
       -- garbage with finalizers, collected in small steps while the big answer is decoded;
       -- rounds until a finalizer has run during a decode (bounded: the heap's size decides
-      -- when a cycle reaches its finalizers)
+      -- when a cycle reaches its finalizers: the collector works hard and in small steps,
+      -- so that a cycle fits in a decode even when the specs before left a large heap)
       collectgarbage("collect")
-      collectgarbage("incremental", 10, 400)
-      for _ = 1, 60 do
+      collectgarbage("incremental", 10, 1000, 10)
+      for _ = 1, 200 do
         for _ = 1, 200 do setmetatable({}, mt) end
         local res = session:v1_call(server.url, "GET", { AcceptLanguage = "big" }, SECRET, "DescribeRegions",
           VERSION, "testid")
