@@ -100,7 +100,10 @@ describe("call options", function()
       "credentials.security_token must be a non-empty string, got a boolean")
     refused({ credentials = { access_key_id = 42, access_key_secret = "b" } },
       "credentials.access_key_id must be a non-empty string, got a number")
-    refused({ max_retries = -1 }, "max_retries must be a whole number >= 0")
+    refused({ max_retries = -1 }, "max_retries must be a whole number from 0 to 10")
+    refused({ max_retries = math.huge }, "max_retries must be a whole number from 0 to 10")
+    refused({ max_retries = 11 }, "max_retries must be a whole number from 0 to 10")
+    refused({ deadline = 0 }, "deadline must be a number of seconds for the whole call, more than 0")
     refused({ debug = "yes" }, "debug must be true, false or a function")
   end)
 
