@@ -197,6 +197,26 @@ return function(world)
       assert.are.same({ kept }, { assert(ens:DescribeDisks { EnsRegionId = N }).Disks.Disks[1].DiskId })
     end)
 
+    it("releases an instance at its AutoReleaseTime, whatever state it went through", function()
+      local ens = world.ens()
+      local at = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() + 3600)
+      local id = assert(run(ens, { AutoReleaseTime = at, DataDisk = { { Size = 20 } } })).InstanceIds[1]
+      local other = assert(run(ens)).InstanceIds[1]
+      assert.are.equal(at, instance(ens, id).AutoReleaseTime)
+      world.advance(3)
+      assert(ens:StopInstance { InstanceId = id })
+      world.advance(1800)
+      assert(ens:StartInstance { InstanceId = id })
+      world.advance(1700)
+      assert.are.equal("Running", instance(ens, id).Status)
+      world.advance(200)
+      assert.are.equal(0, assert(ens:DescribeInstances { InstanceId = id }).TotalCount)
+      for _, d in ipairs(assert(ens:DescribeDisks { EnsRegionId = N }).Disks.Disks) do
+        assert.are_not.equal(id, d.InstanceId)
+      end
+      assert.are.equal("Running", instance(ens, other).Status)
+    end)
+
     it("changes the charge type and the subscription's type on the record", function()
       local ens = world.ens()
       local id = assert(run(ens, { DataDisk = { { Size = 20 } } })).InstanceIds[1]

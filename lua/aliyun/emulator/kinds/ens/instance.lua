@@ -9,7 +9,8 @@
 -- instance are released, the others detached; EIPs are unassociated, load balancers drop it.
 -- ModifyInstanceChargeType and ModifyPrepayInstanceSpec change the record's billing
 -- (InstanceResourceType, ExpiredTime, the disks' DiskChargeType) and type (SpecName).
--- AutoReleaseTime is checked and shown; the emulator does not release at that time.
+-- AutoReleaseTime releases the instance at that time of the emulator's clock, as a release
+-- call would (what goes with it goes too).
 local auth = require "aliyun.emulator.auth"
 local common = require "aliyun.emulator.kinds.ens.common"
 local engine = require "aliyun.emulator.engine"
@@ -289,7 +290,8 @@ local function run_instances(emu, a, ctx)
   local user_data = a:str("UserData")
   if user_data then check_user_data(user_data) end
   local release = a:str("AutoReleaseTime")
-  if release and utc_time(release, "AutoReleaseTime") <= emu:now() + 1800 then
+  local release_at = release and utc_time(release, "AutoReleaseTime")
+  if release_at and release_at <= emu:now() + 1800 then
     bad_field("AutoReleaseTime", "It must be at least 30 minutes ahead.")
   end
   local protect = a:bool("DeletionProtection", false)
@@ -320,9 +322,15 @@ local function run_instances(emu, a, ctx)
     new_disk(emu, ctx, node.EnsRegionId, sys_spec, rec, "system")
     for _, spec in ipairs(data_specs) do new_disk(emu, ctx, node.EnsRegionId, spec, rec, "data") end
     engine.later(emu, ctx, rec, emu.delays.ens_instance_create or 0, { Status = "Running" })
+    if release_at then engine.at(emu, ctx, rec, release_at, nil, "ens_instance_auto_release", "release") end
     ids[#ids + 1] = rec.InstanceId
   end
   return { InstanceIds = common.array(ids), OrderId = common.order_id(emu) }
+end
+
+-- The auto-release timer has its own slot, so state changes (stop, start) do not cancel it.
+engine.hooks.ens_instance_auto_release = function(emu, world, rec)
+  engine.remove(emu, { world = world }, rec)
 end
 
 local function find(a, ctx, code)
