@@ -8,8 +8,12 @@
 #   LUAJIT      the LuaJIT interpreter                       (luajit)
 #   BUILD       output folder                                (build)
 #   LUA_INCDIR  Lua 5.4 headers; found with pkg-config when empty
-#   INST_LIBDIR, INST_LUADIR, INST_BINDIR  where `make install` puts core.so, the Lua files
-#               and the aliyun-lua command
+#   PREFIX      where `make install` puts everything            (/usr/local)
+#   DESTDIR     staging folder prepended to every installed path  (empty)
+#   INST_LIBDIR, INST_LUADIR, INST_BINDIR, INST_COMPDIR  where `make install` puts core.so
+#               (and the LuaJIT build under aliyun/luajit/), the Lua files, the commands
+#               aliyun-lua and aliyun-emulator, and the bash completion script; by default
+#               below PREFIX
 
 CC       ?= cc
 OPT      ?= -O2 -g
@@ -19,9 +23,12 @@ LUAJIT   ?= luajit
 BUILD    ?= build
 BUSTED   ?= /usr/bin/busted
 LUA_INCDIR ?=
-INST_LIBDIR ?= /usr/local/lib/lua/5.4
-INST_LUADIR ?= /usr/local/share/lua/5.4
-INST_BINDIR ?= /usr/local/bin
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+INST_LIBDIR ?= $(PREFIX)/lib/lua/5.4
+INST_LUADIR ?= $(PREFIX)/share/lua/5.4
+INST_BINDIR ?= $(PREFIX)/bin
+INST_COMPDIR ?= $(PREFIX)/share/bash-completion/completions
 LUA54_CFLAGS = $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell pkg-config --cflags lua5.4))
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -51,7 +58,9 @@ ENVJIT = LUA_PATH="$(ROOT)/lua/?.lua;$(ROOT)/lua/?/init.lua;$(ROOT)/spec/?.lua;;
 
 .PHONY: all luajit env help deps test test-unit test-luajit test-integration test-asan fuzz lint demo valgrind bench gen clean install rock
 
-all: $(CORE54) $(CURL54)            ## build the C core for Lua 5.4 into build/5.4/aliyun/{core,curl}.so
+# The LuaJIT build is part of `all`: bin/aliyun-emulator runs the emulator in nginx, whose
+# Lua is LuaJIT.
+all: $(CORE54) $(CURL54) $(COREJIT) $(CURLJIT)   ## build the C core for Lua 5.4 (build/5.4/aliyun/) and for LuaJIT (build/luajit/aliyun/)
 
 $(CORE54): $(SRCS) $(HDRS) Makefile
 	@mkdir -p $(@D)
@@ -171,12 +180,24 @@ gen:                                ## regenerate lua/aliyun/api/*.lua and the e
 	$(LUA) tools/gen-api.lua ../shared/api-meta lua/aliyun/api
 	$(LUA) tools/gen-shapes.lua ../shared/api-meta lua/aliyun/emulator/shapes
 
-install: $(CORE54) $(CURL54)        ## install core.so, curl.so and the Lua files under INST_LIBDIR / INST_LUADIR
-	install -d $(INST_LIBDIR)/aliyun
-	install -m 0755 $(CORE54) $(INST_LIBDIR)/aliyun/core.so
-	install -m 0755 $(CURL54) $(INST_LIBDIR)/aliyun/curl.so
-	cd lua && find aliyun -name '*.lua' -exec install -D -m 0644 {} $(INST_LUADIR)/{} \;
-	install -D -m 0755 bin/aliyun-lua $(INST_BINDIR)/aliyun-lua
+# The commands find the installed modules without LUA_PATH: the folders are written into
+# the installed copies (as they will be after DESTDIR is gone); moved elsewhere, they look
+# in ../share/lua/5.4 and ../lib/lua/5.4 beside their bin/.
+JITLIB = $(INST_LIBDIR)/aliyun/luajit
+install: all                        ## install the commands, the Lua files and the C core (PREFIX, DESTDIR, INST_*DIR)
+	install -d $(DESTDIR)$(INST_LIBDIR)/aliyun $(DESTDIR)$(JITLIB)/aliyun $(DESTDIR)$(INST_BINDIR) $(DESTDIR)$(INST_COMPDIR)
+	install -m 0755 $(CORE54) $(DESTDIR)$(INST_LIBDIR)/aliyun/core.so
+	install -m 0755 $(CURL54) $(DESTDIR)$(INST_LIBDIR)/aliyun/curl.so
+	install -m 0755 $(COREJIT) $(DESTDIR)$(JITLIB)/aliyun/core.so
+	install -m 0755 $(CURLJIT) $(DESTDIR)$(JITLIB)/aliyun/curl.so
+	cd lua && find aliyun -name '*.lua' -exec install -D -m 0644 {} $(DESTDIR)$(INST_LUADIR)/{} \;
+	install -m 0644 bin/aliyun-emulator.lua $(DESTDIR)$(INST_LUADIR)/aliyun/emulator/aliyun-emulator.lua
+	sed -e 's#^local INSTALLED_LUADIR, INSTALLED_LIBDIR = nil, nil#local INSTALLED_LUADIR, INSTALLED_LIBDIR = "$(INST_LUADIR)", "$(INST_LIBDIR)"#' \
+	  bin/aliyun-lua > $(DESTDIR)$(INST_BINDIR)/aliyun-lua
+	sed -e 's#^installed_luadir=$$#installed_luadir="$(INST_LUADIR)"#; s#^installed_libdir=$$#installed_libdir="$(INST_LIBDIR)"#' \
+	  bin/aliyun-emulator > $(DESTDIR)$(INST_BINDIR)/aliyun-emulator
+	chmod 0755 $(DESTDIR)$(INST_BINDIR)/aliyun-lua $(DESTDIR)$(INST_BINDIR)/aliyun-emulator
+	install -m 0644 completions/aliyun-lua.bash $(DESTDIR)$(INST_COMPDIR)/aliyun-lua
 
 rock:                               ## build and install with luarocks for Lua 5.4 (aliyun-scm-1.rockspec)
 	luarocks --lua-version 5.4 make aliyun-scm-1.rockspec

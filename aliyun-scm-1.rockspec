@@ -14,13 +14,20 @@ description = {
 }
 dependencies = { "lua >= 5.4, < 5.5" }
 -- Two C modules: aliyun.core (core.so, links OpenSSL) and aliyun.curl (curl.so, links
--- libcurl; the core loads it only when a session needs libcurl's engine). The Makefile
--- builds and installs both; libcurl and OpenSSL are found with pkg-config (on Debian, curl.h
--- lives in a multiarch folder that luarocks' header search does not look in).
+-- libcurl; the core loads it only when a session needs libcurl's engine), built for Lua 5.4
+-- and, under aliyun/luajit/, for LuaJIT: the emulator runs in nginx, whose Lua is LuaJIT.
+-- The Makefile builds and installs them, the Lua files and both commands (aliyun-lua,
+-- aliyun-emulator), which find the tree's modules without LUA_PATH; libcurl and OpenSSL
+-- are found with pkg-config (on Debian, curl.h lives in a multiarch folder that luarocks'
+-- header search does not look in). The bash completion script stays in the rock's own
+-- folder (luarocks show --rock-dir aliyun)/completions.
 build = {
   type = "make",
   build_target = "all",
   build_variables = { LUA_INCDIR = "$(LUA_INCDIR)", CC = "$(CC)" },
   install_target = "install",
-  install_variables = { INST_LIBDIR = "$(LIBDIR)", INST_LUADIR = "$(LUADIR)", INST_BINDIR = "$(BINDIR)" },
+  install_variables = {
+    INST_LIBDIR = "$(LIBDIR)", INST_LUADIR = "$(LUADIR)", INST_BINDIR = "$(BINDIR)",
+    INST_COMPDIR = "$(PREFIX)/completions", PREFIX = "$(PREFIX)",
+  },
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "interrupt.h"
 
 /* core.monotonic() -> seconds (float) on a clock that never jumps */
 int aliyun_l_monotonic(lua_State *L) {
@@ -26,7 +27,8 @@ int aliyun_l_time(lua_State *L) {
 }
 
 /* core.sleep(seconds): blocks the thread; 0 <= seconds <= one day. Interrupted sleeps
- * resume for the time left. Never used inside nginx (ngx.sleep there). */
+ * resume for the time left, except after a Ctrl-C caught by core.catch_interrupts. Never
+ * used inside nginx (ngx.sleep there). */
 int aliyun_l_sleep(lua_State *L) {
     lua_Number s = luaL_checknumber(L, 1);
     struct timespec req, rem;
@@ -34,8 +36,10 @@ int aliyun_l_sleep(lua_State *L) {
     req.tv_sec = (time_t)s;
     req.tv_nsec = (long)((s - (lua_Number)req.tv_sec) * 1e9);
     if (req.tv_nsec >= 1000000000L) req.tv_nsec = 999999999L;
+    if (aliyun_interrupt_pending()) return 0;
     while (nanosleep(&req, &rem) != 0) {
         if (errno != EINTR) return luaL_error(L, "nanosleep: %s", strerror(errno));
+        if (aliyun_interrupt_pending()) return 0;
         req = rem;
     }
     return 0;

@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "conn.h"
+#include "interrupt.h"
 
 long long conn_now_ms(void) {
     struct timespec ts;
@@ -28,13 +29,14 @@ long long conn_now_ms(void) {
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Polls fd for events until deadline: 1 ready, 0 timed out. */
+/* Polls fd for events until deadline: 1 ready, 0 timed out or interrupted (Ctrl-C caught
+ * by core.catch_interrupts: the caller's message then says so). */
 static int wait_fd(int fd, short events, long long deadline) {
     for (;;) {
         struct pollfd pfd;
         long long left = deadline - conn_now_ms();
         int n;
-        if (left <= 0) return 0;
+        if (left <= 0 || aliyun_interrupt_pending()) return 0;
         pfd.fd = fd;
         pfd.events = events;
         pfd.revents = 0;
@@ -271,7 +273,8 @@ static int tls_connect(conn_t *c, conn_tls_t *tls, const char *host, int numeric
     while (r == CONN_OK || r == CONN_WANT_READ || r == CONN_WANT_WRITE) {
         if (r != CONN_OK && !conn_wait(c, r, until)) {
             ERR_clear_error();
-            snprintf(msg, msglen, "TLS handshake with %s timed out after %lld ms", where, conn_now_ms() - t0);
+            snprintf(msg, msglen, "TLS handshake with %s %s after %lld ms", where,
+                     aliyun_interrupt_pending() ? "interrupted" : "timed out", conn_now_ms() - t0);
             return CONN_TIMEOUT;
         }
         r = conn_tls_step(c, verify_tls, where, msg, msglen);
@@ -425,9 +428,10 @@ int conn_resolve(const char *host, const char *port, int numeric, long long unti
     while ((r = gai_error(&l->cb)) == EAI_INPROGRESS) {
         struct timespec ts;
         long long left = until - conn_now_ms();
-        if (left <= 0) {
+        if (left <= 0 || aliyun_interrupt_pending()) {
             abandon(l);
-            snprintf(msg, msglen, "Resolving host %s timed out after %lld ms", host, conn_now_ms() - t0);
+            snprintf(msg, msglen, "Resolving host %s %s after %lld ms", host,
+                     aliyun_interrupt_pending() ? "interrupted" : "timed out", conn_now_ms() - t0);
             return CONN_TIMEOUT;
         }
         ts.tv_sec = (time_t)(left / 1000);
@@ -496,7 +500,8 @@ static int tcp_connect(conn_t *c, const char *host, const char *port, int numeri
             if (!conn_wait(c, CONN_WANT_WRITE, until)) {
                 conn_close(c);
                 freeaddrinfo(res);
-                snprintf(msg, msglen, "Connection to %s port %s timed out after %lld ms", host, port, conn_now_ms() - t0);
+                snprintf(msg, msglen, "Connection to %s port %s %s after %lld ms", host, port,
+                         aliyun_interrupt_pending() ? "interrupted" : "timed out", conn_now_ms() - t0);
                 return CONN_TIMEOUT;
             }
             r = conn_tcp_finish(c, &err);

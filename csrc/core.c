@@ -42,6 +42,8 @@ LUALIB_API int luaopen_aliyun_core(lua_State *L) {
         {"file_mode", aliyun_l_file_mode},
         /* interrupt.c */
         {"catch_interrupts", aliyun_l_catch_interrupts},
+        {"interrupted", aliyun_l_interrupted},
+        {"wait_input", aliyun_l_wait_input},
         /* http.c */
         {"session", aliyun_l_session},
         {"parse_headers", aliyun_l_parse_headers},

@@ -21,6 +21,7 @@
 #include "compat.h"
 #include "h1.h"
 #include "httpcommon.h"
+#include "interrupt.h"
 #include "membuf.h"
 
 #define SESSION_MT "aliyun.curl.session"
@@ -47,6 +48,10 @@ typedef struct {
     size_t fields;     /* header lines of the current head */
     char errbuf[CURL_ERROR_SIZE];
 } transfer_t;
+
+/* The core's Ctrl-C flag (interrupt.c), found through the registry once
+ * core.catch_interrupts has run: this module cannot link to the core's symbols. */
+static volatile sig_atomic_t *interrupt_flag = NULL;
 
 /* The transfers of the batch in progress. They hang off the session, not the stack, so
  * a Lua error part-way (out of memory, a bad request table) leaves nothing unowned: the
@@ -144,6 +149,17 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
         return 0;
     }
     return membuf_add(&s->headers, p, n) ? n : 0;
+}
+
+/* CURLOPT_XFERINFOFUNCTION: libcurl calls it about once a second, and more often while
+ * data moves; a non-zero return stops the transfer (CURLE_ABORTED_BY_CALLBACK). */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+    (void)ud;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return interrupt_flag != NULL && *interrupt_flag != 0;
 }
 
 /* ------------------------------------------------------------ session */
@@ -299,6 +315,8 @@ static int push_failure(lua_State *L, transfer_t *s, CURLcode rc) {
     lua_pushnil(L);
     if (s->why)
         lua_pushfstring(L, "invalid HTTP response: %s", s->why);
+    else if (rc == CURLE_ABORTED_BY_CALLBACK)
+        lua_pushliteral(L, "interrupted (Ctrl-C)");
     else if (s->errbuf[0])
         lua_pushfstring(L, "%s (%s)", s->errbuf, curl_easy_strerror(rc));
     else
@@ -389,6 +407,15 @@ static const char *prepare_transfer(lua_State *L, session_t *s, transfer_t *t, i
     SETOPT(L, c, CURLOPT_HTTPHEADER, t->req_headers);
     SETOPT(L, c, CURLOPT_CONNECTTIMEOUT_MS, aliyun_opt_ms(L, req, "connect_timeout", s->o.connect_timeout_ms));
     SETOPT(L, c, CURLOPT_TIMEOUT_MS, aliyun_opt_ms(L, req, "timeout", s->o.timeout_ms));
+    if (interrupt_flag == NULL) {
+        lua_getfield(L, LUA_REGISTRYINDEX, ALIYUN_INTERRUPT_KEY);
+        interrupt_flag = (volatile sig_atomic_t *)lua_touserdata(L, -1);
+        lua_pop(L, 1);
+    }
+    if (interrupt_flag != NULL) {
+        SETOPT(L, c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        SETOPT(L, c, CURLOPT_NOPROGRESS, 0L);
+    }
 
     /* libcurl sends a request again, unasked, when a reused connection dies before any
      * answer: for a request that must not be repeated (a create), a fresh connection
@@ -654,6 +681,9 @@ static int l_session_batch(lua_State *L) {
         if (running == 0 && next > n) break;
         if (running == 0) continue;
         event_step(L, s);
+        /* a Ctrl-C stops the batch as the hook stops Lua code: what is in flight is
+         * dropped by the next batch, close() or the GC */
+        if (interrupt_flag != NULL && *interrupt_flag != 0) return luaL_error(L, "interrupted!");
         /* a slot that came free is refilled before waiting for the network again */
         while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
             if (msg->msg != CURLMSG_DONE) continue;

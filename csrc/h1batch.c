@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "h1batch.h"
+#include "interrupt.h"
 #include "wire.h"
 
 #define KEY_MAX 1100
@@ -579,6 +580,9 @@ size_t h1batch_run(lua_State *L, h1batch_t *b, conn_tls_t *tls, const aliyun_htt
         if (wait < 0 || kicked) wait = 0;
         nev = epoll_wait(b->epfd, evs, 64, (int)wait);
         if (nev < 0 && errno != EINTR) luaL_error(L, "epoll_wait: %s", strerror(errno));
+        /* a Ctrl-C stops the batch as the hook stops Lua code: the next batch, close() or
+         * the GC closes what is in flight (batch_end) */
+        if (aliyun_interrupt_pending()) luaL_error(L, "interrupted!");
         for (i = 0; i < nev; i++) {
             bconn_t *c = (bconn_t *)evs[i].data.ptr;
             if (c->slot != NULL) {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "h1conn.h"
+#include "interrupt.h"
 
 #define RECV_CHUNK 16384
 
@@ -64,6 +65,10 @@ static int h1conn_open(h1pool_t *p, h1conn_t *c, const h1call_t *call, long long
 }
 
 static int timed_out(char *msg, size_t msglen, const h1call_t *call, size_t got) {
+    if (aliyun_interrupt_pending()) {
+        snprintf(msg, msglen, "interrupted (Ctrl-C) with %lu bytes received", (unsigned long)got);
+        return A_TIMEOUT;
+    }
     snprintf(msg, msglen, "Operation timed out after %ld milliseconds with %lu bytes received (Timeout was reached)",
              call->timeout_ms, (unsigned long)got);
     return A_TIMEOUT;

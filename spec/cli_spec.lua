@@ -180,7 +180,7 @@ describe("aliyun-lua one-shot", function()
     assert.truthy(err:find("did you mean ecs", 1, true), err)
     code, _, err = run { "--output", "xml", "ecs", "DescribeRegions" }
     assert.equal(2, code)
-    assert.truthy(err:find("json or table", 1, true), err)
+    assert.truthy(err:find("json, table or cols=A,B", 1, true), err)
     code, _, err = run { "ecs" }
     assert.equal(2, code)
     assert.truthy(err:find("an action is needed", 1, true), err)
@@ -331,13 +331,21 @@ describe("cli in process", function()
 
   it("parses flags with their key=value words", function()
     local a = assert(cli.parse { "ecs", "DescribeDisks", "--waiter", "expr=A.B", "to=x", "--RegionId", "r",
-      "--output", "table", "cols=A", "--pager" })
+      "--output", "table", "cols=A", "--quiet" })
     assert.same({ "ecs", "DescribeDisks" }, a.positional)
     assert.same({ expr = "A.B", to = "x" }, a.sub.waiter)
     assert.same({ format = "table", cols = "A" }, a.sub.output)
     assert.same({ { "RegionId", "r" } }, a.params)
-    assert.truthy(a.flags.pager)
+    assert.truthy(a.flags.quiet)
     assert.is_nil(cli.parse { "--waiter", "expr=A" })
+    -- the official client's table spelling: no format word, cols/rows/num
+    a = assert(cli.parse { "--output", "cols=InstanceId,Status", "rows=Instances.Instance[]", "num=true", "-p", "x" })
+    assert.same({ format = "table", cols = "InstanceId,Status", rows = "Instances.Instance[]", num = "true" }, a.sub.output)
+    assert.equal("x", a.flags.profile)
+    -- --version with a date is the API version to call
+    a = assert(cli.parse { "ecs", "DescribeRegions", "--version", "2014-05-26" })
+    assert.equal("2014-05-26", a.flags.api_version)
+    assert.is_nil(a.flags.version)
   end)
 
   it("--waiter follows a disk from Creating to Available on the emulator's clock", function()

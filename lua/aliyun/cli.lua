@@ -1,18 +1,26 @@
 -- The one-shot command line: `aliyun-lua ecs DescribeDisks --RegionId cn-hangzhou` makes
 -- one call and prints its JSON on stdout; on failure the one-line error goes to stderr and
 -- the exit code is non-zero (1: the call failed, validation included; 2: the command line
--- itself is wrong). Also the help texts the REPL shares.
+-- itself is wrong; 130: interrupted by Ctrl-C). It takes the official command-line
+-- client's spellings (aliyun ecs ... --output cols= rows=, --Tag.1.Key, --access-key-id,
+-- --read-timeout, --cli-dry-run ...) beside its own shorter ones. Also the help texts and
+-- the completion the REPL and the bash completion script share.
 --
 --   cli.main(argv, env) -> exit code
 -- env (for tests and embedding; all optional): stdout, stderr (functions taking a string),
 -- client_opts (merged into every client's options), getenv.
+local advice = require "aliyun.advice"
 local api = require "aliyun.api"
 local core = require "aliyun.core"
+local endpoints = require "aliyun.endpoints"
 local errors = require "aliyun.errors"
 local json = require "aliyun.json"
 local pretty = require "aliyun.pretty"
 
 local cli = {}
+
+-- The waiter's defaults, shown in --help and used by run_waiter.
+local WAIT_TIMEOUT, WAIT_INTERVAL = 600, 2
 
 local USAGE = [[
 usage: aliyun-lua [options]                          interactive REPL (ecs, ens and aliyun loaded)
@@ -20,55 +28,97 @@ usage: aliyun-lua [options]                          interactive REPL (ecs, ens 
        aliyun-lua PRODUCT --help | PRODUCT ACTION --help
 
 Products: ecs, ens. Parameter values: JSON for lists and objects (--DiskIds '["d-1"]'),
-numbers and booleans as text; --Name=value works too.
+numbers and booleans as text; --Name=value works too, and so do flat names for the items
+of lists and structures (--Tag.1.Key env --Tag.1.Value prod, --SystemDisk.Category cloud_essd).
 
-Options:
-  --profile NAME          profile of ~/.aliyun/config.json (default: ALIBABA_CLOUD_PROFILE, current)
-  --region NAME           region of the endpoint, and RegionId when the action takes one
-  --endpoint URL          send to this endpoint (https://host, http://127.0.0.1:PORT)
+Where and who:
+  --profile, -p NAME      profile of ~/.aliyun/config.json: its key pair and region_id
+                          (default: ALIBABA_CLOUD_PROFILE, else the file's current profile)
+  --region NAME           region of the endpoint, and RegionId when the action takes one and
+                          none is given (default: the profile's region_id)
+  --endpoint URL          send here: https://host, http://127.0.0.1:PORT, or a bare host name
+                          (HTTPS) (default: the region's endpoint)
+  --access-key-id ID, --access-key-secret SECRET, --sts-token TOKEN
+                          a key pair for this call (default: the credential chain)
   --emulator              send to an emulator inside this process (key pair testid/testsecret)
-  --output json|table     output format (table: [cols=A,B] [rows=PATH])     (default json)
-  --dryrun                print the signed request instead of sending it (signature, STS token
+  --insecure              plain HTTP to the endpoint instead of HTTPS (not for real accounts)
+  --secure                HTTPS (the default)
+  --skip-secure-verify    HTTPS without checking the server's certificate (tests only)
+How:
+  --read-timeout S        seconds to wait for an answer  (default 10; 60 for long actions such
+                          as RunInstances)
+  --connect-timeout S     seconds to connect             (default 5)
+  --retry-count N         retries of throttling, 5xx, timeouts and network errors (default 3)
+  --version YYYY-MM-DD    the API version to call        (default: the product's, e.g. 2014-05-26)
+  --dryrun, --cli-dry-run print the signed request instead of sending it (signature, STS token
                           and secrets masked)
   --dryrun-live           print the live signed request, nothing masked, to send it elsewhere
                           (anyone who reads it can send it once)
+  --debug                 trace requests and responses on stderr (secrets masked)
+What to print:
+  --output json           indented JSON                  (the default)
+  --output [table] [cols=A,B] [rows=PATH] [num=true]
+                          a table: one row per item of PATH (Instances.Instance[], found by
+                          itself when the result has one list), columns A,B (every field by
+                          default; Name:0 for items that are lists), row numbers with num=true
+  --quiet, -q             print nothing on success (the exit code says it)
   --pager [path=PATH]     call every page and merge the lists into one result
+                          (default: the result's one list)
   --waiter expr=PATH to=VALUE [timeout=S] [interval=S]
-                          call until the value at PATH is VALUE (PATH: Disks.Disk[0].Status)
+                          call until the value at PATH (Disks.Disk[0].Status) is VALUE, every
+                          interval seconds for at most timeout seconds (default timeout=600
+                          interval=2); a resource that is not there ends it at once
   --plot [metric=A,B] [width=N] [height=N]
                           draw a monitoring series (Describe*MonitorData) as a chart
+                          (default: one metric, 60 x 8)
   --save FILE             write the base64 payload of the result (GetInstanceScreenshot) to FILE
-  --debug                 trace requests and responses on stderr (secrets masked)
-  --help                  this text
+  --help, -h              this text (PRODUCT --help: its actions; PRODUCT ACTION --help: its
+                          parameters)
   --version               the library version
+
+--pager and --waiter do not go together, nor --dryrun with either, nor --quiet with --dryrun.
+Exit codes: 0 done, 1 the call failed, 2 the command line is wrong, 130 interrupted (Ctrl-C).
+Bash completion: source completions/aliyun-lua.bash (installed with the command).
 ]]
 
 cli.USAGE = USAGE
 
--- Options that take key=value words after them, and which keys they take.
+-- The options, one place for the parser, the completion and the checks.
+--   value: takes one word; bool: takes none; sub: takes key=value words (listed).
+local FLAGS = {
+  profile = "value", region = "value", endpoint = "value", save = "value",
+  ["access-key-id"] = "value", ["access-key-secret"] = "value", ["sts-token"] = "value",
+  ["read-timeout"] = "value", ["connect-timeout"] = "value", ["retry-count"] = "value",
+  dryrun = "bool", ["cli-dry-run"] = "bool", ["dryrun-live"] = "bool", emulator = "bool", debug = "bool", help = "bool",
+  quiet = "bool", insecure = "bool", secure = "bool", ["skip-secure-verify"] = "bool",
+  version = "version", -- alone: the library's version; with YYYY-MM-DD: the API version
+  output = "sub", pager = "sub", waiter = "sub", plot = "sub",
+}
+local SHORT = { ["-h"] = "help", ["-p"] = "profile", ["-q"] = "quiet" }
 local SUBOPTIONS = {
-  output = { cols = true, rows = true },
+  output = { cols = true, rows = true, num = true },
   pager = { path = true },
   waiter = { expr = true, to = true, timeout = true, interval = true },
   plot = { metric = true, width = true, height = true },
 }
-local VALUE_FLAGS = { profile = true, region = true, endpoint = true, save = true }
-local BOOL_FLAGS = { dryrun = true, ["dryrun-live"] = true, emulator = true, debug = true, help = true,
-  version = true }
+local SUB_HELP = {
+  output = "json, table, cols=A,B, rows=PATH, num=true",
+  pager = "path=PATH",
+  waiter = "expr=PATH, to=VALUE, timeout=S, interval=S",
+  plot = "metric=A,B, width=N, height=N",
+}
+
+cli.FLAGS = FLAGS
 
 local function usage_error(message)
   return { usage = true, message = message }
 end
 
--- "; did you mean --endpoint?" for a misspelt flag, or "".
-local function flag_hint(name)
-  local names = {}
-  for _, set in ipairs { VALUE_FLAGS, BOOL_FLAGS, SUBOPTIONS } do
-    for n in pairs(set) do names[#names + 1] = n end
-  end
-  table.sort(names)
-  local near = api.suggest(names, name, 2)
-  return #near > 0 and ("; did you mean --" .. table.concat(near, ", --") .. "?") or ""
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return keys
 end
 
 -- argv -> {flags = {...}, sub = {[flag] = {k = v}}, positional = {...}, params = {{name, value|true}}}
@@ -78,11 +128,11 @@ function cli.parse(argv)
   local i, n = 1, #argv
   while i <= n do
     local a = argv[i]
-    if a == "-h" then a = "--help" end
+    if SHORT[a] then a = "--" .. SHORT[a] end
     local name, inline = a:match("^%-%-([%w_.%-]+)=(.*)$")
     if not name then name = a:match("^%-%-([%w_.%-]+)$") end
     if not name then
-      if a:sub(1, 1) == "-" and a ~= "-" then return nil, usage_error("unknown option " .. a) end
+      if a:sub(1, 1) == "-" and a ~= "-" then return nil, usage_error("unknown option " .. a .. " (see --help)") end
       out.positional[#out.positional + 1] = a
       i = i + 1
     elseif name:match("^%u") then
@@ -99,49 +149,175 @@ function cli.parse(argv)
       end
       out.params[#out.params + 1] = { name, v }
       i = i + 1
-    elseif VALUE_FLAGS[name] then
-      local v = inline
-      if v == nil then
-        v = argv[i + 1]
-        if v == nil then return nil, usage_error("--" .. name .. " needs a value") end
-        i = i + 1
-      end
-      out.flags[name] = v
-      i = i + 1
-    elseif BOOL_FLAGS[name] then
-      if inline ~= nil then return nil, usage_error("--" .. name .. " takes no value") end
-      out.flags[name] = true
-      i = i + 1
-    elseif SUBOPTIONS[name] then
-      local sub = {}
-      i = i + 1
-      if inline ~= nil then
-        if name == "output" then sub.format = inline else return nil, usage_error("--" .. name .. " takes key=value words") end
-      elseif name == "output" then
-        sub.format = argv[i]
-        if sub.format == nil then return nil, usage_error("--output needs json or table") end
-        i = i + 1
-      end
-      while i <= n do
-        local k, v = argv[i]:match("^(%a+)=(.*)$")
-        if not k or not SUBOPTIONS[name][k] then break end
-        sub[k] = v
-        i = i + 1
-      end
-      out.flags[name] = true
-      out.sub[name] = sub
     else
-      return nil, usage_error("unknown option --" .. name .. flag_hint(name) .. " (see --help)")
+      local kind = FLAGS[name]
+      if kind == "value" then
+        local v = inline
+        if v == nil then
+          v = argv[i + 1]
+          if v == nil then return nil, usage_error("--" .. name .. " needs a value") end
+          i = i + 1
+        end
+        out.flags[name] = v
+        i = i + 1
+      elseif kind == "bool" then
+        if inline ~= nil then return nil, usage_error("--" .. name .. " takes no value") end
+        out.flags[name] = true
+        i = i + 1
+      elseif kind == "version" then
+        local v = inline
+        if v == nil and argv[i + 1] and argv[i + 1]:match("^%d%d%d%d%-%d%d%-%d%d$") then
+          v = argv[i + 1]
+          i = i + 1
+        end
+        if v ~= nil and not v:match("^%d%d%d%d%-%d%d%-%d%d$") then
+          return nil, usage_error("--version takes an API version such as 2014-05-26, not " .. v)
+        end
+        if v then out.flags.api_version = v else out.flags.version = true end
+        i = i + 1
+      elseif kind == "sub" then
+        local sub = out.sub[name] or {}
+        i = i + 1
+        if inline ~= nil then
+          if name ~= "output" then return nil, usage_error("--" .. name .. " takes " .. SUB_HELP[name]) end
+          sub.format = inline
+        elseif name == "output" and argv[i] and argv[i]:match("^%a+$") then
+          sub.format = argv[i]
+          i = i + 1
+        end
+        while i <= n do
+          local k, v = argv[i]:match("^(%a+)=(.*)$")
+          if not k then break end
+          if not SUBOPTIONS[name][k] then
+            return nil, usage_error("--" .. name .. " takes " .. SUB_HELP[name] .. "; not " .. k .. "=")
+          end
+          sub[k] = v
+          i = i + 1
+        end
+        out.flags[name] = true
+        out.sub[name] = sub
+      else
+        local near = api.suggest(sorted_keys(FLAGS), name, 2)
+        return nil, usage_error("unknown option --" .. name
+          .. (#near > 0 and ("; did you mean --" .. table.concat(near, ", --") .. "?") or " (see --help)"))
+      end
     end
   end
-  local fmt = out.sub.output and out.sub.output.format
-  if fmt and fmt ~= "json" and fmt ~= "table" then
-    return nil, usage_error("--output takes json or table, not " .. fmt)
+  return cli.check(out)
+end
+
+local function positive(text)
+  local v = tonumber(text)
+  return v and v > 0 and v < math.huge and v or nil
+end
+
+-- The combinations and values the parser cannot see one word at a time.
+function cli.check(out)
+  local f, sub = out.flags, out.sub
+  if f["cli-dry-run"] or f["dryrun-live"] then f.dryrun = true end
+  local o = sub.output
+  if o then
+    if o.format == nil then
+      if o.cols or o.rows or o.num then o.format = "table" else return nil, usage_error("--output needs json, table or cols=A,B") end
+    end
+    if o.format ~= "json" and o.format ~= "table" then
+      return nil, usage_error("--output takes json, table or cols=A,B rows=PATH, not " .. o.format)
+    end
+    if o.format == "json" and (o.cols or o.rows or o.num) then
+      return nil, usage_error("cols=, rows= and num= make a table: leave out json")
+    end
+    if o.num and o.num ~= "true" and o.num ~= "false" then return nil, usage_error("num= takes true or false") end
+    if o.rows then
+      local ok, why = pretty.compile_path(o.rows)
+      if not ok then return nil, usage_error("--output rows=" .. o.rows .. ": " .. why) end
+    end
+    if o.cols == "" then return nil, usage_error("--output cols= needs column names, such as cols=InstanceId,Status") end
   end
-  if out.sub.waiter and not (out.sub.waiter.expr and out.sub.waiter.to) then
-    return nil, usage_error("--waiter needs expr=PATH and to=VALUE")
+  if f.pager and f.waiter then
+    return nil, usage_error("--pager and --waiter do not go together: --pager merges pages, --waiter polls one call")
+  end
+  if f.dryrun and (f.pager or f.waiter) then
+    return nil, usage_error("--dryrun shows one request: leave out --" .. (f.pager and "pager" or "waiter"))
+  end
+  if f.quiet and f.dryrun then return nil, usage_error("--quiet hides what --dryrun prints: choose one") end
+  if f.insecure and f.secure then return nil, usage_error("--insecure (HTTP) and --secure (HTTPS) disagree") end
+  local w = sub.waiter
+  if w then
+    if not (w.expr and w.to) then return nil, usage_error("--waiter needs expr=PATH and to=VALUE") end
+    local ok, why = pretty.compile_path(w.expr)
+    if not ok then return nil, usage_error("--waiter expr=" .. w.expr .. ": " .. why) end
+    for _, k in ipairs { "timeout", "interval" } do
+      if w[k] and not (tonumber(w[k]) and tonumber(w[k]) >= 0) then
+        return nil, usage_error("--waiter " .. k .. "= takes seconds, not " .. w[k])
+      end
+    end
+  end
+  local p = sub.pager
+  if p and p.path then
+    p.path = p.path:gsub("%[%]$", "")
+    if not p.path:match("^[%a_][%w_]*[%w_.]*$") or p.path:find("..", 1, true) or p.path:find("%.$") then
+      return nil, usage_error("--pager path= takes the path of the list, such as path=Disks.Disk")
+    end
+  end
+  local pl = sub.plot
+  if pl then
+    for _, k in ipairs { "width", "height" } do
+      if pl[k] and not (math.tointeger(tonumber(pl[k])) and tonumber(pl[k]) > 0) then
+        return nil, usage_error("--plot " .. k .. "= takes a whole number, not " .. pl[k])
+      end
+    end
+  end
+  for _, k in ipairs { "read-timeout", "connect-timeout" } do
+    if f[k] and not positive(f[k]) then return nil, usage_error("--" .. k .. " takes seconds, not " .. f[k]) end
+  end
+  if f["retry-count"] then
+    local r = math.tointeger(tonumber(f["retry-count"]))
+    if not r or r < 0 or r > 10 then return nil, usage_error("--retry-count takes a count from 0 to 10") end
+  end
+  if (f["access-key-id"] ~= nil) ~= (f["access-key-secret"] ~= nil) then
+    return nil, usage_error("--access-key-id and --access-key-secret go together")
+  end
+  if f["sts-token"] and not f["access-key-id"] then
+    return nil, usage_error("--sts-token needs --access-key-id and --access-key-secret (the temporary key pair)")
+  end
+  if f.emulator and f.endpoint then
+    return nil, usage_error("--emulator runs one in this process and --endpoint sends elsewhere: give one")
+  end
+  if f.region then
+    local ok, why = endpoints.check_region(f.region)
+    if not ok then return nil, usage_error("--region: " .. why) end
+  end
+  if f.endpoint then
+    local e, why = cli.endpoint_url(f.endpoint, f.insecure and "http" or f.secure and "https" or nil, "--endpoint")
+    if not e then return nil, usage_error(why) end
+    f.endpoint = e
   end
   return out
+end
+
+-- An endpoint as typed -> a URL, or nil and why. A bare host name means HTTPS (as the
+-- official client takes it); a host with a port but no scheme is refused, since the port
+-- alone cannot tell HTTP (the emulator) from HTTPS. scheme forces one (--insecure, --secure).
+function cli.endpoint_url(text, scheme, what)
+  local given, rest = text:match("^(%a[%w+.-]*)://(.*)$")
+  if given then
+    given = given:lower()
+    if given ~= "http" and given ~= "https" then return nil, what .. " takes http:// or https://, not " .. given .. "://" end
+    if scheme and scheme ~= given then
+      return nil, what .. " " .. text .. " is " .. given .. " but " .. (scheme == "http" and "--insecure" or "--secure")
+        .. " asks for " .. scheme
+    end
+    if not rest:match("^[%w.%-%[%]:]+") then return nil, what .. " " .. text .. " has no host" end
+    return text
+  end
+  if not text:match("^[%w.%-]+$") then
+    if text:match("^[%w.%-%[%]]+:%d+$") then
+      return nil, what .. " " .. text .. " needs a scheme: http://" .. text .. " (plain HTTP, as the emulator"
+        .. " serves) or https://" .. text
+    end
+    return nil, what .. " takes a URL such as https://ecs.cn-hangzhou.aliyuncs.com or http://127.0.0.1:8080"
+  end
+  return (scheme or "https") .. "://" .. text
 end
 
 ---------------------------------------------------------------------------- help texts
@@ -223,7 +399,7 @@ function cli.action_help(product, action)
     end
     lines[#lines + 1] = ""
     lines[#lines + 1] = "Lists and structures (RepeatList, Struct, Json, Array) take JSON on the command line"
-      .. " and tables in Lua; indented names are the fields of their items."
+      .. " (or flat names: --Tag.1.Key k) and tables in Lua; indented names are the fields of their items."
   end
   return table.concat(lines, "\n") .. "\n"
 end
@@ -266,34 +442,82 @@ function cli.convert(ptype, text, style)
   return text
 end
 
+-- A value for a name the tables do not know: JSON when it looks like JSON, else the text.
+local function untyped(text)
+  if text == true then return true end
+  local first = text:match("^%s*(.)")
+  if first == "[" or first == "{" then return json.decode(text) or text end
+  return text
+end
+
+-- The official client's flat names for the items of lists and the fields of structures:
+-- Tag.1.Key (item 1 of Tag, its field Key), SecurityGroupIds.2, SystemDisk.Category.
+-- Sets the value in params, building the tables on the way; returns true or nil, why.
+local function set_flat(params, by_name, action, name, text)
+  local parts = {}
+  for part in name:gmatch("[^.]+") do parts[#parts + 1] = part end
+  local top = by_name[parts[1]]
+  local node_params = top and top.sub
+  local container, key = params, parts[1]
+  local ptype, style = top and top.type, top and top.style
+  for k = 2, #parts do
+    local part = parts[k]
+    local idx = math.tointeger(tonumber(part))
+    if container[key] == nil then container[key] = {} end
+    if type(container[key]) ~= "table" then
+      return nil, "parameter " .. name .. " goes into " .. key .. ", which is given as a value too"
+    end
+    container = container[key]
+    if idx then
+      if idx < 1 then return nil, "parameter " .. name .. ": list items count from 1" end
+      key = idx
+    else
+      key = part
+      local field
+      for _, s in ipairs(node_params or {}) do
+        if s.name == part then field = s break end
+      end
+      node_params = field and field.sub
+      ptype, style = field and field.type, field and field.style
+    end
+  end
+  local v, why
+  if ptype and type(key) ~= "number" then
+    v, why = cli.convert(ptype, text, style)
+  else
+    v = untyped(text)
+  end
+  if v == nil then return nil, "parameter " .. name .. " " .. tostring(why) end
+  if container[key] ~= nil then return nil, "parameter " .. name .. " given twice" end
+  container[key] = v
+  local _ = action
+  return true
+end
+
 function cli.build_params(product, action, list)
   local d = api.describe(product, action)
-  local types, styles = {}, {}
+  local by_name = {}
   if d then
-    for _, p in ipairs(d.parameters) do types[p.name], styles[p.name] = p.type, p.style end
+    for _, p in ipairs(d.parameters) do by_name[p.name] = p end
   end
   local params = {}
   for _, pair in ipairs(list) do
     local name, text = pair[1], pair[2]
-    local ptype = types[name]
-    local v, why
-    if ptype then
-      v, why = cli.convert(ptype, text, styles[name])
-    elseif text == true then
-      v = true
+    local p = by_name[name]
+    if not p and name:find(".", 1, true) and by_name[name:match("^[^.]+")] then
+      local ok, why = set_flat(params, by_name, action, name, text)
+      if not ok then return nil, errors.validation(action, why) end
     else
-      -- unknown to the tables (the validation will say so) or a flat dotted name
-      v = text
-      local first = text:match("^%s*(.)")
-      if first == "[" or first == "{" then v = json.decode(text) or text end
+      local v, why
+      if p then v, why = cli.convert(p.type, text, p.style) else v = untyped(text) end
+      if v == nil then
+        return nil, errors.validation(action, "parameter " .. name .. " " .. tostring(why))
+      end
+      if params[name] ~= nil then
+        return nil, errors.validation(action, "parameter " .. name .. " given twice")
+      end
+      params[name] = v
     end
-    if v == nil then
-      return nil, errors.validation(action, "parameter " .. name .. " " .. tostring(why))
-    end
-    if params[name] ~= nil then
-      return nil, errors.validation(action, "parameter " .. name .. " given twice")
-    end
-    params[name] = v
   end
   return params
 end
@@ -308,20 +532,27 @@ function cli.profile_region(profile_name, getenv)
   return p and type(p.region_id) == "string" and p.region_id ~= "" and p.region_id or nil
 end
 
--- Client options from the session settings: {profile, region, endpoint, emulator, debug}.
--- A profile named explicitly is the credential source (before the environment variables
--- that the default chain reads first), and its region_id the default region. An emulator
--- (true, or a transport table) puts the in-process emulator behind the client, with its
--- key pair unless a profile was named.
+-- Client options from the session settings: {profile, region, endpoint, emulator, debug,
+-- access_key_id, access_key_secret, security_token, timeout, connect_timeout, max_retries,
+-- verify_tls, version}. An explicit key pair wins; else a profile named explicitly is the
+-- credential source (before the environment variables that the default chain reads
+-- first), and its region_id the default region. An emulator (true, or a transport table)
+-- puts the in-process emulator behind the client, with its key pair unless a profile or a
+-- key pair was named.
 function cli.client_options(settings, extra)
   local o = {}
-  if settings.profile then
+  if settings.access_key_id then
+    o.access_key_id, o.access_key_secret = settings.access_key_id, settings.access_key_secret
+    o.security_token = settings.security_token
+  elseif settings.profile then
     o.profile = settings.profile
     local ok, prof = pcall(require, "aliyun.credentials.profile")
     if ok then o.credentials_provider = prof.new { profile = settings.profile } end
   end
-  if settings.region then o.region = settings.region end
-  if settings.endpoint then o.endpoint = settings.endpoint end
+  for _, k in ipairs { "region", "endpoint", "timeout", "connect_timeout", "max_retries", "version" } do
+    if settings[k] ~= nil then o[k] = settings[k] end
+  end
+  if settings.verify_tls == false then o.verify_tls = false end
   if settings.debug then o.debug = true end
   if settings.emulator then
     if type(settings.emulator) ~= "table" then
@@ -329,7 +560,9 @@ function cli.client_options(settings, extra)
     end
     o.transport = settings.emulator
     o.endpoint = o.endpoint or "http://127.0.0.1"
-    if not settings.profile then o.access_key_id, o.access_key_secret = "testid", "testsecret" end
+    if not settings.profile and not settings.access_key_id then
+      o.access_key_id, o.access_key_secret = "testid", "testsecret"
+    end
   end
   for k, v in pairs(extra or {}) do o[k] = v end
   return o
@@ -338,17 +571,19 @@ end
 ---------------------------------------------------------------------------- running
 
 local function merge_pages(client, action, params, path)
+  local paginate = require "aliyun.paginate"
   local merged, all, list_path
   for page, err in client:pages(action, params, { items = path }) do
     if page == false then return nil, err end
     if not merged then
       merged = page
-      list_path = path or require("aliyun.paginate").find_items(page)
+      list_path = path or paginate.find_items(page)
       if not list_path then return page end -- not a listing: the one result
       all = {}
     end
-    local items = require("aliyun.paginate").items_at(page, list_path)
-    for _, it in ipairs(items or {}) do all[#all + 1] = it end
+    local items, why = paginate.named_items(page, list_path)
+    if not items then return nil, errors.validation(action, "--pager path=" .. list_path .. ": " .. why) end
+    for _, it in ipairs(items) do all[#all + 1] = it end
   end
   if not list_path then return merged end
   -- the merged list replaces the first page's, wherever it sits
@@ -368,6 +603,8 @@ local function merge_pages(client, action, params, path)
   return merged
 end
 
+-- Polls every interval seconds (no backoff: the interval asked for is the interval kept)
+-- until the value at expr is `to`, for at most timeout seconds.
 local function run_waiter(client, action, params, w, stderr)
   local expected = w.to
   local tty = core.isatty(2)
@@ -377,14 +614,18 @@ local function run_waiter(client, action, params, w, stderr)
     if tty then stderr("\r" .. line .. "   ") else stderr(line .. "\n") end
   end
   local result, err = client:wait(action, params, function(r)
-    local v = pretty.at(r, w.expr)
-    local state = v == nil and "(nothing)" or tostring(v)
+    local v = pretty.query(r, w.expr)
+    local state = v == nil and ("nothing at " .. w.expr) or (type(v) == "table" and (json.encode(v) or "?") or tostring(v))
     progress(state)
-    return state == expected, state
+    return state == expected, state, v == nil
   end, {
-    timeout = tonumber(w.timeout) or 600, interval = tonumber(w.interval) or 2, progress = false,
+    timeout = tonumber(w.timeout) or WAIT_TIMEOUT, interval = tonumber(w.interval) or WAIT_INTERVAL, backoff = 1,
+    progress = false,
   })
   if tty then stderr("\n") end
+  if not result and err.kind == "service" and err.message:find("^nothing to wait for") then
+    err.message = err.message .. "; check the ids in the parameters and expr=" .. w.expr
+  end
   return result, err
 end
 
@@ -410,27 +651,27 @@ function cli.save(result, file)
   return #bytes
 end
 
-function cli.main(argv, env)
-  env = env or {}
-  local stdout = env.stdout or function(s) io.stdout:write(s) end
-  local stderr = env.stderr or function(s) io.stderr:write(s) end
-  local function fail(code, message)
-    stderr("aliyun-lua: " .. tostring(message):gsub("[\r\n]+", " ") .. "\n")
-    return code
-  end
-  local function call_failed(err)
-    stderr(tostring(err):gsub("[\r\n]+", " ") .. "\n")
-    return 1
-  end
+-- The region the call's endpoint will come from, for the checks: --region, else the
+-- RegionId given, else the profile's region_id. Returns region, where it came from.
+local function chosen_region(f, params, getenv)
+  if f.region then return f.region, "--region" end
+  if type(params.RegionId) == "string" then return params.RegionId, "--RegionId" end
+  local r = not f["access-key-id"] and cli.profile_region(f.profile, getenv) or nil
+  if r then return r, "the profile's region_id" end
+end
 
-  local args, perr = cli.parse(argv)
-  if not args then return fail(2, perr.message) end
+-- Runs the command. Returns the exit code; raises only for bugs (and a Ctrl-C, which
+-- main turns into exit 130).
+local function run(args, env, stdout, stderr, fail, call_failed)
   local f = args.flags
-  if f.version then
+  if f.version and not args.positional[1] then
     stdout("aliyun-lua " .. require("aliyun").VERSION .. " (" .. _VERSION .. ")\n")
     return 0
   end
   local product, action = args.positional[1], args.positional[2]
+  if f.version and product then
+    return fail(2, "--version before an action takes the API version to call, such as --version 2014-05-26")
+  end
   if #args.positional > 2 then return fail(2, "unexpected argument " .. args.positional[3]) end
   if f.help or not product then
     if not product then stdout(USAGE) return 0 end
@@ -448,63 +689,216 @@ function cli.main(argv, env)
     return call_failed(errors.validation(action, why))
   end
 
+  -- a profile that was asked for and is not there is the first thing to say
+  if f.profile and not f["access-key-id"] then
+    local prof = require "aliyun.credentials.profile"
+    local p, why = prof.load { profile = f.profile, getenv = env.getenv }
+    if not p then return fail(1, "--profile " .. f.profile .. ": " .. why) end
+  end
+
   local params, verr = cli.build_params(product, action, args.params)
   if not params then return call_failed(verr) end
 
-  local settings = { profile = f.profile, region = f.region, endpoint = f.endpoint, emulator = f.emulator,
-    debug = f.debug }
-  local copts = cli.client_options(settings, env.client_opts)
-  -- --region (or the profile's region) fills RegionId when the action takes it
-  local region = f.region or cli.profile_region(f.profile, env.getenv)
-  if params.RegionId == nil and region then
-    local entry = api.find(product, action)
-    if api.index(entry).by_name.RegionId then params.RegionId = region end
+  -- a misspelt region would end as a DNS error: a region that picks the endpoint is checked
+  local endpoint = f.endpoint
+  if not endpoint and not f.emulator then
+    local region, from = chosen_region(f, params, env.getenv)
+    if region then
+      local ok, why = endpoints.check_region(region)
+      if not ok then return fail(from == "--region" and 2 or 1, from .. ": " .. why) end
+      if f.insecure then
+        local url = endpoints.resolve(product, { region = region })
+        endpoint = url and url:gsub("^https://", "http://")
+      end
+    elseif f.insecure then
+      return fail(2, "--insecure needs a region (--region NAME) or --endpoint to know where to send")
+    end
   end
-  if f["dryrun-live"] then f.dryrun = true end
+
+  local settings = {
+    profile = f.profile, region = f.region, endpoint = endpoint, emulator = f.emulator, debug = f.debug,
+    access_key_id = f["access-key-id"], access_key_secret = f["access-key-secret"], security_token = f["sts-token"],
+    timeout = tonumber(f["read-timeout"]), connect_timeout = tonumber(f["connect-timeout"]),
+    max_retries = math.tointeger(tonumber(f["retry-count"])), version = f.api_version,
+    verify_tls = not f["skip-secure-verify"],
+  }
+  local copts = cli.client_options(settings, env.client_opts)
   if f.dryrun then copts.dry_run = true end
   local client = require("aliyun").client(product, copts)
 
   local result, err
-  if f.pager and not f.dryrun then
+  if f.pager then
     result, err = merge_pages(client, action, params, args.sub.pager.path)
-  elseif f.waiter and not f.dryrun then
+  elseif f.waiter then
     result, err = run_waiter(client, action, params, args.sub.waiter, stderr)
   else
     result, err = client:call(action, params)
   end
   if not result then return call_failed(err) end
 
+  if f.dryrun then
+    stdout(assert(pretty.json(result, { live = f["dryrun-live"] })) .. "\n")
+    return 0
+  end
   if f.save then
     local n, why = cli.save(result, f.save)
     if not n then return fail(1, why) end
-    stderr(string.format("saved %d bytes to %s\n", n, f.save))
+    if not f.quiet then stderr(string.format("saved %d bytes to %s\n", n, f.save)) end
     return 0
   end
+  local text, why
   if f.plot then
     local o = args.sub.plot
-    local chart, why = require("aliyun.plot").chart(result, {
+    local plot = require "aliyun.plot"
+    text, why = plot.chart(result, {
       metric = o.metric, width = tonumber(o.width), height = tonumber(o.height),
-      ascii = not require("aliyun.plot").utf8_terminal(env.getenv),
+      ascii = not plot.utf8_terminal(env.getenv),
     })
-    if not chart then return fail(1, why) end
-    stdout(chart)
-    return 0
-  end
-  local fmt = args.sub.output and args.sub.output.format or "json"
-  if fmt == "table" then
+  elseif args.sub.output and args.sub.output.format == "table" then
     local o = args.sub.output
     local cols
     if o.cols then
       cols = {}
       for c in o.cols:gmatch("[^,]+") do cols[#cols + 1] = c end
     end
-    stdout(pretty.columns(result, { cols = cols, rows = o.rows }))
+    text, why = pretty.columns(result, { cols = cols, rows = o.rows, num = o.num == "true" })
+    if not text then why = "--output " .. why end
+  else
+    text, why = pretty.json(result)
+    if text then text = text .. "\n" end
+  end
+  if not text then return fail(1, why) end
+  if not f.quiet then stdout(text) end
+  return 0
+end
+
+function cli.main(argv, env)
+  env = env or {}
+  local stdout = env.stdout or function(s) io.stdout:write(s) end
+  local stderr = env.stderr or function(s) io.stderr:write(s) end
+  local function fail(code, message)
+    stderr("aliyun-lua: " .. tostring(message):gsub("[\r\n]+", " ") .. "\n")
+    return code
+  end
+  local function call_failed(err)
+    stderr(advice.say(err, "cli") .. "\n")
+    return 1
+  end
+
+  if argv[1] == "__complete" then
+    for _, c in ipairs(cli.complete(argv[2] or "", env.getenv)) do stdout(c .. "\n") end
     return 0
   end
-  local text, jerr = pretty.json(result, { live = f["dryrun-live"] })
-  if not text then return fail(1, jerr) end
-  stdout(text .. "\n")
-  return 0
+  local args, perr = cli.parse(argv)
+  if not args then return fail(2, perr.message) end
+  local ok, code = xpcall(run, debug.traceback, args, env, stdout, stderr, fail, call_failed)
+  if ok then return code end
+  if core.interrupted(true) then
+    -- after the ^C a terminal echoes, on a line of its own
+    stderr((core.isatty(2) and "\n" or "") .. "aliyun-lua: interrupted\n")
+    return 130
+  end
+  error(code, 0)
+end
+
+---------------------------------------------------------------------------- completion
+
+local function profile_names(getenv)
+  local ok, prof = pcall(require, "aliyun.credentials.profile")
+  if not ok then return {} end
+  local path = prof.path { getenv = getenv }
+  local fh = path and io.open(path, "rb")
+  if not fh then return {} end
+  local cfg = json.decode(fh:read("a") or "")
+  fh:close()
+  local names = {}
+  if type(cfg) == "table" and type(cfg.profiles) == "table" then
+    for _, p in ipairs(cfg.profiles) do
+      if type(p) == "table" and type(p.name) == "string" then names[#names + 1] = p.name end
+    end
+  end
+  return names
+end
+
+cli.profile_names = profile_names
+
+local function starting(list, prefix)
+  local out = {}
+  for _, c in ipairs(list) do
+    if c:sub(1, #prefix) == prefix then out[#out + 1] = c end
+  end
+  table.sort(out)
+  return out
+end
+
+-- The words before the one being completed, read as the parser reads them: the
+-- positional words (product, action), and the option whose key=value words (or --output's
+-- json/table) run up to the end, if any.
+local function scan(words, upto)
+  local positional, open_sub = {}, nil
+  local k = 1
+  while k <= upto do
+    local w = words[k]
+    local name = SHORT[w] or w:match("^%-%-([%w_.%-]+)$")
+    local kind = name and FLAGS[name]
+    open_sub = nil
+    if w:match("^%-%-[%w_.%-]+=") then
+      k = k + 1
+    elseif kind == "value" then
+      k = k + 2
+    elseif kind == "version" then
+      k = k + ((words[k + 1] or ""):match("^%d%d%d%d%-") and 2 or 1)
+    elseif kind == "sub" then
+      k = k + 1
+      if name == "output" and (words[k] == "json" or words[k] == "table") and k <= upto then k = k + 1 end
+      while k <= upto and words[k]:match("^%a+=") do k = k + 1 end
+      if k > upto then open_sub = name end
+    elseif name and name:match("^%u") then
+      k = k + ((words[k + 1] and k + 1 <= upto and not words[k + 1]:match("^%-%-")) and 2 or 1)
+    elseif w:sub(1, 1) == "-" then
+      k = k + 1
+    else
+      positional[#positional + 1] = w
+      k = k + 1
+    end
+  end
+  return positional, open_sub
+end
+
+-- cli.complete(line) -> the words that may complete the last word of the command line
+-- typed so far (line ends with a space: a new word). For the bash completion script:
+-- products, actions, parameter names (with --), options and their values.
+function cli.complete(line, getenv)
+  local words = {}
+  for w in line:gmatch("%S+") do words[#words + 1] = w end
+  if line == "" or line:match("%s$") then words[#words + 1] = "" end
+  table.remove(words, 1) -- the command itself
+  local cur = words[#words] or ""
+  local prev = words[#words - 1]
+  -- a value after an option that takes one
+  local pflag = prev and (SHORT[prev] or prev:match("^%-%-([%w-]+)$"))
+  if pflag == "profile" then return starting(profile_names(getenv), cur) end
+  if pflag == "region" then return starting(endpoints.regions(), cur) end
+  if pflag and FLAGS[pflag] == "value" then return {} end
+  local positional, open_sub = scan(words, #words - 1)
+  local list = {}
+  if open_sub and cur:sub(1, 1) ~= "-" then
+    for key in pairs(SUBOPTIONS[open_sub]) do list[#list + 1] = key .. "=" end
+    if open_sub == "output" and prev == "--output" then list[#list + 1] = "json" list[#list + 1] = "table" end
+  end
+  if cur:sub(1, 1) == "-" then
+    for name in pairs(FLAGS) do list[#list + 1] = "--" .. name end
+    local product, action = positional[1] and positional[1]:lower(), positional[2]
+    local entry = product and action and api.find(product, action)
+    if entry then
+      for _, n in ipairs(api.index(entry).names) do list[#list + 1] = "--" .. n end
+    end
+  elseif #positional == 0 then
+    for _, p in ipairs(api.products()) do list[#list + 1] = p end
+  elseif #positional == 1 and product_known(positional[1]:lower()) then
+    for _, a in ipairs(api.actions(positional[1]:lower())) do list[#list + 1] = a end
+  end
+  return starting(list, cur)
 end
 
 return cli

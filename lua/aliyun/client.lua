@@ -215,12 +215,13 @@ function Client:_endpoint_for(query, body)
   local endpoint = self.opts.endpoint
   if not endpoint then
     local why
-    endpoint, why = lazy.endpoints.resolve(self.product, {
-      region = self.opts.region or (query and query.RegionId) or (body and body.RegionId)
-        or Client._default_region(self),
-      endpoint_type = self.opts.endpoint_type,
-    })
-    if not endpoint then return nil, errors.new { kind = "validation", message = why } end
+    local region = self.opts.region or (query and query.RegionId) or (body and body.RegionId)
+      or Client._default_region(self)
+    endpoint, why = lazy.endpoints.resolve(self.product, { region = region, endpoint_type = self.opts.endpoint_type })
+    if not endpoint then
+      -- details.missing lets the command line and the REPL say it in their own terms
+      return nil, errors.new { kind = "validation", message = why, details = region == nil and { missing = "region" } or nil }
+    end
   end
   local scheme, authority = parse_endpoint_cached(endpoint)
   if not scheme then
@@ -296,6 +297,7 @@ local function make_plan(self, action, call_opts, tables)
   local plan = {
     entry = entry,
     client_token = entry ~= nil and lazy.api.index(entry).by_name.ClientToken ~= nil,
+    region_param = entry ~= nil and lazy.api.index(entry).by_name.RegionId ~= nil,
     prepare_opts = pick(call_opts.validate, o.validate) ~= false and VALIDATE or NO_VALIDATE,
     version = pick(call_opts.version, o.version, tables and tables.version),
     methods = entry and entry.methods and lazy.api.methods(entry),
@@ -391,6 +393,39 @@ function Client:_build(action, params, call_opts, tables, limits)
   meta = meta or {}
   meta.access_key_id = creds.access_key_id
   return request, meta
+end
+
+-- The region a call's RegionId defaults to: the client's region option, else the profile's
+-- region_id (looked up once per client). A profile named in the options that cannot be
+-- read is reported before anything else (the call would otherwise fail on its RegionId).
+function Client:_call_region()
+  local r = self.opts.region
+  if r ~= nil then return r end
+  r = self._profile_region
+  if r == nil then
+    if self.opts.profile ~= nil then
+      local p, why = require("aliyun.credentials.profile").load {
+        profile = self.opts.profile, config_file = self.opts.config_file, home = self.opts.home, getenv = self.opts.getenv,
+      }
+      if not p then return nil, errors.new { kind = "credentials", message = why } end
+    end
+    r = Client._default_region(self) or false
+    self._profile_region = r
+  end
+  return r or nil
+end
+
+-- A copy of params with RegionId filled in from the client's region when the action takes
+-- one and the call gave none (the rule of the official command-line client).
+local function with_region(self, plan, params)
+  if not plan.region_param or (params and params.RegionId ~= nil) then return params end
+  local region, err = Client._call_region(self)
+  if err then return nil, err end
+  if region == nil then return params end
+  local copy = {}
+  for k, v in pairs(params or {}) do copy[k] = v end
+  copy.RegionId = region
+  return copy
 end
 
 -- A copy of params with a ClientToken when the action takes one and none was given, so
@@ -601,6 +636,14 @@ function Client:call(action, params, call_opts)
   if refused then return nil, refused end
   local tables = api_tables(self.product)
   local plan = plan_of(self, action, call_opts, tables)
+  if plan.region_param then
+    local rerr
+    params, rerr = with_region(self, plan, params)
+    if rerr then
+      rerr.action = action
+      return nil, rerr
+    end
+  end
   if plan.client_token then params = with_client_token(plan, params) end
   local send = Client._transport(self)
   -- the fused call needs the client's own credentials and the libcurl session
@@ -696,11 +739,16 @@ function Client:batch(calls, opts)
     for k, v in pairs(opts) do if k ~= "concurrency" then merged[k] = v end end
     for k, v in pairs(copts or {}) do merged[k] = v end
     local refused = refuse(action, params, next(merged) == nil and EMPTY or merged, BATCH_OPTIONS)
+    local plan, p
+    if not refused then
+      plan = plan_of(self, action, merged, tables)
+      p, refused = with_region(self, plan, params)
+      if refused then refused.action = action end
+    end
     if refused then
       jobs[i] = { action = action, refused = refused }
     else
-      local plan = plan_of(self, action, merged, tables)
-      params = with_client_token(plan, params)
+      params = with_client_token(plan, p)
       jobs[i] = { action = action, params = params, opts = merged, plan = plan,
         safe = lazy.retry.safe_to_repeat(action, params) }
     end
@@ -856,7 +904,13 @@ local function action_method(self, name)
     error(string.format("aliyun: %s has no action '%s'%s", product, name,
       #near > 0 and ("; did you mean " .. table.concat(near, ", ") .. "?") or ""), 3)
   end
-  m = function(c, params, call_opts) return Client.call(c, name, params, call_opts) end
+  m = function(c, params, call_opts)
+    if getmetatable(c) ~= client.mt then
+      -- ecs.DescribeDisks{...}: the parameters arrived where the client belongs
+      error(string.format("aliyun: %s.%s{...} needs a colon: write %s:%s{...}", product, name, product, name), 2)
+    end
+    return Client.call(c, name, params, call_opts)
+  end
   cache[name] = m
   method_info[m] = { product = product, action = name }
   return m

@@ -21,6 +21,48 @@ local function valid_region(region)
   return type(region) == "string" and region:match("^[a-z][a-z0-9-]*[a-z0-9]$") ~= nil
 end
 
+-- endpoints.regions() -> the sorted region ids the endpoint data names (any product, public
+-- or VPC): the regions this library knows.
+local known
+
+function endpoints.regions()
+  if not known then
+    local seen, list = {}, {}
+    for _, info in pairs(load_data()) do
+      for _, map in ipairs { type(info) == "table" and info.regional or {}, type(info) == "table" and info.vpc or {} } do
+        for r in pairs(map) do
+          if not seen[r] then
+            seen[r] = true
+            list[#list + 1] = r
+          end
+        end
+      end
+    end
+    table.sort(list)
+    known = list
+  end
+  local copy = {}
+  for i, r in ipairs(known) do copy[i] = r end
+  return copy
+end
+
+-- endpoints.check_region(region) -> true | nil, message naming the nearest known regions.
+-- For the command line and the REPL, where a region is typed by hand and a misspelt one
+-- would otherwise end as a DNS error; the library itself still accepts regions newer
+-- than its data (resolve's fallback).
+function endpoints.check_region(region)
+  if not valid_region(region) then
+    return nil, "region '" .. tostring(region) .. "' is not a region id such as cn-hangzhou"
+  end
+  local list = endpoints.regions()
+  for _, r in ipairs(list) do
+    if r == region then return true end
+  end
+  local near = require("aliyun.api").suggest(list, region, 3)
+  return nil, "unknown region '" .. region .. "'" .. (#near > 0 and ("; did you mean " .. table.concat(near, ", ") .. "?")
+    or (" (known: " .. table.concat(list, ", ", 1, math.min(#list, 8)) .. ", ...)"))
+end
+
 -- endpoints.resolve(product, {region = , endpoint_type = "public"|"vpc"})
 --   -> "https://host" | nil, message
 function endpoints.resolve(product, opts)

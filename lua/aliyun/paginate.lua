@@ -65,6 +65,25 @@ function paginate.items_at(page, path)
   return v
 end
 
+-- The items at a path the caller named (the items option, the CLI's --pager path=), or
+-- nil and why. A path that leads nowhere is a mistake to report, not an empty listing,
+-- when the page holds its list somewhere else; a page with no list at all is a listing the
+-- service left empty.
+function paginate.named_items(page, path)
+  local v = page
+  for part in path:gmatch("[^.]+") do
+    if type(v) ~= "table" then v = nil break end
+    v = v[part]
+  end
+  if type(v) == "table" and is_list(v) then return v end
+  if v ~= nil then return nil, "items path " .. path .. " is not a list in the response" end
+  local found = paginate.find_items(page)
+  if found then
+    return nil, "no list at items path " .. path .. " in the response; its list is at " .. found
+  end
+  return {}
+end
+
 local function has_param(client, action, name)
   local entry = api.find(client.product, action)
   return entry and api.index(entry).by_name[name] ~= nil
@@ -143,7 +162,17 @@ function paginate.pages(client, action, params, opts)
     local size = tonumber(page.PageSize) or tonumber(p.PageSize)
     local total = tonumber(page.TotalCount)
     local path = opts.items or paginate.find_items(page)
-    local items = path and paginate.items_at(page, path)
+    local items
+    if opts.items then
+      local why
+      items, why = paginate.named_items(page, path)
+      if not items then
+        done = true
+        return false, errors.new { kind = "validation", action = action, message = why }
+      end
+    else
+      items = path and paginate.items_at(page, path)
+    end
     local n = items and #items
     seen_items = seen_items + (n or 0)
     if n == 0 then
@@ -183,10 +212,16 @@ function paginate.each(client, action, params, opts)
             message = why .. ": name it with the items option, e.g. items = \"Disks.Disk\"" }
         end
       end
-      items, i = paginate.items_at(page, path), 0
+      local why
+      if opts.items then
+        items, why = paginate.named_items(page, path)
+      else
+        items = paginate.items_at(page, path)
+        why = "items path " .. path .. " is not a list in the response"
+      end
+      i = 0
       if not items then
-        return false, errors.new { kind = "decode", action = action,
-          message = "items path " .. path .. " is not a list in the response" }
+        return false, errors.new { kind = opts.items and "validation" or "decode", action = action, message = why }
       end
     end
   end

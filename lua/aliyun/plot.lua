@@ -151,6 +151,15 @@ function plot.chart(result, opts)
   if not series then return nil, why end
   if #series.points == 0 then return nil, "plot: the series " .. series.path .. " is empty" end
   if #series.metrics == 0 then return nil, "plot: the points of " .. series.path .. " carry no numbers" end
+  -- a listing of things (DescribeDisks) has numbers too, but no time: not a series
+  local timed = false
+  for _, p in ipairs(series.points) do
+    if type(p) == "table" and time_of(p) then timed = true break end
+  end
+  if not timed then
+    return nil, "plot: " .. series.path .. " is not a monitoring series (its points have no TimeStamp); "
+      .. "plot draws the results of Describe*MonitorData actions"
+  end
   local wanted = opts.metric
   if type(wanted) == "string" then
     local list = {}

@@ -235,6 +235,87 @@ function pretty.at(value, path)
   return v
 end
 
+-- Paths in the official command-line client's syntax (JMESPath), the part of it that
+-- names things: fields (a.b), indexes from 0 ([0], [-1] from the end), and [] / [*], which
+-- apply the rest of the path to every item of a list ([] also flattens nested lists).
+-- pretty.compile_path(path) -> steps | nil, why (filters and the like are refused, not
+-- guessed at).
+function pretty.compile_path(path)
+  if type(path) ~= "string" or path == "" then return nil, "an empty path" end
+  local steps, pos, n = {}, 1, #path
+  local expect_name = true
+  while pos <= n do
+    local c = path:sub(pos, pos)
+    if c == "[" then
+      local inner, after = path:match("^%[([^%]]*)%]()", pos)
+      if not inner then return nil, "unclosed [ in " .. path end
+      if inner == "" then
+        steps[#steps + 1] = { kind = "flatten" }
+      elseif inner == "*" then
+        steps[#steps + 1] = { kind = "project" }
+      elseif inner:match("^%-?%d+$") then
+        steps[#steps + 1] = { kind = "index", i = tonumber(inner) }
+      else
+        return nil, "[" .. inner .. "] in " .. path .. " is not supported (only [n], [] and [*])"
+      end
+      pos = after
+      expect_name = false
+    elseif c == "." then
+      if expect_name then return nil, "a name is missing before . in " .. path end
+      pos = pos + 1
+      expect_name = true
+      if pos > n then return nil, path .. " ends with ." end
+    else
+      local name, after = path:match("^([%a_][%w_%-]*)()", pos)
+      if not name or not expect_name then
+        return nil, "unexpected '" .. c .. "' in " .. path .. " (a path is Name.Name[0].Name, with [] for every item)"
+      end
+      steps[#steps + 1] = { kind = "field", name = name }
+      pos = after
+      expect_name = false
+    end
+  end
+  return steps
+end
+
+local function is_array(v)
+  return type(v) == "table" and (next(v) == nil or v[1] ~= nil)
+end
+
+local function run_steps(v, steps, from)
+  for j = from, #steps do
+    local st = steps[j]
+    if st.kind == "field" then
+      if type(v) ~= "table" then return nil end
+      v = v[st.name]
+    elseif st.kind == "index" then
+      if not is_array(v) then return nil end
+      v = v[st.i >= 0 and st.i + 1 or #v + st.i + 1]
+    else
+      if not is_array(v) then return nil end
+      local out = {}
+      for _, e in ipairs(v) do
+        local items = (st.kind == "flatten" and is_array(e) and getmetatable(e) == nil) and e or { e }
+        for _, x in ipairs(items) do
+          local r = run_steps(x, steps, j + 1)
+          if r ~= nil then out[#out + 1] = r end
+        end
+      end
+      return out
+    end
+    if v == nil then return nil end
+  end
+  return v
+end
+
+-- pretty.query(value, path) -> the value at path (nil when nothing is there) | nil, why for
+-- a path that is not valid.
+function pretty.query(value, path)
+  local steps, why = pretty.compile_path(path)
+  if not steps then return nil, why end
+  return run_steps(value, steps, 1)
+end
+
 -- The scalar fields of an item, flattened ("EipAddress.IpAddress").
 local function flatten(item, prefix, out)
   for _, k in ipairs((pretty.keys(item))) do
@@ -256,9 +337,24 @@ local function cell(v)
   return s
 end
 
--- A text table. With rows (a path to a list) or when the result holds exactly one list,
--- one row per item and one column per field (cols, or every scalar field of the items);
--- otherwise one row per scalar field of the result.
+-- The names of the scalar fields the items have, in order of first appearance.
+local function field_names(items)
+  local cols, seen = {}, {}
+  for _, item in ipairs(items) do
+    local names = type(item) == "table" and flatten(item, nil, {}) or { { "Value" } }
+    for _, pair in ipairs(names) do
+      if not seen[pair[1]] then seen[pair[1]] = true cols[#cols + 1] = pair[1] end
+    end
+  end
+  return cols
+end
+
+-- A text table. With rows (a path to a list, in the syntax of pretty.query) or when the
+-- result holds exactly one list, one row per item and one column per field (cols, or every
+-- scalar field of the items; "Name:0" takes item[0] of items that are lists); otherwise
+-- one row per scalar field of the result. num = true adds a row number from 0. A rows
+-- path that finds no list, or a column no row has, is an error (nil, why), never a table
+-- of blanks.
 function pretty.columns(result, opts)
   opts = opts or {}
   result = mask.display(result)
@@ -266,8 +362,20 @@ function pretty.columns(result, opts)
   local mt = type(result) == "table" and getmetatable(result)
   if type(result) ~= "table" or mt and mt.__tostring then return cell(result) .. "\n" end
   local rows_path = opts.rows
-  if not rows_path then rows_path = require("aliyun.paginate").find_items(result) end
-  local items = rows_path and pretty.at(result, rows_path)
+  local items
+  if rows_path then
+    local why
+    items, why = pretty.query(result, rows_path)
+    if why then return nil, "rows=" .. rows_path .. ": " .. why end
+    if items == nil then
+      local found = require("aliyun.paginate").find_items(result)
+      return nil, "rows=" .. rows_path .. " finds nothing in the result" .. (found and ("; its list is at " .. found .. "[]") or "")
+    end
+    if not is_array(items) then return nil, "rows=" .. rows_path .. " is not a list in the result" end
+  else
+    rows_path = require("aliyun.paginate").find_items(result)
+    items = rows_path and pretty.at(result, rows_path)
+  end
   local header
   local rows = {}
   if type(items) == "table" then
@@ -282,21 +390,55 @@ function pretty.columns(result, opts)
       end
       flat[i] = f
     end
+    local getters = {}
     if not cols then
-      cols = {}
-      local seen = {}
-      for _, item in ipairs(items) do
-        local names = type(item) == "table" and flatten(item, nil, {}) or { { "Value" } }
-        for _, pair in ipairs(names) do
-          if not seen[pair[1]] then seen[pair[1]] = true cols[#cols + 1] = pair[1] end
+      cols = field_names(items)
+    else
+      local names = {}
+      for j, c in ipairs(cols) do
+        local label, index = c:match("^(.-):(%d+)$")
+        names[j] = label or c
+        if index then
+          local k = tonumber(index) + 1
+          getters[j] = function(item) return type(item) == "table" and item[k] or nil end
+        else
+          local steps = pretty.compile_path(c)
+          getters[j] = function(item, f)
+            if f[c] ~= nil then return f[c] end
+            return steps and run_steps(item, steps, 1) or nil
+          end
         end
       end
+      -- every named column must be found in some row (when there are rows)
+      for j, c in ipairs(cols) do
+        local hit = #items == 0
+        for i, item in ipairs(items) do
+          if getters[j](item, flat[i]) ~= nil then hit = true break end
+        end
+        if not hit then
+          local have = field_names(items)
+          local near = require("aliyun.api").suggest(have, c, 3)
+          return nil, "cols: no field " .. c .. " in the rows" .. (rows_path and (" of " .. rows_path) or "")
+            .. (#near > 0 and ("; did you mean " .. table.concat(near, ", ") .. "?")
+              or (" (they have " .. table.concat(have, ", ", 1, math.min(#have, 10)) .. (#have > 10 and ", ..." or "") .. ")"))
+        end
+      end
+      cols = names
     end
-    header = cols
+    header = {}
+    for j, c in ipairs(cols) do header[j] = c end
     for i, f in ipairs(flat) do
       local row = {}
-      for j, c in ipairs(cols) do row[j] = cell(f[c] ~= nil and f[c] or pretty.at(items[i], c)) end
+      for j, c in ipairs(cols) do
+        local v
+        if getters[j] then v = getters[j](items[i], f) else v = f[c] ~= nil and f[c] or pretty.at(items[i], c) end
+        row[j] = type(v) == "table" and v ~= core.null and (require("aliyun.json").encode(v) or "?") or cell(v)
+      end
       rows[i] = row
+    end
+    if opts.num then
+      table.insert(header, 1, "Num")
+      for i, row in ipairs(rows) do table.insert(row, 1, tostring(i - 1)) end
     end
   else
     header = { "Field", "Value" }

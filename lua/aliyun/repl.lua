@@ -7,11 +7,13 @@
 --   repl.new(settings, {write = fn, color = bool}) -> session (for tests and embedding)
 --     session:feed(line) -> "more" when the chunk is incomplete, "quit" after :quit, else nil
 --     session:complete(line, from, to) -> candidates for line:sub(from, to)
+local advice = require "aliyun.advice"
 local aliyun = require "aliyun"
 local api = require "aliyun.api"
 local cli = require "aliyun.cli"
 local client_mod = require "aliyun.client"
 local core = require "aliyun.core"
+local endpoints = require "aliyun.endpoints"
 local errors = require "aliyun.errors"
 local pretty = require "aliyun.pretty"
 
@@ -31,12 +33,15 @@ Lua 5.4 with these ready:
                       (results show signatures, STS tokens and secrets as ****)
 Commands:
   :profile NAME       use a profile of ~/.aliyun/config.json (its key pair and region)
-  :region NAME        use this region's endpoints
-  :endpoint URL       send to this endpoint (:endpoint alone: back to the region's)
+  :region NAME        use this region: its endpoints, and RegionId for calls that take one
+                      and give none
+  :endpoint URL       send to this endpoint (:endpoint alone: back to the region's, or to the
+                      in-process emulator when started with --emulator)
   :status             the current profile, region and endpoint
   :help  :quit
 Tab completes names, actions after `ecs:` and parameter names inside a call's braces.
-A call returns its result, or nil and an error that is printed on one line.]]
+A call returns its result, or nil and an error that is printed on one line (also when the
+result is assigned: r = ecs:DescribeDisks{}). Ctrl-C stops a running call, or clears the line.]]
 
 local KEYWORDS = {
   "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in",
@@ -63,10 +68,12 @@ function repl.new(settings, o)
     settings = settings or {},
     write = o.write or function(s) io.stdout:write(s) end,
     color = o.color,
+    tty = o.tty, -- a terminal: it has echoed ^C already
     buffer = nil,
   }, Session)
   local env = setmetatable({}, { __index = _G })
   self.env = env
+  self.emulator = self.settings.emulator
   env.aliyun = aliyun
   env.null = aliyun.null
   env.json = require "aliyun.json"
@@ -91,6 +98,11 @@ end
 
 function Session:error_line(s)
   self:say(pretty.paint(self.color, "error", "error: " .. one_line(s)))
+end
+
+-- A call's error object, said in the REPL's terms (:region rather than region = "...").
+function Session:call_error(err)
+  self:error_line(advice.say(err, "repl"))
 end
 
 -- (Re)makes the clients from the settings.
@@ -161,34 +173,11 @@ end
 ---------------------------------------------------------------------------- commands
 
 local function profile_names()
-  local ok, prof = pcall(require, "aliyun.credentials.profile")
-  if not ok then return {} end
-  local path = prof.path()
-  local f = path and io.open(path, "rb")
-  if not f then return {} end
-  local cfg = require("aliyun.json").decode(f:read("a") or "")
-  f:close()
-  local names = {}
-  if type(cfg) == "table" and type(cfg.profiles) == "table" then
-    for _, p in ipairs(cfg.profiles) do
-      if type(p) == "table" and type(p.name) == "string" then names[#names + 1] = p.name end
-    end
-  end
-  return names
+  return cli.profile_names()
 end
 
 local function region_names()
-  local ok, data = pcall(require, "aliyun.api.endpoints")
-  local seen, names = {}, {}
-  if ok and type(data) == "table" then
-    for _, info in pairs(data) do
-      for r in pairs(type(info) == "table" and info.regional or {}) do
-        if not seen[r] then seen[r] = true names[#names + 1] = r end
-      end
-    end
-  end
-  table.sort(names)
-  return names
+  return endpoints.regions()
 end
 
 function Session:status()
@@ -206,33 +195,32 @@ function Session:command(line)
   if name == "help" then self:say(HELP) return end
   if name == "status" then self:status() return end
   if name == "profile" then
-    if not arg then self:error_line(":profile needs a name") return end
-    local ok, prof = pcall(require, "aliyun.credentials.profile")
-    if ok then
-      local p, why = prof.load { profile = arg }
-      if not p then self:error_line(why) return end
-    end
+    if not arg then self:error_line(":profile needs a name (" .. table.concat(profile_names(), ", ") .. ")") return end
+    local why = repl.check_profile(arg)
+    if why then self:error_line(why) return end
     self.settings.profile = arg
     self:connect()
     self:status()
     return
   end
   if name == "region" then
-    if not arg or not arg:match("^[a-z][a-z0-9-]*[a-z0-9]$") then
-      self:error_line(":region needs a region id such as cn-hangzhou")
-      return
-    end
+    if not arg then self:error_line(":region needs a region id such as cn-hangzhou") return end
+    local ok, why = endpoints.check_region(arg)
+    if not ok then self:error_line(":region: " .. why) return end
     self.settings.region = arg
     self:connect()
     self:status()
     return
   end
   if name == "endpoint" then
-    if arg and not arg:match("^%a[%w+.-]*://[^/%s]+") and not arg:match("^[%w.-]+[:%d]*$") then
-      self:error_line(":endpoint needs a URL such as https://ecs.cn-hangzhou.aliyuncs.com")
-      return
+    local url, why
+    if arg then
+      url, why = cli.endpoint_url(arg, nil, ":endpoint")
+      if not url then self:error_line(why) return end
     end
-    self.settings.endpoint = arg
+    -- an endpoint of its own leaves the in-process emulator; none goes back to it
+    self.settings.endpoint = url
+    self.settings.emulator = not url and self.emulator or nil
     self:connect()
     self:status()
     return
@@ -254,20 +242,44 @@ local function compile(src, env)
   return nil, err
 end
 
-function Session:run(f)
+-- Runs a compiled chunk and shows what it gives. assigned: the chunk is an assignment
+-- rewritten to return the packed values of its right-hand side (see assignment), shown only
+-- when they are nil and an error.
+function Session:run(f, assigned)
   local res = table.pack(xpcall(f, function(e)
-    if errors.is_error(e) then return tostring(e) end
     return tostring(e)
   end))
+  if core.interrupted(true) then
+    -- Ctrl-C: whatever ran stopped where it was
+    self:say((self.tty and "\n" or "") .. pretty.paint(self.color, "error", "interrupted"))
+    return
+  end
   if not res[1] then self:error_line(res[2]) return end
+  if assigned then
+    local v = res[2]
+    if type(v) == "table" and v[1] == nil and errors.is_error(v[2]) then self:call_error(v[2]) end
+    return
+  end
   if res.n == 1 then return end
   -- the nil, err convention: the error on one line
   if res[2] == nil and errors.is_error(res[3]) then
-    self:error_line(tostring(res[3]))
+    self:call_error(res[3])
     return
   end
   if res[2] ~= nil then self.env._ = res[2] end
   for i = 2, res.n do self:show(res[i]) end
+end
+
+-- `name = expr` (one target, one expression) as a chunk that also returns what expr gave,
+-- so that `r = ecs:DescribeDisks{}` can say why r is nil. Returns the chunk or nil.
+local function assignment(src, env)
+  local target, rhs = src:match("^%s*([%a_][%w_]*[%w_.]*)%s*=%s*([^=].-)%s*;?%s*$")
+  if not target or target:find("..", 1, true) or target:match("%.$") then return nil end
+  local first = target:match("^[%a_][%w_]*")
+  for _, k in ipairs(KEYWORDS) do if k == first then return nil end end
+  if not load("return " .. rhs, "=stdin", "t", env) then return nil end
+  return load(string.format("local _aliyun_v = table.pack(%s)\n%s = _aliyun_v[1]\nreturn _aliyun_v", rhs, target),
+    "=stdin", "t", env)
 end
 
 -- One line of input. Returns "more" while the chunk is incomplete, "quit" to leave.
@@ -282,9 +294,11 @@ function Session:feed(line)
   end
   local f, err = compile(self.buffer, self.env)
   if not f and err == "more" then return "more" end
+  local src = self.buffer
   self.buffer = nil
   if not f then self:error_line(err) return nil end
-  self:run(f)
+  local assign = assignment(src, self.env)
+  self:run(assign or f, assign ~= nil)
   return nil
 end
 
@@ -470,11 +484,26 @@ end
 
 ---------------------------------------------------------------------------- main
 
+-- Why a profile cannot be used, or nil: it is missing, or its region_id is not a region.
+function repl.check_profile(name)
+  local ok, prof = pcall(require, "aliyun.credentials.profile")
+  if not ok then return nil end
+  local p, why = prof.load { profile = name }
+  if not p then return why end
+  local r = type(p.region_id) == "string" and p.region_id ~= "" and p.region_id or nil
+  if r then
+    local known, rwhy = endpoints.check_region(r)
+    if not known then return "profile '" .. name .. "' has region_id " .. r .. ": " .. rwhy .. " (fix the file, or :region NAME)" end
+  end
+  return nil
+end
+
 local function parse_args(argv)
   local s = {}
   local i = 1
   while i <= #argv do
     local a = argv[i]
+    if a == "-p" then a = "--profile" end
     local name, inline = a:match("^%-%-(%a+)=(.*)$")
     name = name or a:match("^%-%-(%a+)$")
     if name == "emulator" or name == "debug" then
@@ -492,6 +521,23 @@ local function parse_args(argv)
     else
       return nil, "unknown option " .. a .. " (aliyun-lua --help)"
     end
+  end
+  -- the checks the one-shot command makes, in its terms
+  if s.emulator and s.endpoint then
+    return nil, "--emulator runs one in this process and --endpoint sends elsewhere: give one"
+  end
+  if s.profile then
+    local why = repl.check_profile(s.profile)
+    if why then return nil, why end
+  end
+  if s.region then
+    local ok, why = endpoints.check_region(s.region)
+    if not ok then return nil, "--region: " .. why end
+  end
+  if s.endpoint then
+    local url, why = cli.endpoint_url(s.endpoint, nil, "--endpoint")
+    if not url then return nil, why end
+    s.endpoint = url
   end
   return s
 end
@@ -519,20 +565,51 @@ function repl.trim_history(path, n)
   f:close()
 end
 
+-- Reading lines with readline's callback interface: the wait for input is core.wait_input,
+-- which a Ctrl-C interrupts at once (readline's own read would go on waiting), and each line
+-- is handed back before it runs, so that what it runs is never inside readline.
+-- Returns read(prompt) -> line | nil at the end of input (raises "interrupted!" on Ctrl-C),
+-- and reset(), which throws away the half-typed line after a Ctrl-C.
+local function readline_reader(RL)
+  local got, done = nil, false
+  local installed = false
+  local function on_line(line)
+    got, done = line, true
+    RL.handler_remove()
+    installed = false
+  end
+  local function read(prompt)
+    got, done = nil, false
+    RL.handler_install(prompt, on_line)
+    installed = true
+    while not done do
+      if core.wait_input(0) == nil then error("interrupted!", 0) end
+      RL.read_char()
+    end
+    return got
+  end
+  local function reset()
+    if RL.sigcleanup then RL.sigcleanup() end
+    if installed then RL.handler_remove() end
+    installed = false
+  end
+  return read, reset
+end
+
 function repl.main(argv)
   local settings, why = parse_args(argv or {})
   if not settings then
-    io.stderr:write("aliyun-lua: ", why, "\n")
+    io.stderr:write("aliyun-lua: ", one_line(why), "\n")
     return 2
   end
   local interactive = core.isatty(0)
   local color = core.isatty(1) and os.getenv("NO_COLOR") == nil and os.getenv("TERM") ~= "dumb"
-  local session = repl.new(settings, { color = color })
+  local session = repl.new(settings, { color = color, tty = interactive })
 
-  local read, remember
+  local read, reset, remember
   local ok, RL = false, nil
   if interactive then ok, RL = pcall(require, "readline") end
-  if ok and type(RL) == "table" then
+  if ok and type(RL) == "table" and RL.handler_install then
     local path = repl.history_path()
     if path ~= "" then repl.trim_history(path, HISTORY_LINES) end
     -- readline reads the file; each line is appended as it is entered (not at exit), so
@@ -546,11 +623,13 @@ function repl.main(argv)
       if no_space then no_space("") end
       return session:complete(line, from, to)
     end)
-    read = function(prompt) return RL.readline(prompt) end
+    read, reset = readline_reader(RL)
     local previous
     remember = function(line)
-      if path == "" or line == previous or line:match("^%s*$") then return end
+      if line:match("^%s*$") or line == previous then return end
       previous = line
+      RL.add_history(line)
+      if path == "" then return end
       local f = io.open(path, "a")
       if f then
         f:write(line, "\n")
@@ -563,33 +642,43 @@ function repl.main(argv)
         io.stdout:write(prompt)
         io.stdout:flush()
       end
+      if core.wait_input(0) == nil then error("interrupted!", 0) end
       return io.read("l")
     end
+    reset = function() end
     remember = function() end
   end
 
   if interactive then
-    -- every Ctrl-C, not only the first, interrupts what runs (lua5.4's handler fires once)
-    core.catch_interrupts()
     session:say(string.format("lua-aliyun %s (%s): ecs, ens and aliyun are ready; help() for help, :quit to leave",
       aliyun.VERSION, _VERSION))
     session:status()
   end
-  local state
+  local state, reading
+  -- one line read and run; returns "quit" to leave
+  local function step()
+    reading = true
+    local line = read(session:prompt(state == "more"))
+    reading = false
+    if line == nil then
+      if interactive then session:say("") end
+      return "quit"
+    end
+    remember(line)
+    state = session:feed(line)
+    io.stdout:flush()
+    return state
+  end
   while true do
-    -- Ctrl-C (core.catch_interrupts raises "interrupted!" once readline returns) drops the line
-    local read_ok, line = pcall(read, session:prompt(state == "more"))
-    if not read_ok then
+    local stepped, r = pcall(step)
+    if stepped and r == "quit" then break end
+    if not stepped then
+      if not core.interrupted(true) then error(r, 0) end
+      -- Ctrl-C at the prompt drops the line (and a chunk being continued); elsewhere
+      -- (printing a result) it stops that
+      reset()
       session.buffer, state = nil, nil
-      session:say(pretty.paint(color, "error", "interrupted"))
-    else
-      if line == nil then
-        if interactive then session:say("") end
-        break
-      end
-      remember(line)
-      state = session:feed(line)
-      if state == "quit" then break end
+      io.stdout:write(reading and "^C\n" or "interrupted\n")
       io.stdout:flush()
     end
   end

@@ -1,8 +1,12 @@
 -- Polling until a resource reaches a state. client:wait(action, params, predicate, opts)
 -- calls the action until predicate(response) is true, waiting `interval` seconds first and
--- a little longer each time (x1.5, up to max_interval), and gives up after `timeout`
--- seconds with a timeout error saying what it last saw. On a terminal, a progress line on
--- stderr shows the elapsed time and the last state; elsewhere it prints nothing.
+-- a little longer each time (x backoff, 1.5 by default, up to max_interval), and gives up
+-- after `timeout` seconds with a timeout error saying what it last saw: the last poll is
+-- made when the time is up, never skipped because the next wait would overrun it. A
+-- resource that does not exist (the predicate's third result) ends the wait with an error
+-- at the second poll in a row that misses it, rather than polling until the timeout (one
+-- miss is forgiven: a listing may lag a create). On a terminal, a progress line on stderr
+-- shows the elapsed time and the last state; elsewhere it prints nothing.
 local core = require "aliyun.core"
 local errors = require "aliyun.errors"
 local json = require "aliyun.json"
@@ -23,8 +27,8 @@ local function describe_state(state, response)
   return s
 end
 
--- predicate(response) -> done, state: state (a string such as "Creating") is shown in
--- the progress line and in the timeout error.
+-- predicate(response) -> done, state, missing: state (a string such as "Creating") is shown
+-- in the progress line and in the errors; missing = true says the resource is not there.
 function wait.wait(client, action, params, predicate, opts)
   if type(predicate) ~= "function" then error("aliyun: wait: predicate function expected", 3) end
   opts = opts or {}
@@ -47,7 +51,7 @@ function wait.wait(client, action, params, predicate, opts)
   local call_opts = opts.call or {}
   local started = now()
   local interval = o.interval
-  local polls = 0
+  local polls, misses = 0, 0
   while true do
     polls = polls + 1
     local response, err = client:call(action, params, call_opts)
@@ -55,7 +59,7 @@ function wait.wait(client, action, params, predicate, opts)
       if progress then io.stderr:write("\n") end
       return nil, err
     end
-    local done, state = predicate(response)
+    local done, state, missing = predicate(response)
     local last_state = describe_state(state, response)
     local elapsed = now() - started
     if progress then
@@ -65,7 +69,17 @@ function wait.wait(client, action, params, predicate, opts)
       if progress then io.stderr:write("\n") end
       return response
     end
-    if elapsed + interval > o.timeout then
+    misses = missing and misses + 1 or 0
+    if misses >= 2 then
+      if progress then io.stderr:write("\n") end
+      return nil, errors.new {
+        kind = "service", action = action,
+        message = string.format("nothing to wait for: the resource is not there (%s, %d polls in a row)",
+          last_state, misses),
+      }
+    end
+    local left = o.timeout - elapsed
+    if left <= 0 then
       if progress then io.stderr:write("\n") end
       return nil, errors.new {
         kind = "timeout", action = action,
@@ -73,7 +87,7 @@ function wait.wait(client, action, params, predicate, opts)
           elapsed, polls, last_state),
       }
     end
-    sleep(interval)
+    sleep(math.min(interval, left))
     interval = math.min(interval * o.backoff, o.max_interval)
   end
 end
@@ -91,7 +105,7 @@ local function disk_status(wanted)
     predicate = function(r)
       local d = first(r.Disks and r.Disks.Disk)
       local status = d and d.Status or "not found"
-      return status == wanted, status
+      return status == wanted, status, d == nil
     end,
   }
 end
@@ -105,7 +119,7 @@ wait.WAITERS = {
     predicate = function(r)
       local i = first(r.Instances and r.Instances.Instance)
       local status = i and i.Status or "not found"
-      return status == "Running", status
+      return status == "Running", status, i == nil
     end,
   },
   InvocationFinished = {
@@ -116,7 +130,7 @@ wait.WAITERS = {
       local status = inv and (inv.InvocationStatus or inv.InvokeStatus) or "not found"
       local finished = { Finished = true, Success = true, Failed = true, Stopped = true,
         PartialFailed = true, Cancelled = true }
-      return finished[status] == true, status
+      return finished[status] == true, status, inv == nil
     end,
   },
   -- an edge device's scheduling, asked with RunServiceSchedule's Console action (the

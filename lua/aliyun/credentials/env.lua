@@ -16,9 +16,14 @@ function env.new(getenv)
   return {
     name = "environment (" .. NAMES[1][1] .. ", ALICLOUD_*, ALIYUN_*)",
     get = function()
+      local half -- a pair with one of its two variables set: the message names it
       for _, n in ipairs(NAMES) do
         local id, secret = getenv(n[1]), getenv(n[2])
-        if id and id ~= "" and secret and secret ~= "" then
+        local has_id, has_secret = id ~= nil and id ~= "", secret ~= nil and secret ~= ""
+        if not half and has_id ~= has_secret then
+          half = (has_id and n[1] or n[2]) .. " is set but " .. (has_id and n[2] or n[1]) .. " is not"
+        end
+        if has_id and has_secret then
           local token = getenv(n[3])
           return value.new {
             access_key_id = id, access_key_secret = secret,
@@ -26,6 +31,7 @@ function env.new(getenv)
           }
         end
       end
+      if half then return nil, half end -- set up, but wrongly: not absent
       return nil, "no " .. NAMES[1][1] .. "/" .. NAMES[1][2] .. " (nor ALICLOUD_*, ALIYUN_*) set", true
     end,
   }

@@ -9,6 +9,22 @@ local server = {}
 
 local SELF = debug.getinfo(1, "S").source:sub(2)
 server.ROOT = SELF:match("^(.*)/lua/aliyun/emulator/server%.lua$") or "."
+local CHECKOUT = SELF:match("^(.*)/lua/aliyun/emulator/server%.lua$") ~= nil
+
+-- nginx's lua_package_path and lua_package_cpath, and the LuaJIT core they must find: the
+-- checkout's lua/ and build/luajit/; installed, the folder this file is in and the LuaJIT
+-- build that make install puts in aliyun/luajit/ beside the Lua 5.4 core.so.
+function server.paths(root)
+  if root or CHECKOUT then
+    root = root or server.ROOT
+    return root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;;", root .. "/build/luajit/?.so;;",
+      root .. "/build/luajit/aliyun/core.so"
+  end
+  local luadir = SELF:match("^(.*)/aliyun/emulator/server%.lua$") or "."
+  local core = package.searchpath("aliyun.core", package.cpath) or ""
+  local jit = (core:match("^(.*)/aliyun/core%.so$") or ".") .. "/aliyun/luajit"
+  return luadir .. "/?.lua;" .. luadir .. "/?/init.lua;;", jit .. "/?.so;;", jit .. "/aliyun/core.so"
+end
 
 local function sh(cmd)
   local ok, _, code = os.execute(cmd)
@@ -55,9 +71,9 @@ end
 
 -- The nginx configuration. o: prefix, port, tls_port, cert, key, daemon, root, lua_path, lua_cpath
 function server.config(o)
-  local root = o.root or server.ROOT
-  local lua_path = o.lua_path or (root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;;")
-  local lua_cpath = o.lua_cpath or (root .. "/build/luajit/?.so;;")
+  local default_path, default_cpath = server.paths(o.root)
+  local lua_path = o.lua_path or default_path
+  local lua_cpath = o.lua_cpath or default_cpath
   local user = ""
   if line("id -u") == "0" then user = "user root root;\n" end
   local tls = ""
@@ -100,6 +116,15 @@ end
 -- keys, delays, seed, rate_limit, daemon (default true), root, lua_path, lua_cpath.
 -- Returns {prefix, conf, port, tls_port, cert} or nil, message.
 function server.prepare(opts)
+  if not opts.lua_cpath then
+    local _, _, jit_core = server.paths(opts.root)
+    local f = io.open(jit_core, "rb")
+    if not f then
+      return nil, "the LuaJIT build of the core (" .. jit_core .. ") is missing: nginx runs the emulator with "
+        .. "LuaJIT; run make (or make install) first"
+    end
+    f:close()
+  end
   local prefix = line("mktemp -d /tmp/aliyun-emulator.XXXXXX")
   if not prefix or prefix == "" then return nil, "mktemp failed" end
   sh("mkdir -p " .. quote(prefix .. "/logs") .. " " .. quote(prefix .. "/tmp"))
