@@ -12,33 +12,15 @@ local ROOT = debug.getinfo(1, "S").source:sub(2):match("^(.*)/spec/cli_spec%.lua
 if ROOT:sub(1, 1) ~= "/" then ROOT = os.getenv("PWD") .. "/" .. ROOT end
 local BIN = ROOT .. "/bin/aliyun-lua"
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local shell = require "support.shell"
+local quote, slurp = shell.quote, shell.slurp
 
 local tmp -- a private directory: HOME and the stderr file
+local _ -- what a case does not look at (stdout, mostly)
 
 -- run({args...}, {env}) -> exit code, stdout, stderr
 local function run(args, env)
-  local parts = {}
-  for _, a in ipairs(args) do parts[#parts + 1] = quote(a) end
-  local e = { "HOME=" .. quote(tmp), "PATH=" .. quote(os.getenv("PATH") or "/usr/bin:/bin"), "LANG=C.UTF-8" }
-  for k, v in pairs(env or {}) do e[#e + 1] = k .. "=" .. quote(v) end
-  local errfile = tmp .. "/stderr"
-  local cmd = string.format("cd %s && env -i %s timeout 30 %s %s 2>%s", quote(tmp), table.concat(e, " "),
-    quote(BIN), table.concat(parts, " "), quote(errfile))
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return code, out, slurp(errfile)
+  return shell.command(tmp, BIN, args, env)
 end
 
 local function lines(s)
@@ -49,6 +31,7 @@ end
 
 local DISK -- the first fixture disk of cn-hangzhou (same seed, same ids)
 local INSTANCE
+local ZONE
 
 setup(function()
   local p = assert(io.popen("mktemp -d /tmp/aliyun-cli-spec.XXXXXX"))
@@ -61,6 +44,7 @@ setup(function()
   f:write(json.encode { current = "none", profiles = {
     { name = "shanghai", mode = "AK", access_key_id = "testid", access_key_secret = "testsecret", region_id = "cn-shanghai" },
     { name = "wrong", mode = "AK", access_key_id = "testid", access_key_secret = "notthesecret", region_id = "cn-hangzhou" },
+    { name = "typo", mode = "AK", access_key_id = "testid", access_key_secret = "testsecret", region_id = "cn-hangzou" },
   } })
   f:close()
   os.execute("chmod 600 " .. quote(tmp .. "/.aliyun/config.json")) -- as aliyun-cli writes it
@@ -68,6 +52,7 @@ setup(function()
     transport = emulator.transport {} }
   DISK = assert(ecs:DescribeDisks { RegionId = "cn-hangzhou" }).Disks.Disk[1].DiskId
   INSTANCE = assert(ecs:DescribeInstances { RegionId = "cn-hangzhou" }).Instances.Instance[1].InstanceId
+  ZONE = assert(ecs:DescribeZones { RegionId = "cn-hangzhou" }).Zones.Zone[1].ZoneId
 end)
 
 teardown(function()
@@ -186,12 +171,249 @@ describe("aliyun-lua one-shot", function()
     assert.truthy(err:find("an action is needed", 1, true), err)
   end)
 
+  describe("aliyun-cli's spellings", function()
+    it("--output cols= rows= num= (no format word) prints a table by JMESPath rows", function()
+      local code, out, err = run { "--emulator", "ecs", "DescribeInstances", "--RegionId", "cn-hangzhou",
+        "--output", "cols=InstanceId,Status", "rows=Instances.Instance[]", "num=true" }
+      assert.equal(0, code, err)
+      local l = lines(out)
+      assert.truthy(l[1]:match("^Num | InstanceId%s+| Status$"), l[1])
+      assert.equal("0   | " .. INSTANCE .. " | Running", l[3])
+      assert.equal(5, #l) -- header, rule, three instances
+      -- nested fields and the [n] path syntax in a column
+      code, out, err = run { "--emulator", "ecs", "DescribeInstances", "--RegionId", "cn-hangzhou",
+        "--output", "table", "cols=InstanceId,VpcAttributes.PrivateIpAddress.IpAddress[0]", "rows=Instances.Instance" }
+      assert.equal(0, code, err)
+      assert.truthy(lines(out)[3]:match("^i%-%w+ | %d+%.%d+%.%d+%.%d+$"), out)
+    end)
+
+    it("--output with a column or rows path that finds nothing is an error, not blanks", function()
+      local code, out, err = run { "--emulator", "ecs", "DescribeInstances", "--RegionId", "cn-hangzhou",
+        "--output", "cols=InstanceId,Statu", "rows=Instances.Instance[]" }
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("no field Statu in the rows of Instances.Instance[]; did you mean Status?", 1, true), err)
+      code, out, err = run { "--emulator", "ecs", "DescribeInstances", "--RegionId", "cn-hangzhou",
+        "--output", "cols=InstanceId", "rows=Instances.Instances[]" }
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("finds nothing in the result; its list is at Instances.Instance[]", 1, true), err)
+      code, _, err = run { "--emulator", "ecs", "DescribeInstances", "--output", "cols=A", "rows=Instances.Instance[?Status=='x']" }
+      assert.equal(2, code)
+      assert.truthy(err:find("is not supported", 1, true), err)
+      code, _, err = run { "--emulator", "ecs", "DescribeInstances", "--output", "json", "cols=A" }
+      assert.equal(2, code)
+      assert.truthy(err:find("leave out json", 1, true), err)
+    end)
+
+    it("takes flat --Name.N.Field parameters for lists and structures", function()
+      local code, out, err = run { "--emulator", "ecs", "CreateDisk", "--RegionId", "cn-hangzhou", "--ZoneId", ZONE,
+        "--Size", "20", "--Tag.1.Key", "env", "--Tag.1.Value", "prod", "--Tag.2.Key", "team", "--dryrun" }
+      assert.equal(0, code, err)
+      local url = json.decode(out).url
+      assert.truthy(url:find("&Tag.1.Key=env&Tag.1.Value=prod&Tag.2.Key=team&", 1, true), url)
+      -- a structure's fields, typed by the tables
+      code, out, err = run { "--emulator", "ecs", "RunInstances", "--RegionId", "cn-hangzhou", "--ImageId", "m-1",
+        "--InstanceType", "ecs.g6.large", "--SystemDisk.Category", "cloud_essd", "--SystemDisk.Size", "40", "--dryrun" }
+      assert.equal(0, code, err)
+      url = json.decode(out).url
+      assert.truthy(url:find("SystemDisk.Category=cloud_essd", 1, true), url)
+      assert.truthy(url:find("SystemDisk.Size=40", 1, true), url)
+      -- a hole in the numbering is refused before anything is sent
+      code, out, err = run { "--emulator", "ecs", "CreateDisk", "--RegionId", "cn-hangzhou", "--ZoneId", ZONE,
+        "--Tag.1.Key", "a", "--Tag.3.Key", "c" }
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("hole", 1, true), err)
+      -- and the call itself goes through: the disk carries the tag
+      code, out, err = run { "--emulator", "ecs", "CreateDisk", "--RegionId", "cn-hangzhou", "--ZoneId", ZONE,
+        "--Size", "20", "--Tag.1.Key", "env", "--Tag.1.Value", "prod" }
+      assert.equal(0, code, err)
+      assert.truthy(json.decode(out).DiskId, out)
+    end)
+
+    it("takes the key pair from --access-key-id and --access-key-secret (and --sts-token)", function()
+      local code, out, err = run { "--emulator", "--access-key-id", "testid", "--access-key-secret", "notit", "ecs",
+        "DescribeRegions" }
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("SignatureDoesNotMatch", 1, true), err)
+      assert.is_nil(err:find("notit", 1, true))
+      code, _, err = run { "--emulator", "--access-key-id", "testid", "--access-key-secret", "testsecret", "ecs",
+        "DescribeRegions" }
+      assert.equal(0, code, err)
+      -- the token travels (and a dry run masks it, with the signature)
+      code, out, err = run { "--emulator", "--access-key-id", "stsid", "--access-key-secret", "s", "--sts-token", "tok-SECRET",
+        "ecs", "DescribeRegions", "--cli-dry-run" }
+      assert.equal(0, code, err)
+      local r = json.decode(out)
+      assert.truthy(r.url:find("SecurityToken=****", 1, true), r.url)
+      assert.truthy(r.url:find("Signature=****", 1, true), r.url)
+      assert.is_nil(out:find("tok-SECRET", 1, true))
+      assert.is_nil(out:find("\"s\"", 1, true))
+      code, _, err = run { "--emulator", "--access-key-id", "testid", "ecs", "DescribeRegions" }
+      assert.equal(2, code)
+      assert.truthy(err:find("--access-key-id and --access-key-secret go together", 1, true), err)
+    end)
+
+    it("--quiet prints nothing on success and keeps the exit code", function()
+      local code, out, err = run { "--emulator", "--quiet", "ecs", "DescribeRegions" }
+      assert.equal(0, code, err)
+      assert.equal("", out)
+      code, out, err = run { "--emulator", "-q", "ecs", "DescribeDisks" }
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("RegionId", 1, true), err)
+    end)
+
+    it("--insecure sends plain HTTP, --secure HTTPS; a port with no scheme is refused", function()
+      local code, out, err = run { "--insecure", "--region", "cn-hangzhou", "--access-key-id", "a", "--access-key-secret", "b",
+        "ecs", "DescribeRegions", "--dryrun" }
+      assert.equal(0, code, err)
+      assert.truthy(json.decode(out).url:find("^http://ecs%-cn%-hangzhou%.aliyuncs%.com/"), out)
+      code, out = run { "--secure", "--endpoint", "ecs.example.test", "--access-key-id", "a", "--access-key-secret", "b",
+        "ecs", "DescribeRegions", "--dryrun" }
+      assert.equal(0, code)
+      assert.truthy(json.decode(out).url:find("^https://ecs%.example%.test/"), out)
+      code, _, err = run { "--insecure", "--endpoint", "https://ecs.example.test", "ecs", "DescribeRegions" }
+      assert.equal(2, code)
+      assert.truthy(err:find("--insecure", 1, true), err)
+      code, _, err = run { "--endpoint", "127.0.0.1:8080", "ecs", "DescribeRegions" }
+      assert.equal(2, code)
+      assert.truthy(err:find("needs a scheme: http://127.0.0.1:8080", 1, true), err)
+    end)
+
+    it("refuses the combinations that would drop something: --pager with --waiter, --dryrun with either, --quiet with --dryrun",
+      function()
+        local base = { "--emulator", "ecs", "DescribeDisks", "--RegionId", "cn-hangzhou" }
+        local function with(...)
+          local t = {}
+          for _, a in ipairs(base) do t[#t + 1] = a end
+          for _, a in ipairs { ... } do t[#t + 1] = a end
+          return t
+        end
+        local code, out, err = run(with("--pager", "--waiter", "expr=TotalCount", "to=3"))
+        assert.equal(2, code)
+        assert.equal("", out)
+        assert.truthy(err:find("--pager and --waiter do not go together", 1, true), err)
+        code, _, err = run(with("--dryrun", "--pager"))
+        assert.equal(2, code)
+        assert.truthy(err:find("leave out --pager", 1, true), err)
+        code, _, err = run(with("--cli-dry-run", "--quiet"))
+        assert.equal(2, code)
+        assert.truthy(err:find("--quiet", 1, true), err)
+        code, _, err = run(with("--pager", "PageNumber=1"))
+        assert.equal(2, code)
+        assert.truthy(err:find("--pager takes path=PATH; not PageNumber=", 1, true), err)
+        code, _, err = run(with("--read-timeout", "soon"))
+        assert.equal(2, code)
+        assert.truthy(err:find("--read-timeout takes seconds", 1, true), err)
+        code, _, err = run(with("--connect-timeout", "0"))
+        assert.equal(2, code)
+        assert.truthy(err:find("--connect-timeout takes seconds", 1, true), err)
+        code, _, err = run(with("--retry-count", "-1"))
+        assert.equal(2, code)
+        assert.truthy(err:find("--retry-count", 1, true), err)
+        code, _, err = run(with("--outptu", "json"))
+        assert.equal(2, code)
+        assert.truthy(err:find("did you mean --output", 1, true), err)
+      end)
+  end)
+
+  describe("wrong results become errors", function()
+    it("--pager path= that names no list fails, naming the list", function()
+      local code, out, err = run { "--emulator", "ecs", "DescribeDisks", "--RegionId", "cn-hangzhou", "--PageSize", "1",
+        "--pager", "path=Disks.Disks" }
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("its list is at Disks.Disk", 1, true), err)
+      -- the official spelling with [] works
+      code, out, err = run { "--emulator", "ecs", "DescribeDisks", "--RegionId", "cn-hangzhou", "--PageSize", "1",
+        "--pager", "path=Disks.Disk[]" }
+      assert.equal(0, code, err)
+      assert.truthy(#json.decode(out).Disks.Disk > 1)
+    end)
+
+    it("--plot on a listing that is not a monitoring series fails", function()
+      local code, out, err = run { "--emulator", "ecs", "DescribeDisks", "--RegionId", "cn-hangzhou", "--plot" }
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("not a monitoring series", 1, true), err)
+    end)
+  end)
+
+  describe("regions", function()
+    it("an unknown --region is refused with the nearest known ones, before anything is sent", function()
+      local code, out, err = run { "--emulator", "--region", "cn-hangzou", "ecs", "DescribeInstances" }
+      assert.equal(2, code)
+      assert.equal("", out)
+      assert.truthy(err:find("unknown region 'cn-hangzou'; did you mean cn-hangzhou", 1, true), err)
+      -- a RegionId that picks the endpoint is checked the same way (no DNS error)
+      code, _, err = run({ "ecs", "DescribeInstances", "--RegionId", "cn-hangzou" },
+        { ALIBABA_CLOUD_ACCESS_KEY_ID = "a", ALIBABA_CLOUD_ACCESS_KEY_SECRET = "b" })
+      assert.equal(1, code)
+      assert.truthy(err:find("--RegionId: unknown region 'cn-hangzou'", 1, true), err)
+      -- and so is a profile's region_id
+      code, _, err = run { "--emulator", "--profile", "typo", "ecs", "DescribeInstances" }
+      assert.equal(1, code)
+      assert.truthy(err:find("region_id: unknown region 'cn-hangzou'", 1, true), err)
+    end)
+
+    it("the region fills RegionId when the action takes one and none was given", function()
+      local code, out, err = run { "--emulator", "--region", "cn-beijing", "ecs", "DescribeInstances" }
+      assert.equal(0, code, err)
+      assert.equal("cn-beijing", json.decode(out).Instances.Instance[1].RegionId)
+      code, out, err = run { "--emulator", "--profile", "shanghai", "ecs", "DescribeInstances" }
+      assert.equal(0, code, err)
+      assert.equal("cn-shanghai", json.decode(out).Instances.Instance[1].RegionId)
+      -- a RegionId given wins
+      code, out = run { "--emulator", "--region", "cn-beijing", "ecs", "DescribeInstances", "--RegionId", "cn-hangzhou" }
+      assert.equal(0, code)
+      assert.equal("cn-hangzhou", json.decode(out).Instances.Instance[1].RegionId)
+    end)
+
+    it("a missing profile is reported before the missing RegionId", function()
+      local code, out, err = run { "--emulator", "--profile", "nope", "ecs", "DescribeInstances" }
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("--profile nope: ", 1, true), err)
+      assert.truthy(err:find("no profile named 'nope'", 1, true), err)
+      assert.is_nil(err:find("RegionId", 1, true))
+    end)
+  end)
+
+  describe("messages in flags", function()
+    it("a missing region asks for --region, not region = \"...\"", function()
+      local code, _, err = run { "--emulator", "ecs", "DescribeInstances" }
+      assert.equal(1, code)
+      assert.truthy(err:find("missing required parameter RegionId (String): choose a region with --region NAME", 1, true), err)
+      code, _, err = run({ "ecs", "DescribeRegions" }, { ALIBABA_CLOUD_ACCESS_KEY_ID = "a", ALIBABA_CLOUD_ACCESS_KEY_SECRET = "b" })
+      assert.equal(1, code)
+      assert.truthy(err:find("no region: give --region NAME", 1, true), err)
+      assert.is_nil(err:find("region =", 1, true))
+    end)
+
+    it("with only the key id in the environment, says the secret is missing", function()
+      local code, _, err = run({ "--endpoint", "http://127.0.0.1:9", "ecs", "DescribeRegions" },
+        { ALIBABA_CLOUD_ACCESS_KEY_ID = "someid", ALIBABA_CLOUD_CONFIG_FILE = "/nonexistent/config.json" })
+      assert.equal(1, code)
+      assert.equal(1, #lines(err))
+      assert.truthy(err:find("ALIBABA_CLOUD_ACCESS_KEY_ID is set but ALIBABA_CLOUD_ACCESS_KEY_SECRET is not", 1, true), err)
+      assert.truthy(err:find("--access-key-id", 1, true), err)
+    end)
+  end)
+
   describe("--help", function()
     it("for the command", function()
       local code, out = run { "--help" }
       assert.equal(0, code)
       assert.truthy(out:find("usage: aliyun-lua", 1, true))
       assert.truthy(out:find("--waiter", 1, true))
+      -- the defaults are shown
+      assert.truthy(out:find("(default timeout=600\n%s+interval=2)") or out:find("default timeout=600 interval=2", 1, true), out)
+      assert.truthy(out:find("--read-timeout S        seconds to wait for an answer  (default 10;", 1, true), out)
+      assert.truthy(out:find("(default 3)", 1, true), out)
+      assert.truthy(out:find("--output json           indented JSON                  (the default)", 1, true), out)
     end)
 
     it("for a product: its actions", function()
@@ -366,6 +588,77 @@ describe("cli in process", function()
     assert.truthy(progress:find("= Creating", 1, true), progress)
     assert.truthy(progress:find("= Available", 1, true), progress)
     assert.truthy(t > 1800000000)
+  end)
+
+  local function waiter_world(delays)
+    local t = 1800000000
+    local emu = emulator.new { seed = 3, now = function() return t end, sleep = function() end, delays = delays }
+    local slept = {}
+    local copts = { endpoint = "http://127.0.0.1", access_key_id = "testid", access_key_secret = "testsecret",
+      transport = emulator.transport(emu), sleep = function(s) slept[#slept + 1] = s t = t + s end }
+    local clock = function() return t end
+    return copts, clock, slept
+  end
+
+  local function main_with(args, copts, clock)
+    local out, err = {}, {}
+    local code = cli.main(args, { client_opts = copts, clock = clock, stdout = function(s) out[#out + 1] = s end,
+      stderr = function(s) err[#err + 1] = s end })
+    return code, table.concat(out), table.concat(err)
+  end
+
+  it("--waiter keeps its interval and gives up when timeout= is up, not before", function()
+    local copts, clock, slept = waiter_world { disk_create = 1000 }
+    local ecs = aliyun.ecs(copts)
+    local zone = assert(ecs:DescribeZones { RegionId = "cn-hangzhou" }).Zones.Zone[1].ZoneId
+    local disk = assert(ecs:CreateDisk { RegionId = "cn-hangzhou", ZoneId = zone, Size = 20 }).DiskId
+    local code, out, err = main_with({ "ecs", "DescribeDisks", "--RegionId", "cn-hangzhou", "--DiskIds", '["' .. disk .. '"]',
+      "--waiter", "expr=Disks.Disk[0].Status", "to=Available", "timeout=5", "interval=1" }, copts, clock)
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.same({ 1, 1, 1, 1, 1 }, slept) -- every second, for five seconds
+    assert.truthy(err:find("still not ready after 5 s and 6 polls; last state: Creating", 1, true), err)
+  end)
+
+  it("--waiter on a resource that is not there fails at the second poll", function()
+    local copts, clock, slept = waiter_world()
+    local code, out, err = main_with({ "ecs", "DescribeDisks", "--RegionId", "cn-hangzhou", "--DiskIds", '["d-nosuchdisk"]',
+      "--waiter", "expr=Disks.Disk[0].Status", "to=Available", "interval=3" }, copts, clock)
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.same({ 3 }, slept)
+    assert.truthy(err:find("nothing to wait for: the resource is not there", 1, true), err)
+  end)
+
+  it("passes --read-timeout, --connect-timeout and --retry-count to the client", function()
+    local copts = waiter_world()
+    local seen = {}
+    local send = copts.transport.send
+    copts.transport = function(req)
+      seen[#seen + 1] = req
+      return nil, "refused"
+    end
+    local code, _, err = main_with({ "--read-timeout", "7", "--connect-timeout", "2.5", "--retry-count", "1", "ecs",
+      "DescribeRegions" }, copts)
+    assert.equal(1, code)
+    assert.truthy(err:find("network: refused", 1, true), err)
+    assert.equal(2, #seen) -- one retry
+    assert.equal(7, seen[1].timeout)
+    assert.equal(2.5, seen[1].connect_timeout)
+    assert.truthy(send)
+  end)
+
+  it("completes products, actions, parameter names, options and their values", function()
+    local complete = require("aliyun.completion").complete
+    assert.same({ "ecs", "ens" }, complete("aliyun-lua "))
+    assert.same({ "DescribeDisksFullStatus" }, complete("aliyun-lua ecs DescribeDisksF"))
+    assert.same({ "--RegionId" }, complete("aliyun-lua ecs DescribeDisks --Reg"))
+    assert.same({ "--Tag" }, complete("aliyun-lua --region cn-hangzhou ecs CreateDisk --Size 20 --Ta"))
+    assert.same({ "cn-beijing", "cn-beijing-finance-1" }, complete("aliyun-lua --region cn-bei"))
+    assert.same({ "cols=", "json", "num=", "rows=", "table" }, complete("aliyun-lua ecs DescribeDisks --output "))
+    assert.same({ "rows=" }, complete("aliyun-lua ecs DescribeDisks --output cols=A r"))
+    assert.same({ "ecs", "ens" }, complete("aliyun-lua --output table e"))
+    assert.same({ "--profile" }, complete("aliyun-lua --pro"))
   end)
 
   it("help texts name unknown products and actions", function()

@@ -79,6 +79,23 @@ describe("pagination against the emulator", function()
     assert.equal(3, #ids)
   end)
 
+  it("fails on an items path that names no list, rather than yielding nothing", function()
+    local w = world()
+    create_disks(w, 3, "typo")
+    local iter = w.ecs:each("DescribeDisks", { RegionId = "cn-hangzhou", DiskName = "typo" }, { items = "Disks.Disks" })
+    local item, err = iter()
+    assert.equal(false, item)
+    assert.equal("validation", err.kind)
+    assert.matches("no list at items path Disks.Disks in the response; its list is at Disks.Disk", err.message, 1, true)
+    -- pages() with the same mistake: the error, not one page taken for the last
+    local pages = w.ecs:pages("DescribeDisks", { RegionId = "cn-hangzhou", PageSize = 1 }, { items = "Disk.Disks" })
+    local page, perr = pages()
+    assert.equal(false, page)
+    assert.matches("its list is at Disks.Disk", perr.message, 1, true)
+    -- an empty listing with the right path is no error
+    assert.is_nil((w.ecs:each("DescribeDisks", { RegionId = "cn-hangzhou", DiskName = "none" }, { items = "Disks.Disk" })()))
+  end)
+
   it("ends with the error of a page that fails, instead of swallowing it", function()
     local w = world { client = { max_retries = 0 } }
     create_disks(w, 25, "fail")
@@ -118,6 +135,29 @@ describe("waiters against the emulator", function()
     assert.is_nil(r)
     assert.equal("timeout", err.kind)
     assert.matches("last state: Creating", err.message)
+  end)
+
+  it("polls until the timeout is up, the last poll at the deadline, not one interval early", function()
+    local w = world { delays = { disk_create = 1000 } }
+    local created = assert(w.ecs:CreateDisk { RegionId = "cn-hangzhou", ZoneId = w.zone(), Size = 20 })
+    local start = w.now()
+    local r, err = w.ecs:wait_for("DiskAvailable", { RegionId = "cn-hangzhou", DiskId = created.DiskId },
+      { timeout = 5, interval = 2, progress = false, clock = w.now })
+    assert.is_nil(r)
+    assert.equal("timeout", err.kind)
+    assert.equal(5, w.now() - start) -- slept 2, then the 3 s left (the next interval was 3)
+    assert.matches("still not ready after 5 s and 3 polls", err.message, 1, true)
+  end)
+
+  it("stops at once when the resource is not there", function()
+    local w = world()
+    local start = w.now()
+    local r, err = w.ecs:wait_for("DiskAvailable", { RegionId = "cn-hangzhou", DiskId = "d-nosuchdisk" },
+      { interval = 2, progress = false, clock = w.now })
+    assert.is_nil(r)
+    assert.equal("service", err.kind)
+    assert.matches("nothing to wait for: the resource is not there (not found, 2 polls in a row)", err.message, 1, true)
+    assert.equal(2, w.now() - start) -- one interval, not the 600 s default
   end)
 
   it("waits on a predicate of the caller's own", function()
@@ -192,5 +232,27 @@ describe("the ENS schedule waiter", function()
     assert.matches("^i%-", r.InstanceId)
     assert.has_error(function() w.ecs:wait_for("ScheduleDone", p) end)
     assert.has_error(function() w.ecs:wait_for("NoSuchWaiter", p) end)
+  end)
+end)
+
+describe("the client's region", function()
+  it("fills RegionId when the action takes one and the call gave none", function()
+    local w = world { client = { region = "cn-beijing" } }
+    local r = assert(w.ecs:DescribeInstances {})
+    assert.equal("cn-beijing", r.Instances.Instance[1].RegionId)
+    -- the call's own RegionId wins; actions without RegionId get none
+    r = assert(w.ecs:DescribeInstances { RegionId = "cn-shanghai" })
+    assert.equal("cn-shanghai", r.Instances.Instance[1].RegionId)
+    local results = w.ecs:batch { { "DescribeInstances", {} } }
+    assert.equal("cn-beijing", results[1].Instances.Instance[1].RegionId)
+  end)
+
+  it("reports a profile that is not there before the RegionId it would have given", function()
+    local w = world { client = { profile = "nope", config_file = "/nonexistent/aliyun-config.json" } }
+    local r, err = w.ecs:DescribeInstances {}
+    assert.is_nil(r)
+    assert.equal("credentials", err.kind)
+    assert.equal("DescribeInstances", err.action)
+    assert.matches("/nonexistent/aliyun-config.json", err.message, 1, true)
   end)
 end)

@@ -8,7 +8,8 @@
 --
 --   cli.main(argv, env) -> exit code
 -- env (for tests and embedding; all optional): stdout, stderr (functions taking a string),
--- client_opts (merged into every client's options), getenv.
+-- client_opts (merged into every client's options), getenv, clock (the waiter's, with a
+-- client_opts.sleep that moves it).
 local advice = require "aliyun.advice"
 local api = require "aliyun.api"
 local core = require "aliyun.core"
@@ -108,7 +109,8 @@ local SUB_HELP = {
   plot = "metric=A,B, width=N, height=N",
 }
 
-cli.FLAGS = FLAGS
+-- for the completion (completion.lua)
+cli.FLAGS, cli.SHORT, cli.SUBOPTIONS = FLAGS, SHORT, SUBOPTIONS
 
 local function usage_error(message)
   return { usage = true, message = message }
@@ -310,6 +312,7 @@ function cli.endpoint_url(text, scheme, what)
     if not rest:match("^[%w.%-%[%]:]+") then return nil, what .. " " .. text .. " has no host" end
     return text
   end
+  if scheme and text:match("^[%w.%-%[%]]+:%d+$") then return scheme .. "://" .. text end
   if not text:match("^[%w.%-]+$") then
     if text:match("^[%w.%-%[%]]+:%d+$") then
       return nil, what .. " " .. text .. " needs a scheme: http://" .. text .. " (plain HTTP, as the emulator"
@@ -354,6 +357,8 @@ local function in_columns(names, width)
   end
   return table.concat(lines, "\n")
 end
+
+cli.product_known = product_known
 
 function cli.product_help(product)
   if not product_known(product) then return nil, unknown_product(product) end
@@ -568,6 +573,25 @@ function cli.client_options(settings, extra)
   return o
 end
 
+-- The names of the profiles in ~/.aliyun/config.json (for completion).
+function cli.profile_names(getenv)
+  local ok, prof = pcall(require, "aliyun.credentials.profile")
+  if not ok then return {} end
+  local path = prof.path { getenv = getenv }
+  local fh = path and io.open(path, "rb")
+  if not fh then return {} end
+  local cfg = json.decode(fh:read("a") or "")
+  fh:close()
+  local names = {}
+  if type(cfg) == "table" and type(cfg.profiles) == "table" then
+    for _, p in ipairs(cfg.profiles) do
+      if type(p) == "table" and type(p.name) == "string" then names[#names + 1] = p.name end
+    end
+  end
+  return names
+end
+
+
 ---------------------------------------------------------------------------- running
 
 local function merge_pages(client, action, params, path)
@@ -605,7 +629,7 @@ end
 
 -- Polls every interval seconds (no backoff: the interval asked for is the interval kept)
 -- until the value at expr is `to`, for at most timeout seconds.
-local function run_waiter(client, action, params, w, stderr)
+local function run_waiter(client, action, params, w, stderr, clock)
   local expected = w.to
   local tty = core.isatty(2)
   local started = core.monotonic()
@@ -620,7 +644,7 @@ local function run_waiter(client, action, params, w, stderr)
     return state == expected, state, v == nil
   end, {
     timeout = tonumber(w.timeout) or WAIT_TIMEOUT, interval = tonumber(w.interval) or WAIT_INTERVAL, backoff = 1,
-    progress = false,
+    progress = false, clock = clock,
   })
   if tty then stderr("\n") end
   if not result and err.kind == "service" and err.message:find("^nothing to wait for") then
@@ -699,20 +723,22 @@ local function run(args, env, stdout, stderr, fail, call_failed)
   local params, verr = cli.build_params(product, action, args.params)
   if not params then return call_failed(verr) end
 
-  -- a misspelt region would end as a DNS error: a region that picks the endpoint is checked
+  -- a misspelt region would end as a DNS error (or a RegionId the service refuses): the
+  -- profile's region_id is checked whenever it is used, a RegionId given when it picks the
+  -- endpoint (--region was checked with the other flags)
   local endpoint = f.endpoint
-  if not endpoint and not f.emulator then
-    local region, from = chosen_region(f, params, env.getenv)
-    if region then
-      local ok, why = endpoints.check_region(region)
-      if not ok then return fail(from == "--region" and 2 or 1, from .. ": " .. why) end
-      if f.insecure then
-        local url = endpoints.resolve(product, { region = region })
-        endpoint = url and url:gsub("^https://", "http://")
-      end
-    elseif f.insecure then
+  local region, from = chosen_region(f, params, env.getenv)
+  local sends_to_region = not endpoint and not f.emulator
+  if region and from ~= "--region" and (from ~= "--RegionId" or sends_to_region) then
+    local ok, why = endpoints.check_region(region)
+    if not ok then return fail(1, from .. ": " .. why) end
+  end
+  if f.insecure and sends_to_region then
+    if not region then
       return fail(2, "--insecure needs a region (--region NAME) or --endpoint to know where to send")
     end
+    local url = endpoints.resolve(product, { region = region })
+    endpoint = url and url:gsub("^https://", "http://")
   end
 
   local settings = {
@@ -730,7 +756,7 @@ local function run(args, env, stdout, stderr, fail, call_failed)
   if f.pager then
     result, err = merge_pages(client, action, params, args.sub.pager.path)
   elseif f.waiter then
-    result, err = run_waiter(client, action, params, args.sub.waiter, stderr)
+    result, err = run_waiter(client, action, params, args.sub.waiter, stderr, env.clock)
   else
     result, err = client:call(action, params)
   end
@@ -786,7 +812,7 @@ function cli.main(argv, env)
   end
 
   if argv[1] == "__complete" then
-    for _, c in ipairs(cli.complete(argv[2] or "", env.getenv)) do stdout(c .. "\n") end
+    for _, c in ipairs(require("aliyun.completion").complete(argv[2] or "", env.getenv)) do stdout(c .. "\n") end
     return 0
   end
   local args, perr = cli.parse(argv)
@@ -799,106 +825,6 @@ function cli.main(argv, env)
     return 130
   end
   error(code, 0)
-end
-
----------------------------------------------------------------------------- completion
-
-local function profile_names(getenv)
-  local ok, prof = pcall(require, "aliyun.credentials.profile")
-  if not ok then return {} end
-  local path = prof.path { getenv = getenv }
-  local fh = path and io.open(path, "rb")
-  if not fh then return {} end
-  local cfg = json.decode(fh:read("a") or "")
-  fh:close()
-  local names = {}
-  if type(cfg) == "table" and type(cfg.profiles) == "table" then
-    for _, p in ipairs(cfg.profiles) do
-      if type(p) == "table" and type(p.name) == "string" then names[#names + 1] = p.name end
-    end
-  end
-  return names
-end
-
-cli.profile_names = profile_names
-
-local function starting(list, prefix)
-  local out = {}
-  for _, c in ipairs(list) do
-    if c:sub(1, #prefix) == prefix then out[#out + 1] = c end
-  end
-  table.sort(out)
-  return out
-end
-
--- The words before the one being completed, read as the parser reads them: the
--- positional words (product, action), and the option whose key=value words (or --output's
--- json/table) run up to the end, if any.
-local function scan(words, upto)
-  local positional, open_sub = {}, nil
-  local k = 1
-  while k <= upto do
-    local w = words[k]
-    local name = SHORT[w] or w:match("^%-%-([%w_.%-]+)$")
-    local kind = name and FLAGS[name]
-    open_sub = nil
-    if w:match("^%-%-[%w_.%-]+=") then
-      k = k + 1
-    elseif kind == "value" then
-      k = k + 2
-    elseif kind == "version" then
-      k = k + ((words[k + 1] or ""):match("^%d%d%d%d%-") and 2 or 1)
-    elseif kind == "sub" then
-      k = k + 1
-      if name == "output" and (words[k] == "json" or words[k] == "table") and k <= upto then k = k + 1 end
-      while k <= upto and words[k]:match("^%a+=") do k = k + 1 end
-      if k > upto then open_sub = name end
-    elseif name and name:match("^%u") then
-      k = k + ((words[k + 1] and k + 1 <= upto and not words[k + 1]:match("^%-%-")) and 2 or 1)
-    elseif w:sub(1, 1) == "-" then
-      k = k + 1
-    else
-      positional[#positional + 1] = w
-      k = k + 1
-    end
-  end
-  return positional, open_sub
-end
-
--- cli.complete(line) -> the words that may complete the last word of the command line
--- typed so far (line ends with a space: a new word). For the bash completion script:
--- products, actions, parameter names (with --), options and their values.
-function cli.complete(line, getenv)
-  local words = {}
-  for w in line:gmatch("%S+") do words[#words + 1] = w end
-  if line == "" or line:match("%s$") then words[#words + 1] = "" end
-  table.remove(words, 1) -- the command itself
-  local cur = words[#words] or ""
-  local prev = words[#words - 1]
-  -- a value after an option that takes one
-  local pflag = prev and (SHORT[prev] or prev:match("^%-%-([%w-]+)$"))
-  if pflag == "profile" then return starting(profile_names(getenv), cur) end
-  if pflag == "region" then return starting(endpoints.regions(), cur) end
-  if pflag and FLAGS[pflag] == "value" then return {} end
-  local positional, open_sub = scan(words, #words - 1)
-  local list = {}
-  if open_sub and cur:sub(1, 1) ~= "-" then
-    for key in pairs(SUBOPTIONS[open_sub]) do list[#list + 1] = key .. "=" end
-    if open_sub == "output" and prev == "--output" then list[#list + 1] = "json" list[#list + 1] = "table" end
-  end
-  if cur:sub(1, 1) == "-" then
-    for name in pairs(FLAGS) do list[#list + 1] = "--" .. name end
-    local product, action = positional[1] and positional[1]:lower(), positional[2]
-    local entry = product and action and api.find(product, action)
-    if entry then
-      for _, n in ipairs(api.index(entry).names) do list[#list + 1] = "--" .. n end
-    end
-  elseif #positional == 0 then
-    for _, p in ipairs(api.products()) do list[#list + 1] = p end
-  elseif #positional == 1 and product_known(positional[1]:lower()) then
-    for _, a in ipairs(api.actions(positional[1]:lower())) do list[#list + 1] = a end
-  end
-  return starting(list, cur)
 end
 
 return cli

@@ -12,7 +12,8 @@ local function quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
-local sh = require("support.shell").sh
+local shell = require "support.shell"
+local sh = shell.sh
 
 local function read_cmd(cmd)
   local p = assert(io.popen(cmd, "r"))
@@ -88,14 +89,16 @@ local function step()
   end
 end
 
-local function start_repl(extra)
+-- where: the options that say where calls go (default: the nginx emulator, cn-hangzhou)
+local function start_repl(extra, where)
   local env = table.concat({
     "HOME=" .. quote(tmp), "PATH=" .. quote(os.getenv("PATH") or "/usr/bin:/bin"), "LANG=C.UTF-8",
     "TERM=xterm", "ALIBABA_CLOUD_ACCESS_KEY_ID=testid", "ALIBABA_CLOUD_ACCESS_KEY_SECRET=testsecret",
     "ALIYUN_LUA_HISTORY=" .. quote(tmp .. "/history"),
   }, " ")
-  local cmd = string.format("env -i %s %s --endpoint %s --region cn-hangzhou %s; echo REPL-EXITED-$?; sleep 120",
-    env, quote(BIN), quote(srv.url), extra or "")
+  where = where or ("--endpoint " .. quote(srv.url) .. " --region cn-hangzhou")
+  local cmd = string.format("env -i %s %s %s %s; echo REPL-EXITED-$?; sleep 120",
+    env, quote(BIN), where, extra or "")
   -- right after the last session was killed, the tmux server may still be shutting down and
   -- refuse a new one: try again for a few seconds
   local started = false
@@ -105,7 +108,7 @@ local function start_repl(extra)
     sh("sleep 0.1")
   end
   assert(started, "tmux could not start a session")
-  wait_text("aliyun[cn-hangzhou]> ")
+  wait_for(function(sc) return sc:find("aliyun[%[%w%-]*%]?> ") end, 10, "the prompt")
 end
 
 local function stop_repl()
@@ -198,8 +201,6 @@ describe("aliyun-lua REPL in a terminal #integration", function()
 
   it("prints errors on one line and goes on", function()
     local after = step()
-    type_line("ecs:DescribeDisks{}")
-    after("error: aliyun DescribeDisks: validation: missing required parameter RegionId")
     type_line('ecs:DescribeDisks{ RegionId = "xx-nowhere-1" }')
     local out = after("InvalidRegionId.NotFound")
     assert.truthy(out:find("error: aliyun DescribeDisks: service (HTTP 404) InvalidRegionId.NotFound", 1, true), out)
@@ -209,6 +210,40 @@ describe("aliyun-lua REPL in a terminal #integration", function()
     type_line("1 + ")
     type_line("2")
     after("\n3\n")
+  end)
+
+  it("fills RegionId from the session's region; an unknown region is refused with the nearest", function()
+    local after = step()
+    type_line("ecs:DescribeInstances{}.Instances.Instance[1].RegionId")
+    after('"cn-hangzhou"')
+    type_line(":region cn-hangzou")
+    local out = after("did you mean")
+    assert.truthy(out:find("error: :region: unknown region 'cn-hangzou'; did you mean cn-hangzhou", 1, true), out)
+    wait_text("aliyun[cn-hangzhou]> ")
+  end)
+
+  it("says why an assigned call gave nil, and how to call with a colon", function()
+    local after = step()
+    type_line('r = ecs:DescribeDisks{ RegionId = "xx-nowhere-1" }')
+    after("error: aliyun DescribeDisks: service (HTTP 404) InvalidRegionId.NotFound")
+    type_line("ecs.DescribeDisks{}")
+    local out = after("needs a colon")
+    assert.truthy(out:find("aliyun: ecs.DescribeDisks{...} needs a colon: write ecs:DescribeDisks{...}", 1, true), out)
+    assert.is_nil(out:find("table index is nil", 1, true))
+  end)
+
+  it("Ctrl-C stops a running call within the second; the next command runs", function()
+    -- every call answers 30 s late: only Ctrl-C brings the prompt back before the 10 s read timeout
+    assert(shell.curl("POST", srv.url .. "/_emulator/faults", '{"Action":"*","Type":"latency","Seconds":30,"Always":true}'))
+    local after = step()
+    type_line("slow = ecs:DescribeRegions{}")
+    sh("sleep 0.5")
+    keys("C-c")
+    local out = after("interrupted", 3)
+    assert.is_nil(out:find("timed out", 1, true), out)
+    assert(shell.curl("DELETE", srv.url .. "/_emulator/faults"))
+    type_line("#ecs:DescribeRegions{}.Regions.Region > 0")
+    after("\ntrue\n")
   end)
 
   it(":region and :endpoint switch the clients", function()
@@ -253,18 +288,47 @@ describe("aliyun-lua REPL in a terminal #integration", function()
     assert.truthy(out:find("█", 1, true), out)
   end)
 
-  it("Ctrl-C drops the line being typed and the session goes on, every time", function()
-    for _ = 1, 3 do
+  it("Ctrl-C at the prompt clears the line, every time, and the next line runs as typed", function()
+    for i = 1, 3 do
       local after = step()
-      keys("-l", "abc")
+      keys("-l", "abc" .. i)
       keys("C-c")
-      sh("sleep 0.2")
-      keys("Enter")
-      after("interrupted")
+      after("abc" .. i .. "^C")
+      type_line(40 + i .. " + 2")
+      local out = after("\n" .. (42 + i) .. "\n")
+      assert.is_nil(out:find("error", 1, true), out)
     end
+    -- also the continuation of an unfinished chunk
     local after = step()
-    type_line("40 + 2")
-    after("\n42\n")
+    type_line("f = function()")
+    wait_text("...> ")
+    keys("C-c")
+    type_line("1 + 1")
+    local out = after("\n2\n")
+    assert.is_nil(out:find("error", 1, true), out)
+  end)
+
+  it(":endpoint leaves the in-process emulator, :endpoint alone goes back", function()
+    type_line(":quit")
+    wait_text("REPL-EXITED-0")
+    stop_repl()
+    start_repl(nil, "--emulator")
+    local after = step()
+    type_line(":endpoint " .. srv.url)
+    after("endpoint " .. srv.url)
+    -- the nginx emulator now: a fault queued there is met
+    assert(shell.curl("POST", srv.url .. "/_emulator/faults", '{"Action":"DescribeRegions","Type":"status","Status":503,"Count":4}'))
+    type_line("ecs:DescribeRegions{}")
+    after("error: aliyun DescribeRegions: service (HTTP 503)")
+    type_line(":endpoint")
+    after("endpoint in-process emulator")
+    type_line("#ecs:DescribeRegions{}.Regions.Region > 0")
+    after("\ntrue\n")
+    assert(shell.curl("DELETE", srv.url .. "/_emulator/faults"))
+    type_line(":quit")
+    wait_text("REPL-EXITED-0")
+    stop_repl()
+    start_repl()
   end)
 
   it("keeps the history across sessions", function()

@@ -1,4 +1,5 @@
--- Shell helpers for the specs: a command's success, and its output.
+-- Shell helpers for the specs: a command's success, its output, quoting, a file's text, and
+-- a request with curl (the emulator's control endpoint).
 local shell = {}
 
 -- shell.sh(cmd) -> true when cmd exits 0, and its exit code (os.execute differs between
@@ -20,5 +21,43 @@ end
 -- shell.LUA is the interpreter, shell.ENV the variables to put before the command.
 shell.LUA = rawget(_G, "jit") and "luajit" or "lua5.4"
 shell.ENV = string.format("LUA_PATH=%q LUA_CPATH=%q", package.path, package.cpath)
+
+-- s as one shell word.
+function shell.quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- The text of a file, or "" when there is none.
+function shell.slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- shell.curl(method, url[, body]) -> true when curl could send it (for the emulator's
+-- control endpoint: POST /_emulator/faults, DELETE /_emulator/faults).
+function shell.curl(method, url, body)
+  return shell.sh("curl -s -o /dev/null -X " .. method .. " " .. shell.quote(url)
+    .. (body and (" -d " .. shell.quote(body)) or ""))
+end
+
+-- shell.command(dir, bin, args[, env]) -> exit code, stdout, stderr of bin run with args in
+-- a clean environment (PATH, LANG=C.UTF-8, HOME=dir and env), in dir (outside any checkout),
+-- for at most 60 seconds; dir also keeps its stderr.
+function shell.command(dir, bin, args, env)
+  local parts = {}
+  for i, a in ipairs(args) do parts[i] = shell.quote(a) end
+  local e = { "HOME=" .. shell.quote(dir), "PATH=" .. shell.quote(os.getenv("PATH") or "/usr/bin:/bin"), "LANG=C.UTF-8" }
+  for k, v in pairs(env or {}) do e[#e + 1] = k .. "=" .. shell.quote(v) end
+  local errfile = dir .. "/stderr"
+  local cmd = string.format("cd %s && env -i %s timeout 60 %s %s 2>%s", shell.quote(dir), table.concat(e, " "),
+    shell.quote(bin), table.concat(parts, " "), shell.quote(errfile))
+  local p = assert(io.popen(cmd, "r"))
+  local out = p:read("a")
+  local _, _, code = p:close()
+  return code, out, shell.slurp(errfile)
+end
 
 return shell
