@@ -1,7 +1,7 @@
 -- Ctrl-C (SIGINT) against every wait of the C core and the commands built on it. Each case
 -- runs a process that waits far longer than the case is given (an hour's sleep, a pipe
 -- that never speaks, a server that answers after 30 s with a 60 s read timeout) and sends
--- it SIGINT half a second in: a wait that did not wake would run into `timeout`, or end
+-- it SIGINT once it is under way: a wait that did not wake would run into `timeout`, or end
 -- with its own timeout error, and the case would fail on what it sees, not on a clock.
 local server = require "aliyun.emulator.server"
 local shell = require "support.shell"
@@ -13,14 +13,17 @@ local quote = shell.quote
 
 local tmp, srv
 
--- Runs cmd (a shell command line) in the background, sends it SIGINT after `after`
--- seconds, waits for it (at most 20 s). Returns its exit code, stdout and stderr.
-local function interrupted(cmd, after)
+-- Runs cmd (a shell command line) in the background; once it has written something on
+-- stderr (it is ready: its handler installed, its call sent) and half a second more, sends
+-- it SIGINT and waits for it (at most 20 s in all). Returns its exit code, stdout and stderr.
+local function interrupted(cmd)
   local out, err = tmp .. "/out", tmp .. "/err"
   local script = string.format(
-    "timeout -s KILL 20 sh -c %s >%s 2>%s & pid=$!; sleep %s; pkill -INT -P $pid; wait $pid; echo $?",
-    quote("exec " .. cmd), quote(out), quote(err), tostring(after or 0.5))
-  local code = tonumber((shell.run("sh -c " .. quote(script)):match("(%d+)%s*$")))
+    "rm -f %s; timeout -s KILL 20 sh -c %s >%s 2>%s & pid=$!; "
+      .. "i=0; while [ ! -s %s ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
+      .. "sleep 0.5; pkill -INT -P $pid; wait $pid; echo $?",
+    quote(err), quote("exec " .. cmd), quote(out), quote(err), quote(err))
+  local code = tonumber((shell.run("env -u LD_PRELOAD sh -c " .. quote(script)):match("(%d+)%s*$")))
   return code, shell.slurp(out), shell.slurp(err)
 end
 
@@ -30,7 +33,7 @@ local function lua(code)
   local f = assert(io.open(path, "w"))
   f:write(code)
   f:close()
-  return string.format("env LUA_PATH=%s LUA_CPATH=%s lua5.4 %s", quote(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"),
+  return string.format("env -u LD_PRELOAD LUA_PATH=%s LUA_CPATH=%s lua5.4 %s", quote(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"),
     quote(ROOT .. "/build/5.4/?.so;;"), quote(path))
 end
 
@@ -39,6 +42,7 @@ local function case(body)
   return lua([[
 local core = require "aliyun.core"
 core.catch_interrupts()
+io.stderr:write("ready\n")
 local ok, err = pcall(function() ]] .. body .. [[ end)
 print("caught", ok, tostring(err), core.interrupted(true), core.interrupted())
 ]])
@@ -78,6 +82,7 @@ describe("Ctrl-C #integration", function()
     local code, out = interrupted(lua([[
 local core = require "aliyun.core"
 core.catch_interrupts()
+io.stderr:write("ready\n")
 local r, why
 local ok, err = pcall(function() r, why = core.wait_input(0) end)
 print("caught", ok, r, why, tostring(err))
@@ -125,15 +130,19 @@ print("caught", ok, r, why, tostring(err))
 
   it("stops the one-shot command with exit 130 and one line", function()
     slow()
-    local code, out, err = interrupted(cli { "--endpoint", srv.url, "--read-timeout", "60", "ecs", "DescribeRegions" })
+    -- --debug: a line on stderr when the request goes out, which says the call is under way
+    local code, out, err = interrupted(cli { "--endpoint", srv.url, "--read-timeout", "60", "--debug", "ecs",
+      "DescribeRegions" })
     assert.equal(130, code)
     assert.equal("", out)
-    assert.equal("aliyun-lua: interrupted\n", err)
+    assert.truthy(err:find("DescribeRegions", 1, true), err)
+    assert.equal("\naliyun-lua: interrupted\n", err:sub(-25), err)
+    assert.is_nil(err:find("timeout", 1, true), err)
   end)
 
   it("stops a --waiter between its polls with exit 130", function()
     local code, out, err = interrupted(cli { "--endpoint", srv.url, "ecs", "DescribeInstances", "--RegionId", "cn-hangzhou",
-      "--waiter", "expr=Instances.Instance[0].Status", "to=Stopped", "interval=3600" }, 1)
+      "--waiter", "expr=Instances.Instance[0].Status", "to=Stopped", "interval=3600" })
     assert.equal(130, code)
     assert.equal("", out)
     assert.truthy(err:find("Instances.Instance[0].Status = Running", 1, true), err)

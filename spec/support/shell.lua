@@ -37,9 +37,10 @@ function shell.slurp(path)
 end
 
 -- shell.curl(method, url[, body]) -> true when curl could send it (for the emulator's
--- control endpoint: POST /_emulator/faults, DELETE /_emulator/faults).
+-- control endpoint: POST /_emulator/faults, DELETE /_emulator/faults). Without the
+-- LD_PRELOAD of make test-asan: the curl command hangs with libasan preloaded.
 function shell.curl(method, url, body)
-  return shell.sh("curl -s -o /dev/null -X " .. method .. " " .. shell.quote(url)
+  return shell.sh("env -u LD_PRELOAD curl -s -o /dev/null -X " .. method .. " " .. shell.quote(url)
     .. (body and (" -d " .. shell.quote(body)) or ""))
 end
 
