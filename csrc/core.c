@@ -43,6 +43,7 @@ LUALIB_API int luaopen_aliyun_core(lua_State *L) {
         /* interrupt.c */
         {"catch_interrupts", aliyun_l_catch_interrupts},
         {"interrupted", aliyun_l_interrupted},
+        {"interrupts_raise", aliyun_l_interrupts_raise},
         {"wait_input", aliyun_l_wait_input},
         /* http.c */
         {"session", aliyun_l_session},

@@ -14,6 +14,10 @@
 
 static lua_State *volatile target = NULL;
 static volatile sig_atomic_t pending = 0;
+/* Zero while the REPL reads a line: readline calls Lua (completion, the line handler)
+ * from inside its own C code, and an error raised there would jump out through readline's
+ * frames. The REPL looks at the flag itself then. */
+static volatile sig_atomic_t raising = 1;
 
 int aliyun_interrupt_pending(void) {
     return pending != 0;
@@ -30,7 +34,7 @@ static void on_hook(lua_State *L, lua_Debug *ar) {
 static void on_sigint(int sig) {
     (void)sig;
     pending = 1;
-    if (target != NULL) lua_sethook(target, on_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+    if (raising && target != NULL) lua_sethook(target, on_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
 /* core.catch_interrupts() -> true: every later SIGINT interrupts the Lua code that runs in
@@ -60,6 +64,16 @@ int aliyun_l_catch_interrupts(lua_State *L) {
 int aliyun_l_interrupted(lua_State *L) {
     lua_pushboolean(L, pending != 0);
     if (lua_toboolean(L, 1)) pending = 0;
+    return 1;
+}
+
+/* core.interrupts_raise(on) -> the previous setting: whether a Ctrl-C raises "interrupted!"
+ * in the running Lua code (the default) or only sets the flag core.interrupted reads. */
+int aliyun_l_interrupts_raise(lua_State *L) {
+    int was = raising != 0;
+    luaL_checktype(L, 1, LUA_TBOOLEAN);
+    raising = lua_toboolean(L, 1) ? 1 : 0;
+    lua_pushboolean(L, was);
     return 1;
 }
 

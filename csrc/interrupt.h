@@ -16,6 +16,7 @@ int aliyun_interrupt_pending(void);
 
 int aliyun_l_catch_interrupts(lua_State *L);
 int aliyun_l_interrupted(lua_State *L);
+int aliyun_l_interrupts_raise(lua_State *L);
 int aliyun_l_wait_input(lua_State *L);
 
 #endif

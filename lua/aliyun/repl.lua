@@ -567,7 +567,9 @@ end
 
 -- Reading lines with readline's callback interface: the wait for input is core.wait_input,
 -- which a Ctrl-C interrupts at once (readline's own read would go on waiting), and each line
--- is handed back before it runs, so that what it runs is never inside readline.
+-- is handed back before it runs, so that what it runs is never inside readline. main reads
+-- with core.interrupts_raise(false): a Ctrl-C only sets the flag, looked at here between
+-- readline's steps, and no error ever jumps out through readline's C code.
 -- Returns read(prompt) -> line | nil at the end of input (raises "interrupted!" on Ctrl-C),
 -- and reset(), which throws away the half-typed line after a Ctrl-C.
 local function readline_reader(RL)
@@ -585,6 +587,7 @@ local function readline_reader(RL)
     while not done do
       if core.wait_input(0) == nil then error("interrupted!", 0) end
       RL.read_char()
+      if core.interrupted() then error("interrupted!", 0) end
     end
     return got
   end
@@ -643,7 +646,9 @@ function repl.main(argv)
         io.stdout:flush()
       end
       if core.wait_input(0) == nil then error("interrupted!", 0) end
-      return io.read("l")
+      local line = io.read("l")
+      if core.interrupted() then error("interrupted!", 0) end
+      return line
     end
     reset = function() end
     remember = function() end
@@ -658,7 +663,11 @@ function repl.main(argv)
   -- one line read and run; returns "quit" to leave
   local function step()
     reading = true
+    core.interrupts_raise(false)
     local line = read(session:prompt(state == "more"))
+    core.interrupts_raise(true)
+    -- a Ctrl-C between the line's end and the line above only set the flag
+    if core.interrupted() then error("interrupted!", 0) end
     reading = false
     if line == nil then
       if interactive then session:say("") end
@@ -676,6 +685,7 @@ function repl.main(argv)
       if not core.interrupted(true) then error(r, 0) end
       -- Ctrl-C at the prompt drops the line (and a chunk being continued); elsewhere
       -- (printing a result) it stops that
+      core.interrupts_raise(true)
       reset()
       session.buffer, state = nil, nil
       io.stdout:write(reading and "^C\n" or "interrupted\n")
