@@ -498,8 +498,8 @@ static void start_slot(lua_State *L, session_t *s, int k, int reqs, int done, in
     if (!aliyun_batch_request(L, reqs, i)) return; /* nothing to send for i */
     bad = prepare_transfer(L, s, &b->t[k], lua_gettop(L));
     lua_pop(L, 1);
-    if (bad) {
-        aliyun_batch_failure(L, bad, "validation", 0);
+    if (bad || (interrupt_flag != NULL && *interrupt_flag != 0)) {
+        aliyun_batch_failure(L, bad ? bad : "interrupted (Ctrl-C) before it was sent", bad ? "validation" : "network", 0);
         aliyun_batch_deliver(L, done, results, i, &s->in_batch);
         return;
     }
@@ -681,9 +681,13 @@ static int l_session_batch(lua_State *L) {
         if (running == 0 && next > n) break;
         if (running == 0) continue;
         event_step(L, s);
-        /* a Ctrl-C stops the batch as the hook stops Lua code: what is in flight is
-         * dropped by the next batch, close() or the GC */
-        if (interrupt_flag != NULL && *interrupt_flag != 0) return luaL_error(L, "interrupted!");
+        /* after a Ctrl-C every transfer in flight ends as interrupted (libcurl calls the
+         * progress callback only for the transfers it drives); the hook raises in the Lua
+         * code that runs next */
+        if (interrupt_flag != NULL && *interrupt_flag != 0) {
+            for (k = 0; k < conc; k++)
+                if (b->slot_index[k]) finish_slot(L, s, k, CURLE_ABORTED_BY_CALLBACK, 4, 5);
+        }
         /* a slot that came free is refilled before waiting for the network again */
         while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
             if (msg->msg != CURLMSG_DONE) continue;

@@ -430,6 +430,10 @@ static void start(bctx_t *x, bslot_t *s, int i, int reqs) {
         fail(x, s, "validation", rc == WIRE_BAD ? bad : "request not supported by the direct path", 0);
         return;
     }
+    if (aliyun_interrupt_pending()) {
+        fail(x, s, "timeout", "interrupted (Ctrl-C) before it was sent", 0);
+        return;
+    }
     now = conn_now_ms();
     s->started = now;
     s->deadline = now + s->timeout_ms;
@@ -478,6 +482,21 @@ static void sweep(bctx_t *x) {
                      s->timeout_ms, (unsigned long)s->got);
             fail(x, s, "timeout", msg, s->sent || s->retried);
         }
+    }
+}
+
+/* After a Ctrl-C: every request in flight ends as interrupted (and the requests after
+ * them at once, since every wait returns while the flag is set); the hook raises in the
+ * Lua code that runs next. */
+static void interrupt_all(bctx_t *x) {
+    h1batch_t *b = x->b;
+    int k;
+    for (k = 0; k < b->nslots; k++) {
+        bslot_t *s = &b->slots[k];
+        char msg[96];
+        if (s->state == B_IDLE) continue;
+        snprintf(msg, sizeof msg, "interrupted (Ctrl-C) with %lu bytes received", (unsigned long)s->got);
+        fail(x, s, "timeout", msg, s->sent || s->retried);
     }
 }
 
@@ -580,9 +599,6 @@ size_t h1batch_run(lua_State *L, h1batch_t *b, conn_tls_t *tls, const aliyun_htt
         if (wait < 0 || kicked) wait = 0;
         nev = epoll_wait(b->epfd, evs, 64, (int)wait);
         if (nev < 0 && errno != EINTR) luaL_error(L, "epoll_wait: %s", strerror(errno));
-        /* a Ctrl-C stops the batch as the hook stops Lua code: the next batch, close() or
-         * the GC closes what is in flight (batch_end) */
-        if (aliyun_interrupt_pending()) luaL_error(L, "interrupted!");
         for (i = 0; i < nev; i++) {
             bconn_t *c = (bconn_t *)evs[i].data.ptr;
             if (c->slot != NULL) {
@@ -599,6 +615,7 @@ size_t h1batch_run(lua_State *L, h1batch_t *b, conn_tls_t *tls, const aliyun_htt
             }
         }
         sweep(&x);
+        if (aliyun_interrupt_pending()) interrupt_all(&x);
     }
     peak = b->peak;
     batch_end(b);

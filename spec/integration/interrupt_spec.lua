@@ -27,14 +27,16 @@ local function interrupted(cmd)
   return code, shell.slurp(out), shell.slurp(err)
 end
 
--- A Lua 5.4 script with this checkout's modules, as a command line.
+-- A Lua 5.4 script with this checkout's modules, as a command line (no proxy from the
+-- environment: the cases that want one name it).
 local function lua(code)
   local path = tmp .. "/case" .. tostring(math.random(1e9)) .. ".lua"
   local f = assert(io.open(path, "w"))
   f:write(code)
   f:close()
-  return string.format("env -u LD_PRELOAD LUA_PATH=%s LUA_CPATH=%s lua5.4 %s", quote(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"),
-    quote(ROOT .. "/build/5.4/?.so;;"), quote(path))
+  return string.format("env -u LD_PRELOAD -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u ALL_PROXY "
+    .. "-u all_proxy -u no_proxy -u NO_PROXY LUA_PATH=%s LUA_CPATH=%s lua5.4 %s",
+    quote(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"), quote(ROOT .. "/build/5.4/?.so;;"), quote(path))
 end
 
 -- Prints what a pcall of body gave: "caught <message> <interrupted flag>".
@@ -103,21 +105,72 @@ print("caught", ok, r, why, tostring(err))
     assert.truthy(out:find("^caught\tfalse\t.*interrupted!\ttrue\tfalse\n$"), out)
   end)
 
-  it("wakes libcurl's transfers, one by one and in a batch", function()
-    slow()
-    for _, how in ipairs { "request", "batch" } do
-      local code, out = interrupted(case(string.format([[
-        local signer = require "aliyun.signer"
-        local req = signer.v1 { method = "GET", base_url = %q, host = %q, action = "DescribeRegions",
-          version = "2014-05-26", query = {}, body = {},
-          credentials = { access_key_id = "testid", access_key_secret = "testsecret" } }
-        local s = core.session { curl_http = true, timeout = 60 }
-        local one = { method = "GET", url = req.url, headers = req.headers, timeout = 60 }
+  -- The session's waits: a DescribeRegions request, signed for the emulator, sent alone
+  -- (request) or twice at once (batch) on a session made with these options.
+  local SESSIONS = {
+    { "the core's own connections", "{ timeout = 60 }", { "batch" } }, -- request: the direct-path case above
+    { "libcurl", "{ curl_http = true, timeout = 60 }", { "request", "batch" } },
+    { "libcurl through a proxy", "{ proxy = %q, timeout = 60 }", { "request", "batch" } },
+  }
+  for _, engine in ipairs(SESSIONS) do
+    it("wakes the waits of " .. engine[1] .. " (" .. table.concat(engine[3], ", ") .. ")", function()
+      slow()
+      for _, how in ipairs(engine[3]) do
+        local code, out = interrupted(case(string.format([[
+          local signer = require "aliyun.signer"
+          local req = signer.v1 { method = "GET", base_url = %q, host = %q, action = "DescribeRegions",
+            version = "2014-05-26", query = {}, body = {},
+            credentials = { access_key_id = "testid", access_key_secret = "testsecret" } }
+          local s = core.session(]] .. engine[2]:format(srv.url) .. [[)
+          local one = { method = "GET", url = req.url, headers = req.headers, timeout = 60 }
+          if %q == "batch" then return s:batch({ one, one }, 2) end
+          return s:request(one)
+        ]], srv.url, srv.url:match("//(.*)"), how)))
+        assert.equal(0, code, how)
+        assert.truthy(out:find("^caught\tfalse\t.*interrupted!\ttrue\tfalse\n$"), how .. ": " .. out)
+      end
+    end)
+  end
+
+  it("wakes the client's backoff between retries", function()
+    assert(shell.curl("POST", srv.url .. "/_emulator/faults", '{"Action":"*","Type":"throttling","Always":true}'))
+    -- throttled at once, then a backoff of 600 s before the first retry
+    local code, out = interrupted(case(string.format([[
+      local aliyun = require "aliyun"
+      local ecs = aliyun.ecs { endpoint = %q, access_key_id = "testid", access_key_secret = "testsecret",
+        deadline = 3600, retry = { max_retries = 10, base_delay = 600, max_delay = 600, random = function() return 1 end } }
+      return ecs:DescribeRegions {}
+    ]], srv.url)))
+    assert.equal(0, code)
+    assert.truthy(out:find("^caught\tfalse\t.*interrupted!\ttrue\tfalse\n$"), out)
+  end)
+
+  -- As spec/integration/resolver_spec.lua: in a private user and network namespace, a DNS
+  -- server on 127.0.0.1 that never answers, and the resolver's own timeout at 30 s with 2
+  -- attempts (60 s, past the case's 20).
+  it("wakes a name lookup that never ends, on the direct path and in libcurl", function()
+    if not shell.namespaces_work() then
+      pending("unshare -rmn (user and network namespaces) or luajit is not available here")
+      return
+    end
+    local f = assert(io.open(tmp .. "/resolv.conf", "w"))
+    f:write("nameserver 127.0.0.1\noptions timeout:30 attempts:2\n")
+    f:close()
+    for _, run in ipairs { { "false", "request" }, { "false", "batch" }, { "true", "request" }, { "true", "batch" } } do
+      local curl = run[1] .. " " .. run[2]
+      local call = case(string.format([[
+        local s = core.session { connect_timeout = 60, timeout = 60, curl_http = %s }
+        local one = { url = "http://never.example.test/" }
         if %q == "batch" then return s:batch({ one, one }, 2) end
         return s:request(one)
-      ]], srv.url, srv.url:match("//(.*)"), how)))
-      assert.equal(0, code, how)
-      assert.truthy(out:find("^caught\tfalse\t.*interrupted!\ttrue\tfalse\n$"), how .. ": " .. out)
+      ]], run[1], run[2]))
+      -- the DNS server's "ready" goes to /dev/null: the case's own "ready" says the lookup is under way
+      local code, out = interrupted(string.format(
+        "unshare -rmn sh -c %s", quote(string.format("ip link set lo up && mount --bind %s /etc/resolv.conf && "
+          .. "(luajit %s 25 >/dev/null 2>&1 &) && sleep 0.3 && exec %s", quote(tmp .. "/resolv.conf"),
+          quote(ROOT .. "/spec/support/blackhole_dns.lua"), call))))
+      assert.equal(0, code, "curl_http = " .. curl)
+      assert.truthy(out:find("^caught\tfalse\t.*interrupted!\ttrue\tfalse\n$"), "curl_http = " .. curl .. ": " .. out)
     end
   end)
 

@@ -9,10 +9,6 @@ local shell = require "support.shell"
 
 local ROOT = nginx.ROOT
 
-local function namespaces_work()
-  return shell.sh("unshare -rmn true 2>/dev/null") and shell.sh("command -v luajit >/dev/null 2>&1")
-end
-
 describe("a name that never resolves #integration", function()
   local dir
 
@@ -61,7 +57,7 @@ describe("a name that never resolves #integration", function()
 
   for _, engine in ipairs { "direct", "libcurl", "client" } do
     it("gives up at connect_timeout (" .. engine .. ")", function()
-      if not namespaces_work() then
+      if not shell.namespaces_work() then
         pending("unshare -rmn (user and network namespaces) or luajit is not available here")
         return
       end

@@ -36,12 +36,15 @@ function shell.slurp(path)
   return s
 end
 
--- shell.curl(method, url[, body]) -> true when curl could send it (for the emulator's
--- control endpoint: POST /_emulator/faults, DELETE /_emulator/faults). Without the
--- LD_PRELOAD of make test-asan: the curl command hangs with libasan preloaded.
+-- shell.curl(method, url[, body]) -> true when curl could send it (a GET: whatever the
+-- answer) or the server took it (anything else: a 2xx answer; for the emulator's control
+-- endpoint, POST /_emulator/faults and DELETE /_emulator/faults, which want JSON). Without
+-- the LD_PRELOAD of make test-asan: the curl command hangs with libasan preloaded. At most
+-- 10 seconds.
 function shell.curl(method, url, body)
-  return shell.sh("env -u LD_PRELOAD curl -s -o /dev/null -X " .. method .. " " .. shell.quote(url)
-    .. (body and (" -d " .. shell.quote(body)) or ""))
+  local checked = method ~= "GET" and " -f -H 'Content-Type: application/json'" or ""
+  return shell.sh("env -u LD_PRELOAD curl -s --max-time 10 -o /dev/null" .. checked .. " -X " .. method .. " "
+    .. shell.quote(url) .. (body and (" -d " .. shell.quote(body)) or ""))
 end
 
 -- shell.command(dir, bin, args[, env]) -> exit code, stdout, stderr of bin run with args in
@@ -59,6 +62,12 @@ function shell.command(dir, bin, args, env)
   local out = p:read("a")
   local _, _, code = p:close()
   return code, out, shell.slurp(errfile)
+end
+
+-- Whether a private user and network namespace can be made (unshare -rmn) and LuaJIT is
+-- there (spec/support/blackhole_dns.lua runs under it): the name-lookup specs need both.
+function shell.namespaces_work()
+  return shell.sh("unshare -rmn true 2>/dev/null") and shell.sh("command -v luajit >/dev/null 2>&1")
 end
 
 return shell
