@@ -572,18 +572,22 @@ end
 -- readline's steps, and no error ever jumps out through readline's C code.
 -- Returns read(prompt) -> line | nil at the end of input (raises "interrupted!" on Ctrl-C),
 -- and reset(), which throws away the half-typed line after a Ctrl-C.
+--
+-- The handler is removed only from on_line, once readline has handed the line over and
+-- put the terminal back: lua-readline's handler_remove closes the terminal stream it
+-- opened and then lets readline write to it, which with a line still being read (after a
+-- Ctrl-C at the prompt) is a write to a freed FILE (the REPL crashed now and then). There
+-- the handler stays, and the next read installs it again, which starts a new, empty line;
+-- the stream that install opened stays open (one per Ctrl-C at the prompt).
 local function readline_reader(RL)
   local got, done = nil, false
-  local installed = false
   local function on_line(line)
     got, done = line, true
     RL.handler_remove()
-    installed = false
   end
   local function read(prompt)
     got, done = nil, false
     RL.handler_install(prompt, on_line)
-    installed = true
     while not done do
       if core.wait_input(0) == nil then error("interrupted!", 0) end
       RL.read_char()
@@ -593,8 +597,6 @@ local function readline_reader(RL)
   end
   local function reset()
     if RL.sigcleanup then RL.sigcleanup() end
-    if installed then RL.handler_remove() end
-    installed = false
   end
   return read, reset
 end
