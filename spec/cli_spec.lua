@@ -311,9 +311,12 @@ describe("aliyun-lua one-shot", function()
         code, _, err = run(with("--connect-timeout", "0"))
         assert.equal(2, code)
         assert.truthy(err:find("--connect-timeout takes seconds", 1, true), err)
-        code, _, err = run(with("--retry-count", "-1"))
-        assert.equal(2, code)
-        assert.truthy(err:find("--retry-count", 1, true), err)
+        for _, n in ipairs { "-1", "11", "2.5" } do
+          -- at most 10, as the client's max_retries
+          code, _, err = run(with("--retry-count", n))
+          assert.equal(2, code, n)
+          assert.truthy(err:find("--retry-count takes a count from 0 to 10", 1, true), err)
+        end
         code, _, err = run(with("--outptu", "json"))
         assert.equal(2, code)
         assert.truthy(err:find("did you mean --output", 1, true), err)

@@ -49,7 +49,9 @@ How:
   --read-timeout S        seconds to wait for an answer  (default 10; 60 for long actions such
                           as RunInstances)
   --connect-timeout S     seconds to connect             (default 5)
-  --retry-count N         retries of throttling, 5xx, timeouts and network errors (default 3)
+  --retry-count N         retries of throttling, 5xx, timeouts and network errors, 0 to 10
+                          (default 3); the whole call, retries and waits included, ends
+                          within 3 x the read timeout
   --version YYYY-MM-DD    the API version to call        (default: the product's, e.g. 2014-05-26)
   --dryrun, --cli-dry-run print the signed request instead of sending it (signature, STS token
                           and secrets masked)
