@@ -89,16 +89,17 @@ local function step()
   end
 end
 
--- where: the options that say where calls go (default: the nginx emulator, cn-hangzhou)
-local function start_repl(extra, where)
+-- where: the options that say where calls go (default: the nginx emulator, cn-hangzhou);
+-- wrap: a command the REPL runs under (valgrind), with `seconds` to show its prompt
+local function start_repl(extra, where, wrap, seconds)
   local env = table.concat({
     "HOME=" .. quote(tmp), "PATH=" .. quote(os.getenv("PATH") or "/usr/bin:/bin"), "LANG=C.UTF-8",
     "TERM=xterm", "ALIBABA_CLOUD_ACCESS_KEY_ID=testid", "ALIBABA_CLOUD_ACCESS_KEY_SECRET=testsecret",
     "ALIYUN_LUA_HISTORY=" .. quote(tmp .. "/history"),
   }, " ")
   where = where or ("--endpoint " .. quote(srv.url) .. " --region cn-hangzhou")
-  local cmd = string.format("env -i %s %s %s %s; echo REPL-EXITED-$?; sleep 120",
-    env, quote(BIN), where, extra or "")
+  local cmd = string.format("env -i %s %s %s %s %s; echo REPL-EXITED-$?; sleep 120",
+    env, wrap or "", quote(BIN), where, extra or "")
   -- right after the last session was killed, the tmux server may still be shutting down and
   -- refuse a new one: try again for a few seconds
   local started = false
@@ -108,7 +109,7 @@ local function start_repl(extra, where)
     sh("sleep 0.1")
   end
   assert(started, "tmux could not start a session")
-  wait_for(function(sc) return sc:find("aliyun[%[%w%-]*%]?> ") end, 10, "the prompt")
+  wait_for(function(sc) return sc:find("aliyun[%[%w%-]*%]?> ") end, seconds or 10, "the prompt")
 end
 
 local function stop_repl()
@@ -342,6 +343,33 @@ describe("aliyun-lua REPL in a terminal #integration", function()
     keys("Up")
     wait_for(function(s) return s:find("aliyun%[cn%-hangzhou%]> :quit%s*$") end, 10, "the last line back")
     keys("C-u")
+  end)
+
+  -- lua-readline's handler_remove closes its terminal stream and then lets readline write
+  -- to it: called while a line is still being read (a Ctrl-C at the prompt), that write
+  -- went to a freed FILE, and the REPL crashed now and then. valgrind sees every such write.
+  it("Ctrl-C at the prompt touches no freed memory (valgrind)", function()
+    if not have("valgrind") then
+      pending("needs valgrind")
+      return
+    end
+    type_line(":quit")
+    wait_text("REPL-EXITED-0")
+    stop_repl()
+    start_repl(nil, nil, "valgrind -q --error-exitcode=99 lua5.4", 120)
+    for i = 1, 2 do
+      local after = step()
+      keys("-l", "abc" .. i)
+      keys("C-c")
+      after("abc" .. i .. "^C", 60)
+      type_line(40 + i .. " + 2")
+      after("\n" .. (42 + i) .. "\n", 60)
+    end
+    type_line(":quit")
+    local out = wait_for(function(sc) return sc:find("REPL%-EXITED%-%d+") end, 120, "the end of the REPL")
+    assert.truthy(out:find("REPL-EXITED-0", 1, true), out)
+    stop_repl()
+    start_repl()
   end)
 end)
 
