@@ -670,26 +670,49 @@ static hmac_key_t *hmac_key(lua_State *L, sign_state_t *st, int alg, const char 
     return h;
 }
 
-/* HMAC(k1 .. k2, data) into out; returns its length (20 for SHA-1, 32 for SHA-256). */
+/* HMAC(k1 .. k2, data) into out; returns its length (20 for SHA-1, 32 for SHA-256). The
+ * data is n bytes at data, or, when parts is not 0, the strings of the list at stack index
+ * parts, one after the other (no string of their concatenation is made: LuaJIT interns every
+ * string, and a caller that made one per MAC would fill a chain of its string table). */
 static size_t hmac(lua_State *L, sign_state_t *st, int alg, const char *k1, size_t l1, const char *k2, size_t l2,
-                   const void *data, size_t n, unsigned char *out) {
+                   const void *data, size_t n, int parts, unsigned char *out) {
     hmac_key_t *h = hmac_key(L, st, alg, k1, l1, k2, l2);
     unsigned char inner[EVP_MAX_MD_SIZE];
+    int i, count = parts ? (int)lua_rawlen(L, parts) : 0;
 #if HMAC_PLAIN
     /* The final calls cleanse the work state's data block; what is left in it, the inner
      * hash or the MAC, is not secret like the keyed states. */
     sha_state_t w;
     size_t ol = alg == ALG_SHA1 ? SHA_DIGEST_LENGTH : SHA256_DIGEST_LENGTH;
     sha_copy(alg, &w, &h->inner);
-    if (!sha_update(alg, &w, data, n) || !sha_final(alg, &w, inner)) goto fail;
+    if (!parts && !sha_update(alg, &w, data, n)) goto fail;
+    for (i = 1; i <= count; i++) {
+        size_t pl;
+        const char *p;
+        lua_rawgeti(L, parts, i);
+        p = lua_tolstring(L, -1, &pl); /* checked strings: no conversion, the list stays as it is */
+        if (!sha_update(alg, &w, p, pl)) goto fail;
+        lua_pop(L, 1);
+    }
+    if (!sha_final(alg, &w, inner)) goto fail;
     sha_copy(alg, &w, &h->outer);
     if (!sha_update(alg, &w, inner, ol) || !sha_final(alg, &w, out)) goto fail;
     return ol;
 #else
     EVP_MD_CTX *w = st->work;
     unsigned int il = 0, ol = 0;
-    if (!EVP_MD_CTX_copy_ex(w, h->inner) || !EVP_DigestUpdate(w, data, n) || !EVP_DigestFinal_ex(w, inner, &il) ||
-        !EVP_MD_CTX_copy_ex(w, h->outer) || !EVP_DigestUpdate(w, inner, il) || !EVP_DigestFinal_ex(w, out, &ol))
+    if (!EVP_MD_CTX_copy_ex(w, h->inner)) goto fail;
+    if (!parts && !EVP_DigestUpdate(w, data, n)) goto fail;
+    for (i = 1; i <= count; i++) {
+        size_t pl;
+        const char *p;
+        lua_rawgeti(L, parts, i);
+        p = lua_tolstring(L, -1, &pl);
+        if (!EVP_DigestUpdate(w, p, pl)) goto fail;
+        lua_pop(L, 1);
+    }
+    if (!EVP_DigestFinal_ex(w, inner, &il) || !EVP_MD_CTX_copy_ex(w, h->outer) || !EVP_DigestUpdate(w, inner, il) ||
+        !EVP_DigestFinal_ex(w, out, &ol))
         goto fail;
     return ol;
 #endif
@@ -699,13 +722,25 @@ fail:
     return 0;
 }
 
+/* hmac(key, data): data a string, or a list of strings hashed one after the other. */
 static int l_hmac(lua_State *L, int alg) {
-    size_t kl, dl, n;
+    size_t kl, dl = 0, n;
     const char *k = luaL_checklstring(L, 1, &kl);
-    const char *d = luaL_checklstring(L, 2, &dl);
+    const char *d = NULL;
     unsigned char out[EVP_MAX_MD_SIZE];
+    int parts = lua_type(L, 2) == LUA_TTABLE;
+    if (parts) {
+        int i, count = (int)lua_rawlen(L, 2);
+        for (i = 1; i <= count; i++) {
+            lua_rawgeti(L, 2, i);
+            if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "hmac: data[%d] is not a string", i);
+            lua_pop(L, 1);
+        }
+    } else {
+        d = luaL_checklstring(L, 2, &dl);
+    }
     lua_settop(L, 2);
-    n = hmac(L, get_state(L), alg, k, kl, "", 0, d, dl, out);
+    n = hmac(L, get_state(L), alg, k, kl, "", 0, d, dl, parts ? 2 : 0, out);
     lua_pushlstring(L, (const char *)out, n);
     return 1;
 }
@@ -1112,7 +1147,7 @@ int aliyun_l_v1_sign(lua_State *L) {
     lua_settop(L, 3);
     st = get_state(L); /* 4 */
     build_v1(L, st, 2, "v1_sign", m, ml, &o);
-    maclen = hmac(L, st, ALG_SHA1, secret, sl, "&", 1, o.sts, o.stsl, mac);
+    maclen = hmac(L, st, ALG_SHA1, secret, sl, "&", 1, o.sts, o.stsl, 0, mac);
     sig_end = base64_to(sig, mac, maclen);
     detach_state(L);
     lua_pushlstring(L, sig, (size_t)(sig_end - sig));
@@ -1250,7 +1285,7 @@ static sign_state_t *sign_v1_url(lua_State *L, int a, const char **url, size_t *
     emit_v1(L, st, n, bytes, m, ml, NULL, bl + 2, keep, &o);
     memcpy((char *)o.cq, base, bl);
     memcpy((char *)o.cq + bl, "/?", 2);
-    maclen = hmac(L, st, ALG_SHA1, secret, sl, "&", 1, o.sts, o.stsl, mac);
+    maclen = hmac(L, st, ALG_SHA1, secret, sl, "&", 1, o.sts, o.stsl, 0, mac);
     sig_end = base64_to(sig, mac, maclen);
     e = nonce_last((char *)o.cq + bl + 2, (char *)o.cq + o.cql, sig, (size_t)(sig_end - sig));
     *url = o.cq;
@@ -1512,7 +1547,7 @@ int aliyun_l_v3_sign(lua_State *L) {
     digest(L, st, ALG_SHA256, o.cr, o.crl, md);
     w = put(sts, V3_ALGORITHM "\n", LIT_LEN(V3_ALGORITHM "\n"));
     hex_to(w, md, sizeof md);
-    if (hmac(L, st, ALG_SHA256, secret, sl, "", 0, sts, sizeof sts, mac) != 32) luaL_error(L, "HMAC: bad length");
+    if (hmac(L, st, ALG_SHA256, secret, sl, "", 0, sts, sizeof sts, 0, mac) != 32) luaL_error(L, "HMAC: bad length");
     hex_to(sig, mac, 32);
     auth = w = o.end;
     w = put(w, V3_ALGORITHM V3_CREDENTIAL, LIT_LEN(V3_ALGORITHM V3_CREDENTIAL));

@@ -438,6 +438,20 @@ describe("HMAC with the last key's states kept #core", function()
     end
   end)
 
+  it("takes the data as a list of strings, hashed one after the other", function()
+    for i = 1, #cases do
+      local c = cases[i]
+      local d = c[3]
+      local cut1, cut2 = math.floor(#d / 3), math.floor(#d * 2 / 3)
+      local parts = { d:sub(1, cut1), "", d:sub(cut1 + 1, cut2), d:sub(cut2 + 1) }
+      assert.are.equal(c[4], core.hex(c[1](c[2], parts)))
+      assert.are.equal(c[4], core.hex(c[1](c[2], { d })))
+    end
+    assert.are.equal(core.hmac_sha1("k", ""), core.hmac_sha1("k", {}))
+    assert.has_error(function() core.hmac_sha1("k", { "a", 5 }) end, "hmac: data[2] is not a string")
+    assert.has_error(function() core.hmac_sha256("k", { "a", {} }) end, "hmac: data[2] is not a string")
+  end)
+
   it("a key that differs from the last one only in its last byte, or only in length", function()
     local a = ("k"):rep(64)
     assert.are_not.equal(core.hmac_sha1(a, "x"), core.hmac_sha1(a:sub(1, 63) .. "j", "x"))

@@ -110,7 +110,8 @@ Verifier.__index = Verifier
 
 -- opts.keys: {[access_key_id] = {secret = "...", security_token = "..." (for STS keys),
 --   expiration = epoch seconds on opts.now's clock (an STS key refused from then on)}}
--- opts.crypto: {hmac_sha1=, hmac_sha256=, sha256_hex=, base64=, hex=}
+-- opts.crypto: {hmac_sha1=, hmac_sha256=, sha256_hex=, base64=, hex=} (hmac_sha1 takes its data as a
+-- list of strings too)
 -- opts.now: function returning epoch seconds (os.time by default)
 function auth.new(opts)
   return setmetatable({
@@ -230,11 +231,14 @@ function Verifier:_v1(req)
   end
   local key, kerr = self:_key(params.AccessKeyId, params.SecurityToken)
   if not key then return nil, kerr end
+  -- the pieces go to the MAC as a list: no string to sign is made unless it is needed for
+  -- an error (LuaJIT interns every string, and strings to sign differ only past the head it
+  -- hashes, so they would all share one chain of its string table, longer as the heap grows)
   local pieces, np = v1_string_to_sign(req.method, params)
-  local sts = concat(pieces, "", 1, np)
   local crypto = self.crypto
-  local expected = crypto.base64(crypto.hmac_sha1(key.secret .. "&", sts))
+  local expected = crypto.base64(crypto.hmac_sha1(key.secret .. "&", pieces))
   if not same(expected, params.Signature) then
+    local sts = concat(pieces, "", 1, np)
     return fail(400, "SignatureDoesNotMatch",
       "Specified signature is not matched with our calculation. server string to sign is:" .. sts,
       { string_to_sign = sts })
