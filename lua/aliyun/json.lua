@@ -248,30 +248,44 @@ end
 local STRINGS, nstrings = {}, 0
 local NUMBERS, nnumbers = {}, 0
 
+-- The text of a string between its quotes.
+local function escaped(v)
+  local e = STRINGS[v]
+  if not e then
+    e = v
+    if find(v, NEEDS_ESCAPE) then e = gsub(v, NEEDS_ESCAPE, ESCAPES) end
+    if #v <= 64 then
+      if nstrings >= 8192 then STRINGS, nstrings = {}, 0 end
+      STRINGS[v], nstrings = e, nstrings + 1
+    end
+  end
+  return e
+end
+
+-- The text of a number (nil for NaN and the infinities).
+local function number(v)
+  local s = NUMBERS[v]
+  if not s then
+    s = number_text(v)
+    if s and v ~= 0 then -- 0 and -0 are one key, with two texts
+      if nnumbers >= 4096 then NUMBERS, nnumbers = {}, 0 end
+      NUMBERS[v], nnumbers = s, nnumbers + 1
+    end
+  end
+  return s
+end
+
+-- For writers of JSON that know their shape (the emulator's answers): the same texts.
+json.escaped, json.number, json.key_order = escaped, number, sort_keys
+
 put_value = function(v, depth)
   local tv = type(v)
   if tv == "string" then
-    local e = STRINGS[v]
-    if not e then
-      e = v
-      if find(v, NEEDS_ESCAPE) then e = gsub(v, NEEDS_ESCAPE, ESCAPES) end
-      if #v <= 64 then
-        if nstrings >= 8192 then STRINGS, nstrings = {}, 0 end
-        STRINGS[v], nstrings = e, nstrings + 1
-      end
-    end
-    buf[n + 1] = '"'; buf[n + 2] = e; buf[n + 3] = '"'
+    buf[n + 1] = '"'; buf[n + 2] = escaped(v); buf[n + 3] = '"'
     n = n + 3
   elseif tv == "number" then
-    local s = NUMBERS[v]
-    if not s then
-      s = number_text(v)
-      if not s then fail(depth, "cannot encode " .. tostring(v), " (JSON has no NaN or infinity)") end
-      if v ~= 0 then -- 0 and -0 are one key, with two texts
-        if nnumbers >= 4096 then NUMBERS, nnumbers = {}, 0 end
-        NUMBERS[v], nnumbers = s, nnumbers + 1
-      end
-    end
+    local s = number(v)
+    if not s then fail(depth, "cannot encode " .. tostring(v), " (JSON has no NaN or infinity)") end
     n = n + 1; buf[n] = s
   elseif tv == "boolean" then
     n = n + 1; buf[n] = v and "true" or "false"

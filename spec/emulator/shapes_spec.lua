@@ -42,6 +42,34 @@ describe("emulator shapes", function()
     assert.are.same({ DiskId = "d", Size = 20, Tags = { Tag = { { TagKey = "k", TagValue = "v" } } } }, r.Disks.Disk[1])
   end)
 
+  it("writes an answer's JSON straight from the model as json.encode writes the rendered table", function()
+    local rid = "0A1B2C3D-0000-1111-2222-333344445555"
+    local function both(action, body, strict)
+      local t = shape.render("ecs", action, body, strict)
+      t.RequestId = rid
+      local text = shape.encode("ecs", action, body, strict, rid)
+      assert.are.equal(assert(json.encode(t)), text)
+      return text
+    end
+    -- a bare list wrapped, a stray field dropped, an empty list, an empty answer
+    assert.are.equal('{"RequestId":"' .. rid .. '","Regions":{"Region":[{"LocalName":"X","RegionId":"x"}]}}',
+      both("DescribeRegions", { Regions = { { RegionId = "x", LocalName = "X", Invented = 1 } } }, false))
+    both("DescribeRegions", { Regions = {} }, false)
+    assert.are.equal('{"RequestId":"' .. rid .. '"}', both("DescribeRegions", {}, false))
+    -- converted types, tags under the model's names, a record's internal fields, an overlay
+    local disk = { _kind = "disk", DiskId = "d", Size = "20", internal = true, Tags = { { Key = "k", Value = "v" } },
+      Portable = "true" }
+    both("DescribeDisks", { TotalCount = 1, Disks = { disk } }, false)
+    both("DescribeDisks", { TotalCount = 1, Disks = { setmetatable({ _base = disk, Size = 40 }, {}) } }, false)
+    -- values that render to nothing leave no key behind, and no stray comma
+    both("DescribeDisks", { TotalCount = 1, Disks = { { DiskId = { 1 }, Size = 20 } } }, false)
+    -- strict: the same violations as render
+    local ok, err = pcall(shape.encode, "ecs", "DescribeDisks", { TotalCount = "3" }, true, rid)
+    assert.is_false(ok)
+    assert.matches("TotalCount", err.message)
+    assert.is_nil(shape.encode("ecs", "NoSuchAction", {}, false, rid))
+  end)
+
   it("finds where a model keeps its list", function()
     assert.are.same({ "Vpcs", "Vpc" }, shape.list_path(shape.of("ecs", "DescribeVpcs")))
     assert.are.same({ "ActivationList" }, shape.list_path(shape.of("ecs", "DescribeActivations")))

@@ -50,20 +50,18 @@ local function lower_headers(h)
   return out
 end
 
+local function respond_text(emu, status, text, rid, ctype)
+  return { status = status, body = text, headers = {
+    ["content-type"] = ctype, ["x-acs-request-id"] = rid, ["date"] = state.http_date(emu:now()),
+  } }
+end
+
 -- ctx.xml: the answer goes out as XML (a V1 request that did not ask for Format=JSON).
 local function respond(emu, status, body, ctx, root)
-  local text, ctype
   if ctx and ctx.xml then
-    text, ctype = xml.encode(root, body), "text/xml;charset=utf-8"
-  else
-    text, ctype = assert(json.encode(body)), "application/json;charset=utf-8"
+    return respond_text(emu, status, xml.encode(root, body), body.RequestId, "text/xml;charset=utf-8")
   end
-  local headers = {
-    ["content-type"] = ctype,
-    ["x-acs-request-id"] = body.RequestId,
-    ["date"] = state.http_date(emu:now()),
-  }
-  return { status = status, headers = headers, body = text }
+  return respond_text(emu, status, assert(json.encode(body)), body.RequestId, "application/json;charset=utf-8")
 end
 
 -- The error body of section 4.5: RequestId, HostId, Code, Message, Recommend.
@@ -187,6 +185,31 @@ local function check_read(ctx, read)
   end
 end
 
+-- Renders an answer (shape.render or shape.encode); a strict-mode violation of the model
+-- becomes InternalError.
+local function fit(f, ...)
+  local ok, out = pcall(f, ...)
+  if not ok then
+    if type(out) == "table" and out.shape_violation then
+      errors.raise("InternalError", "emulator (strict): the answer does not fit the response model: " .. out.message, 500)
+    end
+    error(out, 0)
+  end
+  return out
+end
+
+-- Strict mode: the text written from the model is json.encode of the rendered table, byte
+-- for byte (the two walks of shape.lua must not drift apart).
+local function same_text(ctx, text, body)
+  local want = assert(json.encode(body))
+  if text == want then return end
+  local at = 1
+  while text:byte(at) == want:byte(at) do at = at + 1 end
+  errors.raise("InternalError", "emulator (strict): the JSON written from the model for " .. ctx.action
+    .. " differs from its rendered answer at byte " .. at .. ": " .. text:sub(at, at + 40) .. " instead of "
+    .. want:sub(at, at + 40), 500)
+end
+
 local function run_action(emu, ctx, handler, entry)
   local params = ctx.params
   if entry then check_params(entry, params) end
@@ -215,15 +238,21 @@ local function run_action(emu, ctx, handler, entry)
   if s then ctx.list_path = shape.list_path(s) end
   local result = handler.fn(emu, args.new(params, read), ctx) or {}
   if read then check_read(ctx, read) end
-  local ok, body = pcall(shape.render, ctx.product, ctx.action, result, emu.strict)
-  if not ok then
-    if type(body) == "table" and body.shape_violation then
-      errors.raise("InternalError", "emulator (strict): the answer does not fit the response model: " .. body.message, 500)
-    end
-    error(body, 0)
+  -- The answer as a table when something needs one: XML, a ClientToken's replay, strict
+  -- mode and observers; as JSON it is written straight from the model (shape.encode).
+  local body
+  if ctx.xml or key or emu.strict or emu.opts.observe or not s then
+    body = fit(shape.render, ctx.product, ctx.action, result, emu.strict)
+    if key then emu.idempotency[key] = { fingerprint = fingerprint(params), result = copy(body) } end
   end
-  if key then emu.idempotency[key] = { fingerprint = fingerprint(params), result = copy(body) } end
-  return body
+  if ctx.xml or not s then return body end
+  local rid = emu.ids:request_id()
+  local text = fit(shape.encode, ctx.product, ctx.action, result, emu.strict, rid)
+  if body then
+    body.RequestId = rid
+    if emu.strict then same_text(ctx, text, body) end
+  end
+  return body, text, rid
 end
 
 local function dispatch(emu, request)
@@ -311,13 +340,17 @@ local function dispatch(emu, request)
     end
   end
 
-  local ok, result = pcall(run_action, emu, ctx, handler, entry)
+  local ok, result, text, rid = pcall(run_action, emu, ctx, handler, entry)
   local resp
   if ok then
-    result.RequestId = emu.ids:request_id()
+    if not text then result.RequestId = emu.ids:request_id() end
     local observe = emu.opts.observe
     if observe then observe(ctx.product, ctx.action, result) end
-    resp = respond(emu, 200, result, ctx, ctx.action .. "Response")
+    if text then
+      resp = respond_text(emu, 200, text, rid, "application/json;charset=utf-8")
+    else
+      resp = respond(emu, 200, result, ctx, ctx.action .. "Response")
+    end
   elseif errors.is(result) then
     if result.uncatalogued and emu.strict then
       result = errors.new("InternalError", "emulator (strict): the code " .. result.code

@@ -21,6 +21,24 @@ local floor = math.floor
 -- Tag lists are stored once as {Key =, Value =}; models name them TagKey/TagValue in places.
 local ALIASES = { TagKey = "Key", TagValue = "Value" }
 
+-- What both walks (render, encode) want of an object node, worked out once: its names in
+-- the order JSON writes them (json.key_order), each as a key's text, and the one list field
+-- that a bare list is wrapped in, when the object has nothing else.
+local function finish(node)
+  if node.t == "[" then return finish(node.item) end
+  if node.t ~= "o" then return end
+  local names = node.names or {}
+  node.names = names
+  local order = {}
+  for i, name in ipairs(names) do order[i] = name end
+  if #order > 0 then json.key_order(order, #order) end
+  local keys = {}
+  for i, name in ipairs(order) do keys[i] = '"' .. json.escaped(name) .. '":' end
+  node.order, node.keys = order, keys
+  if #names == 1 and node.fields[names[1]].t == "[" then node.wrap = names[1] end
+  for _, name in ipairs(names) do finish(node.fields[name]) end
+end
+
 -- Decoded shapes: {t = "o", fields = {[name] = node}} | {t = "[", item = node} | {t = "s"|"i"|"n"|"b"|"a"|"m"}
 local function decode(text)
   local root = { t = "o", fields = {} }
@@ -46,6 +64,7 @@ local function decode(text)
     if ALIASES[name] then parent.aliased = true end
     if leaf.t == "o" then parents[depth] = leaf end
   end
+  finish(root)
   return root
 end
 
@@ -111,6 +130,25 @@ end
 
 local render
 
+-- a record keeps one type per field where models differ (IoOptimized is a boolean in
+-- DescribeInstances, a string in DescribeInstanceAttribute): converting it is no mistake
+local function inner_ctx(ctx, v)
+  if ctx.strict and is_record(v) then return ctx.lenient end
+  return ctx
+end
+
+-- A field of an object, from an overlay (engine.overlay: computed fields, then the record's
+-- own under _base) or a plain table, under the model's name or the one tags are stored under.
+local function field(v, base, name, aliased)
+  local x = v[name]
+  if x == nil and base then x = base[name] end
+  if x == nil and aliased and ALIASES[name] then
+    x = v[ALIASES[name]]
+    if x == nil and base then x = base[ALIASES[name]] end
+  end
+  return x
+end
+
 local function violation(ctx, path, problem)
   if ctx.strict then
     error({ shape_violation = true, message = ctx.action .. ": " .. path .. ": " .. problem }, 0)
@@ -162,6 +200,24 @@ local function scalar(node, v, ctx, path)
   return nil
 end
 
+-- Whether v is a table, as an object or list node needs.
+local function container(node, v, ctx, path)
+  if type(v) == "table" then return true end
+  violation(ctx, path, "a " .. type(v) .. " where the model has " .. (node.t == "o" and "an object" or "a list"))
+  return false
+end
+
+-- Strict mode: the wire fields of a plain answer table that the model lacks.
+local function check_fields(ctx, fields, v, path)
+  if is_record(v) then return end
+  for k in pairs(v) do
+    if type(k) == "string" and fields[k] == nil and not (k == "Key" and fields.TagKey)
+      and not (k == "Value" and fields.TagValue) and k:match("^%u") then
+      violation(ctx, path .. "." .. k, "not a field of the model")
+    end
+  end
+end
+
 local function render_list(node, v, ctx, path)
   local out = arr {}
   for i = 1, #v do
@@ -175,55 +231,29 @@ render = function(node, v, ctx, path)
   if v == nil then return nil end
   local t = node.t
   if t == "o" then
-    if type(v) ~= "table" then
-      violation(ctx, path, "a " .. type(v) .. " where the model has an object")
-      return nil
-    end
+    if not container(node, v, ctx, path) then return nil end
     local fields = node.fields
     -- a bare list where the model wraps it: {Tag = [...]}
     if is_list(v) and not is_record(v) then
-      local only, count = nil, 0
-      for name, f in pairs(fields) do
-        count = count + 1
-        only = f.t == "[" and name or nil
-      end
-      if count == 1 and only then
+      local only = node.wrap
+      if only then
         return { [only] = render_list(fields[only], v, ctx, ctx.strict and (path .. "." .. only) or path) }
       end
       if next(v) == nil then return obj {} end
     end
     local out = {}
-    -- a record keeps one type per field where models differ (IoOptimized is a boolean in
-    -- DescribeInstances, a string in DescribeInstanceAttribute): converting it is no mistake
-    local inner = ctx
-    if ctx.strict and is_record(v) then inner = ctx.lenient end
-    local names, aliased = node.names or {}, node.aliased
-    -- an overlay (engine.overlay): computed fields, then the record's own
+    local inner = inner_ctx(ctx, v)
+    local names, aliased = node.names, node.aliased
     local base = rawget(v, "_base")
     for i = 1, #names do
       local name = names[i]
-      local x = v[name]
-      if x == nil and base then x = base[name] end
-      if x == nil and aliased and ALIASES[name] then
-        x = v[ALIASES[name]]
-        if x == nil and base then x = base[ALIASES[name]] end
-      end
+      local x = field(v, base, name, aliased)
       if x ~= nil then out[name] = render(fields[name], x, inner, ctx.strict and (path .. "." .. name) or path) end
     end
-    if ctx.strict and not is_record(v) then
-      for k in pairs(v) do
-        if type(k) == "string" and fields[k] == nil and not (k == "Key" and fields.TagKey)
-          and not (k == "Value" and fields.TagValue) and k:match("^%u") then
-          violation(ctx, path .. "." .. k, "not a field of the model")
-        end
-      end
-    end
+    if ctx.strict then check_fields(ctx, fields, v, path) end
     return obj(out)
   elseif t == "[" then
-    if type(v) ~= "table" then
-      violation(ctx, path, "a " .. type(v) .. " where the model has a list")
-      return nil
-    end
+    if not container(node, v, ctx, path) then return nil end
     return render_list(node, v, ctx, path)
   end
   return scalar(node, v, ctx, path)
@@ -237,6 +267,127 @@ function shape.render(product, action, body, strict)
   local ctx = { strict = strict, action = action }
   ctx.lenient = { strict = false, action = action }
   return render(s, body, ctx, action)
+end
+
+-- The same walk as render, writing the JSON text of the rendered answer straight into one
+-- buffer (no rendered copy to build and then encode): json.encode of render's table, byte
+-- for byte (strict mode checks that on every answer, see the router). Conversions and
+-- violations are render's; a field whose value renders to nothing is taken back out.
+local buf, n = {}, 0
+local escaped, number = json.escaped, json.number
+local put
+
+local function put_list(node, v, ctx, path)
+  local open, item, strict, first = n + 1, node.item, ctx.strict, true
+  n = open; buf[n] = "["
+  for i = 1, #v do
+    local mark = n
+    if not first then n = n + 1; buf[n] = "," end
+    if put(item, v[i], ctx, strict and (path .. "[" .. i .. "]") or path) then first = false else n = mark end
+  end
+  if first then buf[open] = "[]" else n = n + 1; buf[n] = "]" end
+  return true
+end
+
+-- An object's fields; rid: the answer's RequestId, written first (the top level only).
+local function put_object(node, v, ctx, path, rid)
+  local fields, strict = node.fields, ctx.strict
+  local open = n + 1
+  n = open
+  if rid then
+    buf[n] = '{"RequestId":"'; buf[n + 1] = rid; buf[n + 2] = '"'
+    n = n + 2
+  else
+    buf[n] = "{"
+  end
+  local first = not rid
+  if is_list(v) and not is_record(v) then
+    local only = node.wrap
+    if only then
+      n = n + 1; buf[n] = (first and "" or ",") .. node.keys[1]
+      put_list(fields[only], v, ctx, strict and (path .. "." .. only) or path)
+      n = n + 1; buf[n] = "}"
+      return true
+    end
+    if next(v) == nil then
+      if first then buf[open] = "{}" else n = n + 1; buf[n] = "}" end
+      return true
+    end
+  end
+  local inner = inner_ctx(ctx, v)
+  local order, keys, aliased = node.order, node.keys, node.aliased
+  local base = rawget(v, "_base")
+  for i = 1, #order do
+    local name = order[i]
+    if not (rid and name == "RequestId") then
+      local x = field(v, base, name, aliased)
+      if x ~= nil then
+        local mark = n
+        if not first then n = n + 1; buf[n] = "," end
+        n = n + 1; buf[n] = keys[i]
+        if put(fields[name], x, inner, strict and (path .. "." .. name) or path) then first = false else n = mark end
+      end
+    end
+  end
+  if strict then check_fields(ctx, fields, v, path) end
+  if first then buf[open] = "{}" else n = n + 1; buf[n] = "}" end
+  return true
+end
+
+-- A value of any shape, as json.encode writes it.
+local function put_any(v, path)
+  local text, err = json.encode(v)
+  if not text then error("emulator: " .. path .. ": " .. err, 0) end
+  n = n + 1; buf[n] = text
+  return true
+end
+
+-- Writes v as node has it; false when it renders to nothing.
+put = function(node, v, ctx, path)
+  if v == nil then return false end
+  local t = node.t
+  if t == "o" then
+    return container(node, v, ctx, path) and put_object(node, v, ctx, path)
+  elseif t == "[" then
+    return container(node, v, ctx, path) and put_list(node, v, ctx, path)
+  end
+  local x = scalar(node, v, ctx, path)
+  local tx = type(x)
+  if tx == "string" then
+    buf[n + 1] = '"'; buf[n + 2] = escaped(x); buf[n + 3] = '"'
+    n = n + 3
+  elseif tx == "number" then
+    local s = number(x)
+    if not s then error("emulator: " .. path .. ": cannot encode " .. tostring(x) .. " in JSON", 0) end
+    n = n + 1; buf[n] = s
+  elseif tx == "boolean" then
+    n = n + 1; buf[n] = x and "true" or "false"
+  elseif x == nil then
+    return false
+  elseif x == json.null then
+    n = n + 1; buf[n] = "null"
+  else
+    return put_any(x, path)
+  end
+  return true
+end
+
+-- shape.encode(product, action, body, strict, request_id) -> the JSON text of the answer with
+-- its RequestId, as json.encode would write render's table with that RequestId; nil when the
+-- action has no model.
+function shape.encode(product, action, body, strict, request_id)
+  local s = shape.of(product, action)
+  if not s then return nil end
+  local ctx = { strict = strict, action = action }
+  ctx.lenient = { strict = false, action = action }
+  if #buf > 4096 then buf = {} end -- reused, but a huge answer's pieces are let go
+  n = 0
+  if type(body) ~= "table" then
+    violation(ctx, action, "a " .. type(body) .. " where the model has an object")
+    body = {}
+  end
+  put_object(s, body, ctx, action, request_id)
+  return table.concat(buf, "", 1, n)
 end
 
 -- shape.check(node, value) -> list of problems (for specs): fields not in the model, values
@@ -266,9 +417,9 @@ function shape.check(node, v, path, out)
     if tv ~= "table" then
       out[#out + 1] = path .. ": expected a list, got " .. tv
     else
-      local n = 0
-      for _ in pairs(v) do n = n + 1 end
-      if n ~= #v then out[#out + 1] = path .. ": expected a list, got an object" end
+      local count = 0
+      for _ in pairs(v) do count = count + 1 end
+      if count ~= #v then out[#out + 1] = path .. ": expected a list, got an object" end
       for i = 1, #v do shape.check(node.item, v[i], path .. "[" .. i .. "]", out) end
     end
   elseif t == "s" then
