@@ -30,6 +30,8 @@
 -- emu:handle(request) -> response takes and gives the transport interface's shapes; a
 -- response may also carry delay (seconds to wait before answering) and close (answer
 -- nothing, drop the connection), which the in-process transport and the nginx handler honour.
+-- A request with pieces = true (the nginx handler) may get a JSON answer's body as a list of
+-- strings, to be written out one after the other.
 local auth = require "aliyun.emulator.auth"
 local core = require "aliyun.core"
 local engine = require "aliyun.emulator.engine"

@@ -201,6 +201,7 @@ end
 -- Strict mode: the text written from the model is json.encode of the rendered table, byte
 -- for byte (the two walks of shape.lua must not drift apart).
 local function same_text(ctx, text, body)
+  if type(text) == "table" then text = table.concat(text) end
   local want = assert(json.encode(body))
   if text == want then return end
   local at = 1
@@ -247,7 +248,7 @@ local function run_action(emu, ctx, handler, entry)
   end
   if ctx.xml or not s then return body end
   local rid = emu.ids:request_id()
-  local text = fit(shape.encode, ctx.product, ctx.action, result, emu.strict, rid)
+  local text = fit(shape.encode, ctx.product, ctx.action, result, emu.strict, rid, ctx.pieces)
   if body then
     body.RequestId = rid
     if emu.strict then same_text(ctx, text, body) end
@@ -259,7 +260,8 @@ local function dispatch(emu, request)
   local host, path, query = split_url(request.url)
   local headers = lower_headers(request.headers)
   host = headers.host or host
-  local ctx = { host = host }
+  -- pieces: the caller writes a JSON answer out as a list of strings (the nginx handler)
+  local ctx = { host = host, pieces = request.pieces }
   if path:sub(1, 11) == "/_emulator/" then
     return require("aliyun.emulator.control").handle(emu, request)
   end

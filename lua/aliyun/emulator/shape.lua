@@ -15,6 +15,7 @@ local json = require "aliyun.json"
 local shape = {}
 
 local arr, obj = json.array, json.object
+local concat = table.concat
 local tointeger = math.tointeger
 local floor = math.floor
 
@@ -372,10 +373,14 @@ put = function(node, v, ctx, path)
   return true
 end
 
--- shape.encode(product, action, body, strict, request_id) -> the JSON text of the answer with
--- its RequestId, as json.encode would write render's table with that RequestId; nil when the
--- action has no model.
-function shape.encode(product, action, body, strict, request_id)
+-- shape.encode(product, action, body, strict, request_id, pieces) -> the JSON text of the
+-- answer with its RequestId, as json.encode would write render's table with that RequestId;
+-- nil when the action has no model. pieces: the text as a list of three strings instead (the
+-- head, the RequestId, the rest), for a caller that writes them out one after the other.
+-- (Under LuaJIT, which interns every string and hashes a long one by sampling it, answers that
+-- differ only in their RequestId would all be distinct strings in one chain of its string
+-- table; the rest, the same from answer to answer, is one string.)
+function shape.encode(product, action, body, strict, request_id, pieces)
   local s = shape.of(product, action)
   if not s then return nil end
   local ctx = { strict = strict, action = action }
@@ -387,7 +392,8 @@ function shape.encode(product, action, body, strict, request_id)
     body = {}
   end
   put_object(s, body, ctx, action, request_id)
-  return table.concat(buf, "", 1, n)
+  if pieces and request_id then return { buf[1], buf[2], concat(buf, "", 3, n) } end
+  return concat(buf, "", 1, n)
 end
 
 -- shape.check(node, value) -> list of problems (for specs): fields not in the model, values

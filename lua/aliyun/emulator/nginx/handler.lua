@@ -66,6 +66,7 @@ local function request()
     url = var.scheme .. "://" .. (headers.host or (var.server_addr .. ":" .. var.server_port)) .. uri,
     headers = headers,
     body = body,
+    pieces = true, -- a JSON answer may come as a list of strings: ngx.print writes them as they are
   }
   -- the control endpoint checks that the Host names the port the request came in on
   if uri:sub(1, 11) == "/_emulator/" then r.server_port = tonumber(var.server_port) end
