@@ -1,10 +1,11 @@
 -- JSON for the library: decoding is the C core's; encoding is here, in Lua, because what
 -- we encode is small (parameter values, emulator answers) and must be deterministic:
 -- object keys are sorted, so the same table always gives the same text (and signature).
--- A key RequestId comes first, as the service writes its answers. (That also matters for
--- speed under LuaJIT: it interns every string and hashes only about the first hundred bytes
--- of a long one, so answers that differ only in a RequestId near their end would all land
--- in one chain of its string table, each new one compared byte by byte with the others.)
+-- A key RequestId comes first, as the service writes its answers. (Under LuaJIT that alone
+-- does not spare the string table: OpenResty's LuaJIT hashes a string of 128 bytes or more
+-- by its first and last 8 bytes and 16 samples at offsets drawn when the process starts, so
+-- long texts that differ only in their RequestId may still share one chain; the emulator in
+-- nginx writes its answers out in pieces for that reason, see shape.encode.)
 local core = require "aliyun.core"
 
 local json = {
