@@ -19,4 +19,9 @@ end
 
 compat.unpack = table.unpack or unpack -- luacheck: ignore 113
 
+-- new_table(narr, nrec): a table with room made at once for that many array items and other
+-- keys (LuaJIT's table.new); under 5.4 an empty table that grows as it is filled.
+local ok, new = pcall(require, "table.new")
+compat.new_table = ok and new or function() return {} end
+
 return compat

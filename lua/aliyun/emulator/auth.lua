@@ -2,6 +2,7 @@
 -- request as received, canonicalise it here (independently of the client's C signer, so
 -- that a bug in one is caught by the other), recompute the signature and compare.
 -- Only the MAC and digest primitives come from outside (opts.crypto).
+local compat = require "aliyun.compat"
 local nonces = require "aliyun.emulator.nonces"
 
 local auth = {}
@@ -11,6 +12,7 @@ local SKEW = 15 * 60 -- the service refuses timestamps more than 15 minutes off
 local char, find, format, gsub, sub = string.char, string.find, string.format, string.gsub,
   string.sub
 local concat, sort = table.concat, table.sort
+local new_table = compat.new_table
 
 -- RFC 3986 encoding, written out here rather than borrowed from the client. The hot path
 -- of every request: a plain find first (most names and values need nothing), then one gsub
@@ -42,7 +44,7 @@ end
 
 -- Parses "a=1&b=2" into {a="1", b="2"}; a name given twice is refused, as the service does.
 function auth.parse_form(s, into)
-  local t = into or {}
+  local t = into or new_table(0, 16)
   if s == nil or s == "" then return t end
   local pos, len = 1, #s
   while pos <= len do
@@ -196,19 +198,27 @@ local function twice(s)
   return e
 end
 
+-- (The nonce is new with every request: encoded, never remembered.)
+local function twice_once(s)
+  local e = encode(s)
+  if find(e, "%", 1, true) then e = gsub(e, "%%", "%%25") end
+  return e
+end
+
 local function v1_string_to_sign(method, params)
-  local keys, nk = {}, 0
+  local keys, nk = new_table(16, 0), 0
   for k in pairs(params) do
     if k ~= "Signature" then nk = nk + 1; keys[nk] = k end
   end
   sort(keys)
-  local out, n = { method, "&%2F&" }, 2
+  local out, n = new_table(4 * nk + 2, 0), 2
+  out[1], out[2] = method, "&%2F&"
   for i = 1, nk do
     local k = keys[i]
     if i > 1 then n = n + 1; out[n] = "%26" end
     out[n + 1] = twice(k)
     out[n + 2] = "%3D"
-    out[n + 3] = twice(params[k])
+    out[n + 3] = k == "SignatureNonce" and twice_once(params[k]) or twice(params[k])
     n = n + 3
   end
   return out, n

@@ -55,20 +55,20 @@ function Faults:add(action, f)
   return fault
 end
 
+-- The first fault of a queue, counted as used (unless it always applies).
+local function take(q)
+  local f = q and q[1]
+  if f and not f.always then
+    f.count = f.count - 1
+    if f.count <= 0 then table.remove(q, 1) end
+  end
+  return f
+end
+
 -- The fault for this call, if any: the action's own queue first, then "*".
 function Faults:take(action)
-  for _, key in ipairs { action, "*" } do
-    local q = self.queues[key]
-    local f = q and q[1]
-    if f then
-      if not f.always then
-        f.count = f.count - 1
-        if f.count <= 0 then table.remove(q, 1) end
-      end
-      return f
-    end
-  end
-  return nil
+  local queues = self.queues
+  return take(queues[action]) or take(queues["*"])
 end
 
 function Faults:clear()

@@ -24,30 +24,42 @@ local COMMON = {
   SecurityToken = true,
 }
 
--- "http://host:port/path?query" -> host, path, query
+-- "http://host:port/path?query" -> host, path, query (cut out of the URL by position: no
+-- string of its path and query together is made)
 local find, sub = string.find, string.sub
 local function split_url(url)
   url = tostring(url or "")
-  local host, rest = "", url
-  local s = find(url, "://", 1, true)
-  if s and not find(sub(url, 1, s - 1), "[^%w+.-]") then
-    local slash = find(url, "[/?#]", s + 3)
-    host = sub(url, s + 3, (slash or #url + 1) - 1)
-    rest = slash and sub(url, slash) or ""
+  local host, from, to = "", 1, #url -- path and query lie in url[from..to]
+  local _, e = find(url, "^[%w+.-]*://")
+  if e then
+    local slash = find(url, "[/?#]", e + 1)
+    host = sub(url, e + 1, (slash or to + 1) - 1)
+    from = slash or to + 1
   end
-  local hash = find(rest, "#", 1, true)
-  if hash then rest = sub(rest, 1, hash - 1) end
-  local q = find(rest, "?", 1, true)
-  local path, query = rest, ""
-  if q then path, query = sub(rest, 1, q - 1), sub(rest, q + 1) end
+  local hash = find(url, "#", from, true)
+  if hash then to = hash - 1 end
+  local q = find(url, "?", from, true)
+  local path, query
+  if q and q <= to then
+    path, query = sub(url, from, q - 1), sub(url, q + 1, to)
+  else
+    path, query = sub(url, from, to), ""
+  end
   if path == "" then path = "/" end
   return host, path, query
 end
 
+-- The headers under lower-case names (the table itself when they are already).
 local function lower_headers(h)
-  local out = {}
-  for k, v in pairs(h or {}) do out[tostring(k):lower()] = v end
-  return out
+  if not h then return {} end
+  for k in pairs(h) do
+    if type(k) ~= "string" or find(k, "%u") then
+      local out = {}
+      for k2, v in pairs(h) do out[tostring(k2):lower()] = v end
+      return out
+    end
+  end
+  return h
 end
 
 local function respond_text(emu, status, text, rid, ctype)
