@@ -35,16 +35,24 @@ end
 
 local actions = {}
 
+-- DescribeRegions' rows, made once per geography: it never changes (a reset makes a new one),
+-- and answers are rendered from a handler's result without changing it.
+local region_rows = setmetatable({}, { __mode = "k" })
+
 actions.DescribeRegions = {
   op = "custom", honours = { "AcceptLanguage", "InstanceChargeType", "ResourceType" },
   handler = function(emu, a)
     a:enum("AcceptLanguage", LANGS)
     a:enum("InstanceChargeType", { "PrePaid", "PostPaid", "SpotWithPriceLimit", "SpotAsPriceGo" })
     a:enum("ResourceType", { "instance", "disk", "reservedinstance", "scu" })
-    local out = {}
-    for _, r in ipairs(emu.regions:list()) do
-      out[#out + 1] = { RegionId = r.RegionId, LocalName = r.LocalName, RegionEndpoint = r.RegionEndpoint,
-        Status = "available" }
+    local out = region_rows[emu.regions]
+    if not out then
+      out = {}
+      for _, r in ipairs(emu.regions:list()) do
+        out[#out + 1] = { RegionId = r.RegionId, LocalName = r.LocalName, RegionEndpoint = r.RegionEndpoint,
+          Status = "available" }
+      end
+      region_rows[emu.regions] = out
     end
     return { Regions = { Region = out } }
   end,
