@@ -251,16 +251,21 @@ local NUMBERS, nnumbers = {}, 0
 
 -- The text of a string between its quotes.
 local function escaped(v)
-  local e = STRINGS[v]
-  if not e then
-    e = v
-    if find(v, NEEDS_ESCAPE) then e = gsub(v, NEEDS_ESCAPE, ESCAPES) end
-    if #v <= 64 then
-      if nstrings >= 8192 then STRINGS, nstrings = {}, 0 end
-      STRINGS[v], nstrings = e, nstrings + 1
-    end
-  end
+  local e = v
+  if find(v, NEEDS_ESCAPE) then e = gsub(v, NEEDS_ESCAPE, ESCAPES) end
   return e
+end
+
+-- The text of a string with its quotes, for the short ones (most recur from answer to
+-- answer: one piece instead of three), nil for a longer one (written as '"', escaped, '"').
+local function quoted(v)
+  local q = STRINGS[v]
+  if q then return q end
+  if #v > 64 then return nil end
+  q = '"' .. escaped(v) .. '"'
+  if nstrings >= 8192 then STRINGS, nstrings = {}, 0 end
+  STRINGS[v], nstrings = q, nstrings + 1
+  return q
 end
 
 -- The text of a number (nil for NaN and the infinities).
@@ -276,14 +281,24 @@ local function number(v)
   return s
 end
 
+-- Writes string v after piece n of a buffer; returns the last piece's index.
+local function write_string(b, at, v)
+  local q = quoted(v)
+  if q then
+    b[at + 1] = q
+    return at + 1
+  end
+  b[at + 1] = '"'; b[at + 2] = escaped(v); b[at + 3] = '"'
+  return at + 3
+end
+
 -- For writers of JSON that know their shape (the emulator's answers): the same texts.
-json.escaped, json.number, json.key_order = escaped, number, sort_keys
+json.escaped, json.number, json.key_order, json.write_string = escaped, number, sort_keys, write_string
 
 put_value = function(v, depth)
   local tv = type(v)
   if tv == "string" then
-    buf[n + 1] = '"'; buf[n + 2] = escaped(v); buf[n + 3] = '"'
-    n = n + 3
+    n = write_string(buf, n, v)
   elseif tv == "number" then
     local s = number(v)
     if not s then fail(depth, "cannot encode " .. tostring(v), " (JSON has no NaN or infinity)") end

@@ -33,9 +33,13 @@ local function finish(node)
   local order = {}
   for i, name in ipairs(names) do order[i] = name end
   if #order > 0 then json.key_order(order, #order) end
-  local keys = {}
-  for i, name in ipairs(order) do keys[i] = '"' .. json.escaped(name) .. '":' end
-  node.order, node.keys = order, keys
+  local keys, more, types = {}, {}, {}
+  for i, name in ipairs(order) do
+    keys[i] = '"' .. json.escaped(name) .. '":'
+    more[i] = "," .. keys[i]
+    types[i] = node.fields[name].t
+  end
+  node.order, node.keys, node.more, node.types = order, keys, more, types
   if #names == 1 and node.fields[names[1]].t == "[" then node.wrap = names[1] end
   for _, name in ipairs(names) do finish(node.fields[name]) end
 end
@@ -275,8 +279,12 @@ end
 -- for byte (strict mode checks that on every answer, see the router). Conversions and
 -- violations are render's; a field whose value renders to nothing is taken back out.
 local buf, n = {}, 0
-local escaped, number = json.escaped, json.number
+local number, write_string = json.number, json.write_string
 local put
+
+local function put_string(x)
+  n = write_string(buf, n, x)
+end
 
 local function put_list(node, v, ctx, path)
   local open, item, strict, first = n + 1, node.item, ctx.strict, true
@@ -305,7 +313,7 @@ local function put_object(node, v, ctx, path, rid)
   if is_list(v) and not is_record(v) then
     local only = node.wrap
     if only then
-      n = n + 1; buf[n] = (first and "" or ",") .. node.keys[1]
+      n = n + 1; buf[n] = first and node.keys[1] or node.more[1]
       put_list(fields[only], v, ctx, strict and (path .. "." .. only) or path)
       n = n + 1; buf[n] = "}"
       return true
@@ -316,7 +324,7 @@ local function put_object(node, v, ctx, path, rid)
     end
   end
   local inner = inner_ctx(ctx, v)
-  local order, keys, aliased = node.order, node.keys, node.aliased
+  local order, keys, more, types, aliased = node.order, node.keys, node.more, node.types, node.aliased
   local base = rawget(v, "_base")
   for i = 1, #order do
     local name = order[i]
@@ -324,9 +332,15 @@ local function put_object(node, v, ctx, path, rid)
       local x = field(v, base, name, aliased)
       if x ~= nil then
         local mark = n
-        if not first then n = n + 1; buf[n] = "," end
-        n = n + 1; buf[n] = keys[i]
-        if put(fields[name], x, inner, strict and (path .. "." .. name) or path) then first = false else n = mark end
+        n = n + 1; buf[n] = first and keys[i] or more[i]
+        if types[i] == "s" and type(x) == "string" then -- the common case, written here
+          put_string(x)
+          first = false
+        elseif put(fields[name], x, inner, strict and (path .. "." .. name) or path) then
+          first = false
+        else
+          n = mark
+        end
       end
     end
   end
@@ -355,8 +369,7 @@ put = function(node, v, ctx, path)
   local x = scalar(node, v, ctx, path)
   local tx = type(x)
   if tx == "string" then
-    buf[n + 1] = '"'; buf[n + 2] = escaped(x); buf[n + 3] = '"'
-    n = n + 3
+    put_string(x)
   elseif tx == "number" then
     local s = number(x)
     if not s then error("emulator: " .. path .. ": cannot encode " .. tostring(x) .. " in JSON", 0) end
