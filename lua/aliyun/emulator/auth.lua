@@ -205,21 +205,37 @@ local function twice_once(s)
   return e
 end
 
+-- A name's piece, "name%3D", and with the separator before it, "%26name%3D"; and the head
+-- of the string, "GET&%2F&": remembered, so that the MAC gets two pieces per parameter.
+local FIRST, LATER, HEADS, nnames = {}, {}, {}, 0
+local function name_pieces(k)
+  local first = FIRST[k]
+  if first then return first, LATER[k] end
+  first = twice_once(k) .. "%3D"
+  if nnames >= 2048 then FIRST, LATER, nnames = {}, {}, 0 end
+  FIRST[k], LATER[k], nnames = first, "%26" .. first, nnames + 1
+  return first, LATER[k]
+end
+
 local function v1_string_to_sign(method, params)
   local keys, nk = new_table(16, 0), 0
   for k in pairs(params) do
     if k ~= "Signature" then nk = nk + 1; keys[nk] = k end
   end
   sort(keys)
-  local out, n = new_table(4 * nk + 2, 0), 2
-  out[1], out[2] = method, "&%2F&"
+  local out, n = new_table(2 * nk + 1, 0), 1
+  local head = HEADS[method]
+  if not head then
+    head = method .. "&%2F&"
+    if #method < 16 then HEADS[method] = head end
+  end
+  out[1] = head
   for i = 1, nk do
     local k = keys[i]
-    if i > 1 then n = n + 1; out[n] = "%26" end
-    out[n + 1] = twice(k)
-    out[n + 2] = "%3D"
-    out[n + 3] = k == "SignatureNonce" and twice_once(params[k]) or twice(params[k])
-    n = n + 3
+    local first, later = name_pieces(k)
+    out[n + 1] = i == 1 and first or later
+    out[n + 2] = k == "SignatureNonce" and twice_once(params[k]) or twice(params[k])
+    n = n + 2
   end
   return out, n
 end
