@@ -309,10 +309,9 @@ local function dispatch(emu, request)
       "Specified parameter Version \"" .. tostring(verified.version) .. "\" is not valid: the emulator serves "
         .. "ECS 2014-05-26 and ENS 2017-11-10."), ctx)
   end
-  local params = {}
-  for k, v in pairs(verified.params) do
-    if not COMMON[k] then params[k] = v end
-  end
+  -- the action's parameters: the request's own table (the verifier's), without the protocol's
+  local params = verified.params
+  for k in pairs(COMMON) do params[k] = nil end
   ctx.params = params
   local entry = api.find(ctx.product, ctx.action)
   local handler = engine.actions[ctx.product][ctx.action]

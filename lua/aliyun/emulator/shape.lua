@@ -393,11 +393,16 @@ end
 -- (Under LuaJIT, which interns every string and hashes a long one by sampling it, answers that
 -- differ only in their RequestId would all be distinct strings in one chain of its string
 -- table; the rest, the same from answer to answer, is one string.)
+local LENIENT = {} -- action -> the context of a walk outside strict mode (nothing in it changes)
 function shape.encode(product, action, body, strict, request_id, pieces)
   local s = shape.of(product, action)
   if not s then return nil end
-  local ctx = { strict = strict, action = action }
-  ctx.lenient = { strict = false, action = action }
+  local ctx = LENIENT[action]
+  if strict or not ctx then
+    ctx = { strict = strict, action = action }
+    ctx.lenient = { strict = false, action = action }
+    if not strict then LENIENT[action] = ctx end
+  end
   if #buf > 4096 then buf = {} end -- reused, but a huge answer's pieces are let go
   n = 0
   if type(body) ~= "table" then

@@ -125,6 +125,10 @@ function instance.public_ip(emu)
   return string.format("47.%d.%d.%d", emu.ids:number(90, 120), emu.ids:number(0, 255), emu.ids:number(1, 254))
 end
 
+local function primary_first(x, y)
+  return (x.Type == "Primary" and 0 or 1) < (y.Type == "Primary" and 0 or 1)
+end
+
 local function mac(emu)
   return string.format("00:16:3e:%02x:%02x:%02x", emu.ids:number(0, 255), emu.ids:number(0, 255),
     emu.ids:number(0, 255))
@@ -726,9 +730,9 @@ local kind = {
       end
       ctx.enis_by_instance = by_instance
     end
-    local enis = {}
-    for i, e in ipairs(by_instance[rec.InstanceId] or {}) do enis[i] = e end
-    table.sort(enis, function(x, y) return (x.Type == "Primary" and 0 or 1) < (y.Type == "Primary" and 0 or 1) end)
+    -- (this call's own list: sorted in place, the primary interface first)
+    local enis = by_instance[rec.InstanceId] or {}
+    if #enis > 1 then table.sort(enis, primary_first) end
     local nics = {}
     for i, e in ipairs(enis) do
       local ips = { { PrivateIpAddress = e.PrimaryIpAddress, Primary = true } }
