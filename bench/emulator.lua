@@ -18,7 +18,7 @@ local auth = require "aliyun.emulator.auth"
 local emulator = require "aliyun.emulator.server"
 
 local ACTIONS = { "DescribeRegions", "DescribeInstances" }
-local ROUNDS = tonumber(os.getenv("BENCH_EMULATOR_ROUNDS")) or 3
+local ROUNDS = tonumber(os.getenv("BENCH_EMULATOR_ROUNDS")) or 5
 local SECONDS = tonumber(os.getenv("BENCH_EMULATOR_SECONDS")) or 3 -- per wrk run
 local CONNECTIONS = 16
 local TARGET = 3 -- the emulator's CPU per request within 3x the static answer's

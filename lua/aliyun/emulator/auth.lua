@@ -43,12 +43,14 @@ local function decode(s)
 end
 
 -- Parses "a=1&b=2" into {a="1", b="2"}; a name given twice is refused, as the service does.
-function auth.parse_form(s, into)
+-- from, to: the part of s that is the form (a URL's query: no string of it made).
+function auth.parse_form(s, into, from, to)
   local t = into or new_table(0, 16)
-  if s == nil or s == "" then return t end
-  local pos, len = 1, #s
+  if s == nil then return t end
+  local pos, len = from or 1, to or #s
   while pos <= len do
-    local amp = find(s, "&", pos, true) or len + 1
+    local amp = find(s, "&", pos, true)
+    if not amp or amp > len then amp = len + 1 end
     if amp > pos then
       local eq = find(s, "=", pos, true)
       local k, v
@@ -217,13 +219,19 @@ local function name_pieces(k)
   return first, LATER[k]
 end
 
+-- The names and the pieces go into two lists kept from call to call (a check runs from
+-- start to end without yielding, and the pieces are used before it returns).
+local keys, out, nkeys, nout = {}, {}, 0, 0
+
 local function v1_string_to_sign(method, params)
-  local keys, nk = new_table(16, 0), 0
+  local nk = 0
   for k in pairs(params) do
     if k ~= "Signature" then nk = nk + 1; keys[nk] = k end
   end
+  for i = nk + 1, nkeys do keys[i] = nil end
+  nkeys = nk
   sort(keys)
-  local out, n = new_table(2 * nk + 1, 0), 1
+  local n = 1
   local head = HEADS[method]
   if not head then
     head = method .. "&%2F&"
@@ -237,6 +245,8 @@ local function v1_string_to_sign(method, params)
     out[n + 2] = k == "SignatureNonce" and twice_once(params[k]) or twice(params[k])
     n = n + 2
   end
+  for i = n + 1, nout do out[i] = nil end
+  nout = n
   return out, n
 end
 

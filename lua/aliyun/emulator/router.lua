@@ -24,11 +24,10 @@ local COMMON = {
   SecurityToken = true,
 }
 
--- "http://host:port/path?query" -> host, path, query (cut out of the URL by position: no
--- string of its path and query together is made)
+-- "http://host:port/path?query" -> host, path, and where the query lies in the URL (from, to;
+-- an empty range when there is none): no string of the query, nor of path and query, is made.
 local find, sub = string.find, string.sub
-local function split_url(url)
-  url = tostring(url or "")
+local function locate(url)
   local host, from, to = "", 1, #url -- path and query lie in url[from..to]
   local _, e = find(url, "^[%w+.-]*://")
   if e then
@@ -39,14 +38,21 @@ local function split_url(url)
   local hash = find(url, "#", from, true)
   if hash then to = hash - 1 end
   local q = find(url, "?", from, true)
-  local path, query
+  local path
   if q and q <= to then
-    path, query = sub(url, from, q - 1), sub(url, q + 1, to)
+    path, from = sub(url, from, q - 1), q + 1
   else
-    path, query = sub(url, from, to), ""
+    path, from = sub(url, from, to), to + 1
   end
   if path == "" then path = "/" end
-  return host, path, query
+  return host, path, from, to
+end
+
+-- "http://host:port/path?query" -> host, path, query
+local function split_url(url)
+  url = tostring(url or "")
+  local host, path, from, to = locate(url)
+  return host, path, sub(url, from, to)
 end
 
 -- The headers under lower-case names (the table itself when they are already).
@@ -269,7 +275,8 @@ local function run_action(emu, ctx, handler, entry)
 end
 
 local function dispatch(emu, request)
-  local host, path, query = split_url(request.url)
+  local url = tostring(request.url or "")
+  local host, path, qfrom, qto = locate(url)
   local headers = lower_headers(request.headers)
   host = headers.host or host
   -- pieces: the caller writes a JSON answer out as a list of strings (the nginx handler)
@@ -280,7 +287,7 @@ local function dispatch(emu, request)
   -- V1 answers in XML unless the request asks for JSON (the V3 protocol answers JSON)
   local form
   if not headers.authorization then
-    form = auth.parse_form(query)
+    form = auth.parse_form(url, nil, qfrom, qto)
     local q = form or {}
     local fmt = q.Format
     if fmt == nil and request.body and (headers["content-type"] or ""):find("x-www-form-urlencoded", 1, true) then
@@ -288,9 +295,10 @@ local function dispatch(emu, request)
     end
     ctx.xml = tostring(fmt or "XML"):upper() ~= "JSON"
   end
+  -- the query as a string only for the V3 check, or for an error about a name given twice
   local verified, aerr = emu.verifier:verify {
-    method = request.method or "GET", path = path, query_string = query, headers = headers, body = request.body,
-    form = form,
+    method = request.method or "GET", path = path, query_string = not form and sub(url, qfrom, qto) or nil,
+    headers = headers, body = request.body, form = form,
   }
   if not verified then
     -- the string to sign stays in the message, as the service sends it; nothing secret is in it

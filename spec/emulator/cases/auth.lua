@@ -111,6 +111,15 @@ return function(world)
       assert.are.equal("SignatureNonceUsed", body.Code)
     end)
 
+    it("answers InvalidParameter (400) to a parameter given twice, naming it", function()
+      local req = support.signed(world, {})
+      req.url = req.url .. "&Action=DescribeRegions"
+      local status, _, resp = world.send(req)
+      assert.are.equal(400, status)
+      assert.matches("InvalidParameter", resp.body, 1, true)
+      assert.matches("&quot;Action&quot; is given twice", resp.body, 1, true) -- (in XML: the Format could not be read)
+    end)
+
     it("answers InvalidVersion to a version it does not serve", function()
       local status, body = world.send(support.signed(world, { version = "2099-01-01" }))
       assert.are.equal(400, status)
