@@ -1,6 +1,7 @@
 -- The one error shape of the library. Every failure a caller sees is one of these:
 -- a table with fields, and tostring() gives one readable line with no secrets in it.
-local mask = require "aliyun.mask"
+-- aliyun.mask is loaded when an error is first shown (tostring), not with this module: a
+-- call that succeeds never needs it.
 
 local errors = {}
 
@@ -35,7 +36,7 @@ function Error.__tostring(e)
   if e.code then parts[#parts + 1] = " " .. e.code end
   if e.message and e.message ~= "" then
     -- one line: the service sometimes puts newlines in messages
-    parts[#parts + 1] = ": " .. (mask.text(tostring(e.message)):gsub("[\r\n]+", " "))
+    parts[#parts + 1] = ": " .. (require("aliyun.mask").text(tostring(e.message)):gsub("[\r\n]+", " "))
   end
   if e.request_id then parts[#parts + 1] = " [RequestId " .. e.request_id .. "]" end
   -- the token a call again with the same parameters must carry to create nothing twice
