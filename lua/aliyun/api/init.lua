@@ -54,11 +54,25 @@ local function names_of(t)
   local names = sorted_names[t]
   if not names then
     names = {}
-    for name in pairs(t.parts) do names[#names + 1] = name end
+    for _, list in ipairs(t.parts) do
+      for name in list:gmatch("%S+") do names[#names + 1] = name end
+    end
     table.sort(names)
     sorted_names[t] = names
   end
   return names
+end
+
+-- The number of the part whose list (" Name Other ... ") names the action, or nil. Only on
+-- an action's first use (its entry is kept), so a plain search beats building a table of
+-- every name, which cost a fresh process more than the search of all parts.
+local function part_of(parts, name)
+  if type(name) ~= "string" or not name:find("^%u%w*$") then return nil end
+  local key = " " .. name .. " "
+  for i = 1, #parts do
+    if parts[i]:find(key, 1, true) then return i end
+  end
+  return nil
 end
 
 -- A product's tables as api.load returns them, from the generated list of actions (which
@@ -70,8 +84,8 @@ local function unpack_tables(product, tables)
   local t = { product = tables.product, version = tables.version, parts = parts }
   t.actions = setmetatable({}, {
     __index = function(actions, name)
-      local part = parts[name]
-      if type(part) ~= "number" then return nil end
+      local part = part_of(parts, name)
+      if not part then return nil end
       local text = require("aliyun.api." .. product .. "." .. part)[name]
       if type(text) ~= "string" then return nil end
       local entry = decode(text)
