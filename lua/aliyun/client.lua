@@ -2,7 +2,7 @@
 -- -> decode -> result or (nil, err). Nothing product-specific lives here: what an action
 -- takes comes from the generated API tables.
 local core = require "aliyun.core"
-local errors = require "aliyun.errors"
+local errors = require "aliyun.lazy" "aliyun.errors" -- loaded by the first failure
 local options = require "aliyun.options"
 local timeouts = require "aliyun.timeouts"
 

@@ -8,7 +8,6 @@ local aliyun = {
   VERSION = "0.1.0",
   -- JSON null in results; the same value as cjson.null and ngx.null
   null = core.null,
-  errors = require "aliyun.errors",
 }
 
 -- Inside nginx, loading aliyun in init_by_lua captures the credential variables before
@@ -35,13 +34,17 @@ function aliyun.ens(opts)
   return aliyun.client("ens", opts)
 end
 
--- aliyun.api (introspection) is loaded on first use, with the tables it reads.
+-- aliyun.api (introspection, with the tables it reads) and aliyun.errors are loaded on
+-- first use.
+local ON_USE = { api = "aliyun.api", errors = "aliyun.errors" }
+
 return setmetatable(aliyun, {
   __index = function(t, k)
-    if k == "api" then
-      local api = require "aliyun.api"
-      rawset(t, k, api)
-      return api
+    local name = ON_USE[k]
+    if name then
+      local m = require(name)
+      rawset(t, k, m)
+      return m
     end
   end,
 })

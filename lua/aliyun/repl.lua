@@ -75,6 +75,8 @@ function repl.new(settings, o)
   self.env = env
   self.emulator = self.settings.emulator
   env.aliyun = aliyun
+  -- aliyun.errors is loaded on first use; read it now so that completion offers it
+  local _ = aliyun.errors
   env.null = aliyun.null
   env.json = require "aliyun.json"
   env.help = function(x) self:help(x) end

@@ -8,7 +8,7 @@
 -- (milliseconds) or Retry-After (seconds or an HTTP date) is honoured when it asks for
 -- longer, up to the cap.
 local core = require "aliyun.core"
-local errors = require "aliyun.errors"
+local errors = require "aliyun.lazy" "aliyun.errors" -- loaded by the first failure
 
 local retry = {}
 

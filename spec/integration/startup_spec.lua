@@ -6,9 +6,9 @@ local shell = require "support.shell"
 
 local BODY = '{"RequestId":"r-1","Regions":{"Region":[{"RegionId":"cn-hangzhou","LocalName":"x"}]}}'
 
--- Modules a plain call does not need: the parameters' full walk (lists, objects, messages)
--- and the masking of secrets in what is shown.
-local COLD = { "aliyun.params.walk", "aliyun.mask" }
+-- Modules a plain call does not need: the parameters' full walk (lists, objects, messages),
+-- the masking of secrets in what is shown and the error objects.
+local COLD = { "aliyun.params.walk", "aliyun.mask", "aliyun.errors" }
 
 describe("a fresh process's first call #integration", function()
   local server
@@ -44,25 +44,26 @@ describe("a fresh process's first call #integration", function()
       local r = assert(ecs:DescribeRegions { AcceptLanguage = "en-US" })
       assert(r.Regions.Region[1].RegionId == "cn-hangzhou")
       local cold = {}
-      for _, name in ipairs { %q, %q } do cold[#cold + 1] = tostring(package.loaded[name] ~= nil) end
+      for _, name in ipairs { %q, %q, %q } do cold[#cold + 1] = tostring(package.loaded[name] ~= nil) end
       io.write(table.concat(cold, ","), ";")
-    ]], server.url, COLD[1], COLD[2]) .. code
+    ]], server.url, COLD[1], COLD[2], COLD[3]) .. code
     return shell.run(shell.ENV .. " " .. shell.LUA .. " -e " .. shell.quote(script) .. " 2>&1")
   end
 
-  it("loads neither the parameters' full walk nor the masking", function()
-    assert.are.equal("false,false;", fresh(""))
+  it("loads neither the parameters' full walk, the masking nor the error objects", function()
+    assert.are.equal("false,false,false;", fresh(""))
   end)
 
-  it("loads the full walk for a list parameter, which it sends; and the masking to show an error", function()
+  it("loads the full walk for a list parameter, which it sends; the error objects for a failure, and the "
+    .. "masking to show one", function()
     -- DescribeInstances' InstanceIds travels as one JSON string: the walk's work
     local out = fresh([[
       local r, err = ecs:DescribeInstances { InstanceIds = { "i-1", "i-2" } }
       io.write(tostring(r), ",", tostring(package.loaded["aliyun.params.walk"] ~= nil), ",",
-        tostring(package.loaded["aliyun.mask"] ~= nil), ";", err.code, ";")
+        tostring(package.loaded["aliyun.mask"] ~= nil), ",", tostring(aliyun.errors.is_error(err)), ";", err.code, ";")
       io.write(tostring(err), ";", tostring(package.loaded["aliyun.mask"] ~= nil))
     ]])
-    assert.are.equal("false,false;nil,true,false;InvalidParameter;aliyun DescribeInstances: service (HTTP 400) "
-      .. "InvalidParameter: got %5B%22i-1%22%2C%22i-2%22%5D; AccessKeySecret=**** [RequestId r-2];true", out)
+    assert.are.equal("false,false,false;nil,true,false,true;InvalidParameter;aliyun DescribeInstances: service "
+      .. "(HTTP 400) InvalidParameter: got %5B%22i-1%22%2C%22i-2%22%5D; AccessKeySecret=**** [RequestId r-2];true", out)
   end)
 end)

@@ -2,7 +2,7 @@
 -- With none, the error is one line that leads with the sources that are set up and failed
 -- (each with why) and then names the places where nothing is set, so the user knows what
 -- to fix or what to set.
-local errors = require "aliyun.errors"
+local errors = require "aliyun.lazy" "aliyun.errors" -- loaded by the first failure
 
 local chain = {}
 

@@ -1,6 +1,6 @@
 -- The libcurl transport: send(request) over a keep-alive session of the C core.
 local core = require "aliyun.core"
-local errors = require "aliyun.errors"
+local errors = require "aliyun.lazy" "aliyun.errors" -- loaded by the first failure
 
 local curl = {}
 
