@@ -372,6 +372,10 @@ typedef struct {
     unsigned char rnd[512];
     size_t rnd_left;
     unsigned long rnd_forks; /* fork_generation() when the reserve was filled */
+    /* the last Timestamp written and its second: calls in the same second reuse it
+     * (gmtime_r was a tenth of a V1 signature's own work) */
+    time_t ts_second;
+    char ts_text[32];
 } sign_state_t;
 
 /* Forks of this process so far, counted by a pthread_atfork child handler (a getpid()
@@ -826,17 +830,19 @@ static void put_digits(char *d, int v, int n) {
 
 /* The ISO 8601 UTC timestamp of the epoch seconds at idx (now when nil) into buf; returns
  * its length. */
-static size_t format_timestamp(lua_State *L, int idx, char buf[32]) {
-    time_t t;
+/* The epoch second of the Lua argument at idx (now when none). */
+static time_t timestamp_second(lua_State *L, int idx) {
+    lua_Number v;
+    if (lua_isnoneornil(L, idx)) return time(NULL);
+    v = luaL_checknumber(L, idx);
+    /* time_t is 64-bit here; refuse values gmtime cannot represent as a 4-digit year */
+    if (!(v >= 0 && v < 253402300800.0)) luaL_argerror(L, idx, "epoch seconds out of range");
+    return (time_t)v;
+}
+
+/* Writes second t as 2006-01-02T15:04:05Z into buf; returns its length (20). */
+static size_t format_second(lua_State *L, time_t t, char buf[32]) {
     struct tm tm;
-    if (lua_isnoneornil(L, idx)) {
-        t = time(NULL);
-    } else {
-        lua_Number v = luaL_checknumber(L, idx);
-        /* time_t is 64-bit here; refuse values gmtime cannot represent as a 4-digit year */
-        if (!(v >= 0 && v < 253402300800.0)) luaL_argerror(L, idx, "epoch seconds out of range");
-        t = (time_t)v;
-    }
     if (gmtime_r(&t, &tm) == NULL) luaL_error(L, "gmtime_r failed");
     /* written digit by digit: strftime, with its locale machinery, was about a tenth of
      * a signature's cost; the range check above keeps the year to four digits */
@@ -854,6 +860,10 @@ static size_t format_timestamp(lua_State *L, int idx, char buf[32]) {
     buf[19] = 'Z';
     buf[20] = '\0';
     return 20;
+}
+
+static size_t format_timestamp(lua_State *L, int idx, char buf[32]) {
+    return format_second(L, timestamp_second(L, idx), buf);
 }
 
 int aliyun_l_timestamp(lua_State *L) {
@@ -1221,46 +1231,48 @@ static char *nonce_last(char *q, char *end, const char *sig, size_t sigl) {
     return e;
 }
 
-/* The whole V1 URL of the request whose parts are the Lua values at slots a..a+9, laid
- * out as v1_sign_url's arguments (method, base_url, query, secret, action, version,
- * access_key_id, security_token, nonce, timestamp; the optional ones may be nil): the
+/* The whole V1 URL of the request with method m and base URL base whose other parts are
+ * the Lua values at slots q..q+7, laid out as v1_sign_url's arguments after those two
+ * (query, secret, action, version, access_key_id, security_token, nonce, timestamp; the
+ * optional ones may be nil): the
  * common parameters (Format=JSON, SignatureMethod=HMAC-SHA1, SignatureVersion=1.0, a fresh
  * SignatureNonce unless given, the Timestamp of now unless given as epoch seconds) added
  * to the query table, signed, and written to the scratch as base_url/?canonical-query&
  * Signature=... . *url and *sts point into the scratch, valid until the next signing.
  * Pushes the signing state, which the caller pops or detaches. */
-static sign_state_t *sign_v1_url(lua_State *L, int a, const char **url, size_t *url_len, const char **sts,
-                                 size_t *sts_len) {
-    size_t ml, bl, sl, al, vl, kl, tl = 0, nl, n = 0, bytes = 0, i, maclen, keep;
-    const char *m = check_method(L, a, &ml);
-    const char *base = luaL_checklstring(L, a + 1, &bl);
-    const char *secret = luaL_checklstring(L, a + 3, &sl);
-    const char *action = luaL_checklstring(L, a + 4, &al);
-    const char *version = luaL_checklstring(L, a + 5, &vl);
-    const char *akid = luaL_checklstring(L, a + 6, &kl);
-    const char *token = luaL_optlstring(L, a + 7, NULL, &tl);
+static sign_state_t *sign_v1_url(lua_State *L, const char *m, size_t ml, const char *base, size_t bl, int q,
+                                 const char **url, size_t *url_len, const char **sts, size_t *sts_len) {
+    size_t sl, al, vl, kl, tl = 0, nl, n = 0, bytes = 0, i, maclen, keep;
+    const char *secret = luaL_checklstring(L, q + 1, &sl);
+    const char *action = luaL_checklstring(L, q + 2, &al);
+    const char *version = luaL_checklstring(L, q + 3, &vl);
+    const char *akid = luaL_checklstring(L, q + 4, &kl);
+    const char *token = luaL_optlstring(L, q + 5, NULL, &tl);
     const char *nonce;
-    char nonce_buf[32], ts[32], sig[(EVP_MAX_MD_SIZE + 2) / 3 * 4];
-    size_t tsl;
+    char nonce_buf[32], sig[(EVP_MAX_MD_SIZE + 2) / 3 * 4];
+    time_t second = timestamp_second(L, q + 7);
     sign_state_t *st;
     v1_out_t o;
     unsigned char mac[EVP_MAX_MD_SIZE];
     char *e, *sig_end;
-    if (!lua_isnoneornil(L, a + 2)) luaL_checktype(L, a + 2, LUA_TTABLE);
-    tsl = format_timestamp(L, a + 9, ts);
+    if (!lua_isnoneornil(L, q)) luaL_checktype(L, q, LUA_TTABLE);
     st = get_state(L);
-    if (lua_isnil(L, a + 8)) {
+    if (st->ts_text[0] == '\0' || st->ts_second != second) {
+        format_second(L, second, st->ts_text);
+        st->ts_second = second;
+    }
+    if (lua_isnil(L, q + 6)) {
         make_nonce(L, st, nonce_buf);
         nonce = nonce_buf;
         nl = sizeof nonce_buf;
     } else {
-        nonce = luaL_checklstring(L, a + 8, &nl);
+        nonce = luaL_checklstring(L, q + 6, &nl);
     }
     bytes = ml;
     if (bl > INPUT_MAX) luaL_error(L, "v1_sign_url: base URL too long");
     reset_pairs(st);
-    if (lua_istable(L, a + 2)) {
-        size_t got = collect_pairs(L, st, a + 2, "v1_sign_url", 0, &bytes);
+    if (lua_istable(L, q)) {
+        size_t got = collect_pairs(L, st, q, "v1_sign_url", 0, &bytes);
         for (i = 0; i < got; i++) {
             pair_t *p = &st->pairs[i];
             if (is_v1_common(p->k, p->kl)) {
@@ -1277,7 +1289,7 @@ static sign_state_t *sign_v1_url(lua_State *L, int a, const char **url, size_t *
     add_pair(L, st, &n, &bytes, "SignatureMethod", "HMAC-SHA1", 9);
     add_pair(L, st, &n, &bytes, "SignatureNonce", nonce, nl);
     add_pair(L, st, &n, &bytes, "SignatureVersion", "1.0", 3);
-    add_pair(L, st, &n, &bytes, "Timestamp", ts, tsl);
+    add_pair(L, st, &n, &bytes, "Timestamp", st->ts_text, 20);
     add_pair(L, st, &n, &bytes, "Version", version, vl);
     /* room after the query for "&Signature=", the encoded base64 signature and the nonce
      * pair moved behind it */
@@ -1306,8 +1318,11 @@ int aliyun_l_v1_sign_url(lua_State *L) {
     /* want_sts = false: the URL alone (the string to sign can be made from it again when
      * needed, and under LuaJIT every long string made costs its string table) */
     int want_sts = !(lua_type(L, 11) == LUA_TBOOLEAN && !lua_toboolean(L, 11));
+    size_t ml, bl;
+    const char *m = check_method(L, 1, &ml);
+    const char *base = luaL_checklstring(L, 2, &bl);
     lua_settop(L, 10);
-    sign_v1_url(L, 1, &url, &url_len, &sts, &sts_len); /* the state is at 11 */
+    sign_v1_url(L, m, ml, base, bl, 3, &url, &url_len, &sts, &sts_len); /* the state is at 11 */
     detach_state(L);
     lua_pushlstring(L, url, url_len);
     if (want_sts) lua_pushlstring(L, sts, sts_len);
@@ -1315,10 +1330,11 @@ int aliyun_l_v1_sign_url(lua_State *L) {
     return want_sts ? 2 : 1;
 }
 
-void aliyun_v1_sign_into(lua_State *L, int a, membuf_t *url, membuf_t *sts) {
+void aliyun_v1_sign_into(lua_State *L, const char *method, size_t ml, const char *base, size_t bl, int q,
+                         membuf_t *url, membuf_t *sts) {
     const char *u, *s;
     size_t ul, sl;
-    sign_v1_url(L, a, &u, &ul, &s, &sl);
+    sign_v1_url(L, method, ml, base, bl, q, &u, &ul, &s, &sl);
     /* copies, so that nothing points into the scratch once the state is off the stack */
     if (!membuf_add(url, u, ul) || !membuf_add(sts, s, sl)) luaL_error(L, "out of memory");
     lua_pop(L, 1);

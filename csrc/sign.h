@@ -16,7 +16,8 @@ int aliyun_l_v1_sign(lua_State *L);            /* (method, {k=v}, secret) -> sig
 int aliyun_l_v1_sign_url(lua_State *L);
 /* The same from C (the fused call, call.c): the arguments at slots a..a+9, the URL
  * appended to url and the string to sign to sts. Raises a Lua error on bad arguments. */
-void aliyun_v1_sign_into(lua_State *L, int a, membuf_t *url, membuf_t *sts);
+void aliyun_v1_sign_into(lua_State *L, const char *method, size_t ml, const char *base, size_t bl, int q,
+                         membuf_t *url, membuf_t *sts);
 int aliyun_l_v3_canonical_request(lua_State *L); /* (opts) -> canonical_request, signed_headers */
 int aliyun_l_v3_sign(lua_State *L);            /* (opts) -> authorization, signature, cr, sts */
 int aliyun_l_hmac_sha1(lua_State *L);          /* (key, data) -> raw 20 bytes */

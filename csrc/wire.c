@@ -202,19 +202,15 @@ static size_t origin_scheme(const char *o, size_t n) {
 int aliyun_wire_v1_request(lua_State *L, const char *origin, size_t ol, const char *method, size_t ml, int a,
                            const char *user_agent, membuf_t *out, membuf_t *sts, membuf_t *key, size_t *line_len) {
     size_t scheme_len = origin_scheme(origin, ol);
-    int post = is_method(method, ml, "POST"), i, top = lua_gettop(L);
+    int post = is_method(method, ml, "POST");
     if (scheme_len == 0 || !(post || is_method(method, ml, "GET"))) return WIRE_DECLINE;
-    /* v1_sign_url's arguments, with an empty base URL: what it writes is then the request
-     * target "/?query&Signature=..." */
-    lua_pushlstring(L, method, ml);
-    lua_pushliteral(L, "");
-    for (i = 0; i < 8; i++) lua_pushvalue(L, a + i);
     out->len = 0;
     sts->len = 0;
     ADD(out, method, ml);
     ADD(out, " ", 1);
-    aliyun_v1_sign_into(L, top + 1, out, sts);
-    lua_settop(L, top);
+    /* an empty base URL: what the signer writes is then the request target
+     * "/?query&Signature=..." */
+    aliyun_v1_sign_into(L, method, ml, "", 0, a, out, sts);
     *line_len = out->len;
     ADDS(out, " HTTP/1.1\r\nHost: ");
     ADD(out, origin + scheme_len, ol - scheme_len);
@@ -343,6 +339,10 @@ int aliyun_l_parse_origin(lua_State *L) {
 /* A response reader: bytes a transport received go in (feed, eof), the core's parser
  * (h1.c) frames them, with its limits, and the answer comes out as a table or decoded.
  *   reader:feed(bytes) -> true, keep_alive (complete) | false (more wanted) | nil, message, kind
+ *   reader:feed(bytes, true) -> the same, except that a complete 2xx answer whose body is a
+ *                         JSON object or array comes decoded in place of true, and the reader
+ *                         is then ready for another answer with the same limits (a gateway's
+ *                         common call: one C call where feed, decode and reset were three)
  *   reader:eof()       -> the same, for the end of the connection (keep_alive is then false)
  *   reader:keep_alive() -> whether the connection may carry another request
  *   reader:response()  -> {status, raw_headers, body}
@@ -367,16 +367,26 @@ static int reader_gc(lua_State *L) {
     return 0;
 }
 
-/* Readies rd for a new answer with max_body and head at a, a + 1, keeping its buffers
- * (unless a big answer grew them). */
-static void reader_ready(lua_State *L, reader_t *rd, int a) {
-    lua_Number max = luaL_optnumber(L, a, (lua_Number)DEFAULT_MAX_BODY);
-    if (!(max >= 1)) luaL_argerror(L, a, "a positive number of bytes expected");
+/* Readies rd for a new answer with the given limits, keeping its buffers (unless a big
+ * answer grew them). */
+static void reader_readied(reader_t *rd, int head, size_t max_body) {
     if (rd->r.body.cap > 1024 * 1024) membuf_free(&rd->r.body);
     if (rd->in.cap > 1024 * 1024) membuf_free(&rd->in);
     rd->in.len = 0;
     rd->state = 0;
-    h1_reset(&rd->r, lua_toboolean(L, a + 1), max > 1e15 ? (size_t)1e15 : (size_t)max);
+    h1_reset(&rd->r, head, max_body);
+}
+
+/* The same, with the limits of the answer it just read. */
+static void reader_again(reader_t *rd) {
+    reader_readied(rd, rd->r.head, rd->r.max_body);
+}
+
+/* The same, with max_body and head from the Lua arguments at a, a + 1. */
+static void reader_ready(lua_State *L, reader_t *rd, int a) {
+    lua_Number max = luaL_optnumber(L, a, (lua_Number)DEFAULT_MAX_BODY);
+    if (!(max >= 1)) luaL_argerror(L, a, "a positive number of bytes expected");
+    reader_readied(rd, lua_toboolean(L, a + 1), max > 1e15 ? (size_t)1e15 : (size_t)max);
 }
 
 int aliyun_l_response_reader(lua_State *L) {
@@ -439,6 +449,16 @@ static int reader_feed(lua_State *L) {
         membuf_consume(&rd->in, used);
     }
     if (st == H1_DONE && (rd->in.len > 0 || used < n)) rd->r.keep_alive = 0; /* bytes beyond the answer */
+    if (st == H1_DONE && lua_toboolean(L, 3) && rd->r.status >= 200 && rd->r.status < 300) {
+        int keep = rd->r.keep_alive;
+        lua_settop(L, 3);
+        if (aliyun_json_decode(L, rd->r.body.data ? rd->r.body.data : "", rd->r.body.len) == 1 && lua_istable(L, -1)) {
+            reader_again(rd);
+            lua_pushboolean(L, keep);
+            return 2;
+        }
+        lua_settop(L, 3); /* not JSON: the caller asks decode() for status and body */
+    }
     return reader_outcome(L, rd, st);
 }
 

@@ -37,6 +37,31 @@ describe("core.response_reader #core", function()
     assert.are.equal("R1", core.parse_headers(raw)["x-acs-request-id"])
   end)
 
+  it("decodes a 2xx JSON answer as it completes when asked, and is then ready for the next", function()
+    local r = core.response_reader(1024)
+    for _ = 1, 2 do -- the second answer on the same reader, with no reset between
+      assert.is_false(r:feed(OK:sub(1, 20), true))
+      local got, keep = r:feed(OK:sub(21), true)
+      assert.are.same({ A = { 1, 2 } }, got)
+      assert.is_true(keep)
+    end
+    -- the limit of the first answer still holds for the next
+    local done, msg, kind = r:feed("HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n", true)
+    assert.are.same({ nil, "network" }, { done, kind })
+    assert.matches("larger than the limit of 1024 bytes", msg)
+    -- any other complete answer: true, and decode() says what it is
+    for bytes, status in pairs {
+      ["HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy"] = 503,
+      ["HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbusy"] = 200,
+      ["HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n\"x\""] = 200,
+    } do
+      r = core.response_reader()
+      assert.are.same({ true, true }, { r:feed(bytes, true) })
+      local res, got = r:decode()
+      assert.are.same({ false, status }, { res, got })
+    end
+  end)
+
   it("skips interim answers and reads chunked bodies and bodies to the end of the connection", function()
     local r, done = read("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
       .. "3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n", 3)

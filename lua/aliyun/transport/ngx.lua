@@ -92,25 +92,9 @@ local function out_of_time(sock, o)
   return fail("timeout", "connecting to " .. o.where .. " used up the timeout", false)
 end
 
--- Response readers kept for reuse: a reader's buffers serve many answers (a worker
--- allocating two fresh buffers per call spent a good part of its time in malloc).
-local readers, reader_count = {}, 0
-
-local function take_reader(max_body, head)
-  if reader_count > 0 then
-    local r = readers[reader_count]
-    readers[reader_count], reader_count = nil, reader_count - 1
-    return r:reset(max_body, head)
-  end
-  return core.response_reader(max_body, head)
-end
-
-local function give_reader(r)
-  if reader_count < 32 then
-    reader_count = reader_count + 1
-    readers[reader_count] = r
-  end
-end
+-- The request's two pieces as sock:send takes them; send copies them before it returns
+-- (even when it then waits), so one table serves every call.
+local pieces = {}
 
 -- opts: verify_tls (default true), max_body, pool_size, keepalive_timeout (seconds),
 --       connect_timeout, timeout (seconds, defaults when a request has none), user_agent
@@ -124,11 +108,37 @@ function transport.new(opts)
   local t = {}
   local connect_opts = {} -- origin -> the options of sock:connect for it
 
+  -- Response readers kept for reuse, each ready for a GET's answer with this transport's
+  -- limit: a reader's buffers serve many answers (a worker allocating two fresh buffers
+  -- per call spent a good part of its time in malloc).
+  local readers, reader_count = {}, 0
+
+  local function take_reader(head)
+    local r
+    if reader_count > 0 then
+      r = readers[reader_count]
+      readers[reader_count], reader_count = nil, reader_count - 1
+      if head then r:reset(max_body, true) end
+      return r
+    end
+    return core.response_reader(max_body, head)
+  end
+
+  -- ready: the reader is already ready for another answer (feed(bytes, true) made it so)
+  local function give_reader(r, ready)
+    if reader_count < 32 then
+      if not ready then r:reset(max_body) end
+      reader_count = reader_count + 1
+      readers[reader_count] = r
+    end
+  end
+
   -- Sends the request (its bytes in two pieces, line .. rest, as the C core writes them) to
   -- origin key and reads the answer into a response reader, all within timeout seconds
   -- (connecting within connect_timeout of them). Returns the reader (give it back with
-  -- give_reader once read), or nil and an error object.
-  local function exchange(key, line, rest, head, timeout, connect_timeout)
+  -- give_reader once read), or nil and an error object. With decode, a 2xx JSON answer
+  -- comes back decoded instead: the result table, and true.
+  local function exchange(key, line, rest, head, timeout, connect_timeout, decode)
     local o = origin_of(key)
     if not o then return fail("validation", "request URL is not http(s)://host/...", false) end
     timeout = timeout or default_timeout
@@ -146,11 +156,12 @@ function transport.new(opts)
     if not ok then
       return fail(kind_of(err), "connect to " .. o.where .. " failed: " .. tostring(err), false)
     end
-    local reused = sock:getreusedtimes() > 0
-    if not reused then
-      -- making the connection took time: what follows gets what is left
+    -- only TLS asks whether the connection is new (for its handshake): a plain one just
+    -- takes what is left of the time if connecting took any
+    local reused = not o.tls or sock:getreusedtimes() > 0
+    if not reused or ngx.now() ~= now then
       if not time_left(sock, deadline) then return out_of_time(sock, o) end
-      if o.tls then
+      if o.tls and not reused then
         -- false: no TLS session object wanted (kept-alive connections make resumption
         -- rare); asking for one trips an assertion in lua-resty-core when verification fails
         ok, err = sock:sslhandshake(false, o.host, verify)
@@ -161,8 +172,10 @@ function transport.new(opts)
         if not time_left(sock, deadline) then return out_of_time(sock, o) end
       end
     end
+    pieces[1], pieces[2] = line, rest
     local sent
-    sent, err = sock:send { line, rest }
+    sent, err = sock:send(pieces)
+    pieces[1], pieces[2] = nil, nil
     if not sent then
       sock:close()
       if o.tls and not reused and err == "closed" then
@@ -174,7 +187,7 @@ function transport.new(opts)
       return fail(kind_of(err), "sending to " .. o.where .. " failed: " .. tostring(err))
     end
 
-    local reader = take_reader(max_body, head)
+    local reader = take_reader(head)
     while true do
       -- each read waits only for what is left of the whole exchange's time
       if ngx.now() ~= now then
@@ -185,7 +198,7 @@ function transport.new(opts)
       data, err = sock:receiveany(RECEIVE_SIZE)
       local done, message, kind
       if data then
-        done, message, kind = reader:feed(data) -- message: keep_alive when done
+        done, message, kind = reader:feed(data, decode) -- message: keep_alive when done
       elseif err == "closed" then
         done, message, kind = reader:eof()
       else
@@ -193,6 +206,10 @@ function transport.new(opts)
       end
       if done then
         if message then sock:setkeepalive(keepalive_ms, pool_size) else sock:close() end
+        if done ~= true then -- decoded, and the reader readied, by feed
+          give_reader(reader, true)
+          return done, true
+        end
         return reader
       end
       if done == nil then
@@ -238,8 +255,9 @@ function transport.new(opts)
     local line, rest = core.v1_request(origin, method, query, secret, action, version, access_key_id,
       security_token, nonce, timestamp, opts.user_agent)
     if not line then return false end
-    local reader, err = exchange(origin, line, rest, false, timeout, connect_timeout)
+    local reader, err = exchange(origin, line, rest, false, timeout, connect_timeout, true)
     if not reader then return nil, err.message, err.kind, string_to_sign_of(line), err.sent end
+    if err then return reader end -- the decoded answer
     local result, status, body, raw = reader:decode()
     give_reader(reader)
     if result then return result end
