@@ -14,6 +14,7 @@
 package.path = (arg and arg[0] and arg[0]:match("^(.*)/[^/]+$") or "bench") .. "/?.lua;" .. package.path
 local lib = require "lib"
 local nginx = require "support.nginx"
+local gateway_conf = require "gateway_conf"
 
 local SECONDS = tonumber(os.getenv("BENCH_GATEWAY_SECONDS")) or 3
 local ROUNDS = 5
@@ -32,64 +33,7 @@ local function wrk(gw, path)
 end
 
 local function start_gateway(upstream)
-  local port = upstream:match(":(%d+)$")
-  return nginx.start {
-    http = [[
-      keepalive_requests 10000000;
-      keepalive_timeout 120s;
-      upstream static {
-        server 127.0.0.1:]] .. port .. [[;
-        keepalive 64;
-        keepalive_requests 10000000;
-      }
-      init_by_lua_block {
-        CLIENT = require("aliyun").ecs { endpoint = "]] .. upstream .. [[", access_key_id = "testid",
-          access_key_secret = "testsecret", region = "cn-hangzhou", method = "GET" }
-        FLOOR_POOL = { pool = "floor", pool_size = 64 }
-        -- the floor sends the very bytes of one SDK request (signed once, here)
-        local line, rest = require("aliyun.core").v1_request("]] .. upstream .. [[", "GET",
-          { RegionId = "cn-hangzhou", AcceptLanguage = "en-US", InstanceChargeType = "PostPaid",
-            ResourceType = "instance" }, "testsecret", "DescribeRegions", "2014-05-26", "testid")
-        FLOOR_REQUEST = line .. rest
-        PARAMS = { AcceptLanguage = "en-US", InstanceChargeType = "PostPaid", ResourceType = "instance" }
-      }
-      server {
-        listen 127.0.0.1:${PORT};
-        location = /sdk {
-          content_by_lua_block {
-            local r, err = CLIENT:DescribeRegions(PARAMS)
-            if not r then
-              ngx.status = 502
-              ngx.print(tostring(err))
-              return
-            end
-            ngx.print(r.RequestId)
-          }
-        }
-        location = /floor {
-          content_by_lua_block {
-            local sock = ngx.socket.tcp()
-            local ok, err = sock:connect("127.0.0.1", ]] .. port .. [[, FLOOR_POOL)
-            if ok then ok, err = sock:send(FLOOR_REQUEST) end
-            local data
-            if ok then data, err = sock:receiveany(65536) end
-            if not data then
-              ngx.status = 502
-              ngx.print(tostring(err))
-              return
-            end
-            sock:setkeepalive(60000, 64)
-            ngx.print(#data)
-          }
-        }
-        location = /proxy {
-          proxy_pass http://static]] .. lib.STATIC_PATH .. [[;
-          proxy_http_version 1.1;
-          proxy_set_header Connection "";
-        }
-      }
-    ]],
-  }
+  return nginx.start { http = gateway_conf(upstream, lib.STATIC_PATH) }
 end
 
 local function run()

@@ -1,6 +1,7 @@
 -- make bench: runs every bench in its own fresh process against one nginx on 127.0.0.1
 -- and prints one table (Markdown) of figures taken side by side in this run.
--- Usage: lua5.4 bench/run.lua [name ...]   (names: sign json calls batch memory startup gateway emulator)
+-- Usage: lua5.4 bench/run.lua [name ...]   (names: sign json calls batch memory startup gateway emulator;
+-- gateway_ir, the gateway in instructions under callgrind, runs only when named)
 package.path = (arg and arg[0] and arg[0]:match("^(.*)/[^/]+$") or "bench") .. "/?.lua;" .. package.path
 local lib = require "lib"
 
