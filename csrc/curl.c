@@ -521,7 +521,7 @@ static void finish_slot(lua_State *L, session_t *s, int k, CURLcode rc, int done
     b->slot_index[k] = 0;
     b->buffered -= t->body.len;
     if (rc == CURLE_OK) {
-        push_response(L, t, 0); /* batch results always carry the table */
+        push_response(L, t, s->o.raw_headers); /* as request()'s, and as the direct path's batch */
     } else {
         push_failure(L, t, rc); /* nil, message, kind, sent */
         aliyun_batch_failure(L, lua_tostring(L, -3), lua_tostring(L, -2), lua_toboolean(L, -1));

@@ -15,6 +15,8 @@
 #define KEY_MAX 1100
 #define RECV_CHUNK 16384
 #define IDLE_CHECK_MS 200 /* as h1conn.c: a kept connection idle this long is checked first */
+#define READY_MAX 64          /* requests signed ahead, as many as one wake-up's events */
+#define HOLD_MAX (256 * 1024) /* answers' bytes held for on_done until the slots are refilled */
 
 enum { B_IDLE = 0, B_CONNECT, B_TLS, B_SEND, B_RECV };
 
@@ -39,14 +41,26 @@ struct borigin {
     char why[512];
 };
 
-/* What every step needs: the engine, the session's TLS context and options, and where
- * outcomes go (on_done at stack index done, else the table at results). */
+/* A request signed and written before a slot is free for it: while the loop waits for
+ * answers, the next requests are built, so that a finished slot is refilled with a send. */
+struct bready {
+    int index;
+    membuf_t out, key, extra;
+    int head, idempotent;
+    long connect_ms, timeout_ms;
+};
+
+/* What every step needs: the engine, the session's TLS context and options, where
+ * outcomes go (on_done at stack index done, else the table at results), and the outcomes
+ * held until the slots that finished are refilled (pairs index, outcome in the table at
+ * stack index held; held_bytes of answers in them, still counted in b->buffered). */
 typedef struct {
     lua_State *L;
     h1batch_t *b;
     conn_tls_t *tls;
     const aliyun_http_opts_t *o;
-    int done, results;
+    int done, results, held, nheld;
+    size_t held_bytes;
 } bctx_t;
 
 struct bslot {
@@ -106,10 +120,21 @@ static unsigned events_of(int want) {
     return want == CONN_WANT_WRITE ? EPOLLOUT : EPOLLIN;
 }
 
+static void kick_paused(h1batch_t *b) {
+    int k;
+    if (!b->any_paused) return;
+    b->any_paused = 0;
+    for (k = 0; k < b->nslots; k++) {
+        if (b->slots[k].paused) {
+            b->slots[k].paused = 0;
+            b->slots[k].kick = 1;
+        }
+    }
+}
+
 /* The slot is done with its request: its bytes leave the batch's budget, its connection
  * is free (closed unless keep), and slots paused for room go on. */
 static void release(h1batch_t *b, bslot_t *s, int keep) {
-    int k;
     if (s->c) {
         if (!keep) close_conn(b, s->c);
         else watch_conn(b, s->c, EPOLLIN); /* kept: watched for the server closing it */
@@ -124,26 +149,68 @@ static void release(h1batch_t *b, bslot_t *s, int keep) {
     if (s->resp.body.cap > 1024 * 1024) membuf_free(&s->resp.body);
     if (s->in.cap > 1024 * 1024) membuf_free(&s->in);
     if (s->out.cap > 1024 * 1024) membuf_free(&s->out);
-    for (k = 0; k < b->nslots; k++) {
-        if (b->slots[k].paused) {
-            b->slots[k].paused = 0;
-            b->slots[k].kick = 1;
-        }
+    kick_paused(b);
+}
+
+/* The outcome on top of the stack, of request i, goes to on_done after the refills. */
+static void hold(bctx_t *x, int i) {
+    lua_State *L = x->L;
+    lua_rawseti(L, x->held, 2 * x->nheld + 2);
+    lua_pushinteger(L, i);
+    lua_rawseti(L, x->held, 2 * x->nheld + 1);
+    x->nheld++;
+}
+
+/* Hands the held outcomes over (on_done may raise: what is in flight stays for batch_end). */
+static void deliver_held(bctx_t *x) {
+    lua_State *L = x->L;
+    int j, m = x->nheld;
+    if (x->held_bytes) { /* their bytes leave the budget: slots paused for room go on */
+        x->b->buffered -= x->held_bytes;
+        x->held_bytes = 0;
+        kick_paused(x->b);
     }
+    x->nheld = 0;
+    for (j = 0; j < m; j++) {
+        int i;
+        lua_rawgeti(L, x->held, 2 * j + 1);
+        i = (int)lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        lua_rawgeti(L, x->held, 2 * j + 2);
+        lua_pushnil(L);
+        lua_rawseti(L, x->held, 2 * j + 2);
+        aliyun_batch_deliver(L, x->done, x->results, i, &x->b->in_callback);
+    }
+}
+
+/* Request i failed before a slot took it (nothing was sent). */
+static void fail_unsent(bctx_t *x, int i, const char *kind, const char *msg) {
+    aliyun_batch_failure(x->L, msg, kind, 0);
+    hold(x, i);
 }
 
 static void fail(bctx_t *x, bslot_t *s, const char *kind, const char *msg, int sent) {
     int i = s->index;
     aliyun_batch_failure(x->L, msg, kind, sent);
     release(x->b, s, 0);
-    aliyun_batch_deliver(x->L, x->done, x->results, i, &x->b->in_callback);
+    hold(x, i);
 }
 
+/* A small answer is held (its bytes still counted) until the refills are sent; a large one
+ * goes to on_done at once, so that held answers never add more than HOLD_MAX to the budget. */
 static void complete(bctx_t *x, bslot_t *s) {
     int i = s->index, keep = s->resp.keep_alive && s->in.len == 0;
     long long now = conn_now_ms();
     s->c->last_ms = now;
-    aliyun_push_result(x->L, s->resp.status, &s->resp.headers, &s->resp.body, (double)(now - s->started) / 1000.0, 0);
+    aliyun_push_result(x->L, s->resp.status, &s->resp.headers, &s->resp.body, (double)(now - s->started) / 1000.0,
+                       x->o->raw_headers);
+    if (x->held_bytes + s->counted <= HOLD_MAX) {
+        x->held_bytes += s->counted;
+        s->counted = 0; /* stays in b->buffered until delivered */
+        release(x->b, s, keep);
+        hold(x, i);
+        return;
+    }
     release(x->b, s, keep);
     aliyun_batch_deliver(x->L, x->done, x->results, i, &x->b->in_callback);
 }
@@ -342,6 +409,7 @@ static void drive(bctx_t *x, bslot_t *s) {
             int st;
             if (b->buffered >= b->budget && !oldest(b, s)) {
                 s->paused = 1; /* goes on when a request finishes and frees room */
+                b->any_paused = 1;
                 unwatch(b, s);
                 return;
             }
@@ -399,37 +467,57 @@ static void drive(bctx_t *x, bslot_t *s) {
     }
 }
 
-/* Starts request i (of the list at stack index reqs) on the idle slot s. */
-static void start(bctx_t *x, bslot_t *s, int i, int reqs) {
+/* Builds request i (of the list at stack index reqs) into r: 1 when it is ready to start,
+ * 0 when there is nothing to send for i or it failed (its outcome held). */
+static int build(bctx_t *x, bready_t *r, int i, int reqs) {
     lua_State *L = x->L;
-    h1batch_t *b = x->b;
     const char *bad = NULL;
-    int rc, head = 0, idem = 0, reused, err = 0, req;
+    int rc, req;
     size_t line = 0;
-    long connect_ms;
+    if (!aliyun_batch_request(L, reqs, i)) return 0; /* nothing to send for i */
+    req = lua_gettop(L);
+    r->head = r->idempotent = 0;
+    rc = aliyun_wire_request(L, req, x->o->user_agent, &r->out, &r->extra, &r->key, &bad, &r->head, &r->idempotent,
+                             &line);
+    r->connect_ms = aliyun_opt_ms(L, req, "connect_timeout", x->o->connect_timeout_ms);
+    r->timeout_ms = aliyun_opt_ms(L, req, "timeout", x->o->timeout_ms);
+    lua_settop(L, req - 1);
+    if (rc != WIRE_OK) {
+        fail_unsent(x, i, "validation", rc == WIRE_BAD ? bad : "request not supported by the direct path");
+        return 0;
+    }
+    r->index = i;
+    return 1;
+}
+
+static void swap_buf(membuf_t *a, membuf_t *b) {
+    membuf_t t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Starts the built request r on the idle slot s (r keeps the slot's old buffers). */
+static void start(bctx_t *x, bslot_t *s, bready_t *r) {
+    h1batch_t *b = x->b;
+    int reused, err = 0;
+    long connect_ms = r->connect_ms;
     long long now;
     borigin_t *org;
-    if (!aliyun_batch_request(L, reqs, i)) return; /* nothing to send for i: the slot stays idle */
-    req = lua_gettop(L);
-    rc = aliyun_wire_request(L, req, x->o->user_agent, &s->out, &s->extra, &s->key, &bad, &head, &idem, &line);
-    connect_ms = aliyun_opt_ms(L, req, "connect_timeout", x->o->connect_timeout_ms);
-    s->timeout_ms = aliyun_opt_ms(L, req, "timeout", x->o->timeout_ms);
-    lua_settop(L, req - 1);
-    s->index = i;
+    swap_buf(&s->out, &r->out);
+    swap_buf(&s->key, &r->key);
+    swap_buf(&s->extra, &r->extra);
+    s->timeout_ms = r->timeout_ms;
+    s->index = r->index;
     s->seq = ++b->seq;
     s->state = B_SEND; /* not idle from here: release() makes it so */
     s->c = NULL;
     s->off = s->got = s->counted = 0;
     s->sent = s->retried = s->paused = s->kick = 0;
     s->in.len = 0;
-    s->head = head;
-    s->idempotent = idem;
+    s->head = r->head;
+    s->idempotent = r->idempotent;
     s->origin = 0;
-    h1_reset(&s->resp, head, x->o->max_body);
-    if (rc != WIRE_OK) {
-        fail(x, s, "validation", rc == WIRE_BAD ? bad : "request not supported by the direct path", 0);
-        return;
-    }
+    h1_reset(&s->resp, r->head, x->o->max_body);
     if (aliyun_interrupt_pending()) {
         fail(x, s, "timeout", "interrupted (Ctrl-C) before it was sent", 0);
         return;
@@ -438,7 +526,7 @@ static void start(bctx_t *x, bslot_t *s, int i, int reqs) {
     s->started = now;
     s->deadline = now + s->timeout_ms;
     s->connect_deadline = now + (connect_ms < s->timeout_ms ? connect_ms : s->timeout_ms);
-    org = origin_for(L, b, s->key.data, s->connect_deadline, &s->origin);
+    org = origin_for(x->L, b, s->key.data, s->connect_deadline, &s->origin);
     if (org->rc != CONN_OK) {
         fail(x, s, org->rc == CONN_TIMEOUT ? "timeout" : "network", org->why, 0);
         return;
@@ -520,6 +608,14 @@ static void batch_end(h1batch_t *b) {
     free(b->slots);
     b->slots = NULL;
     b->nslots = 0;
+    for (k = 0; k < b->ready_cap; k++) {
+        membuf_free(&b->ready[k].out);
+        membuf_free(&b->ready[k].key);
+        membuf_free(&b->ready[k].extra);
+    }
+    free(b->ready);
+    b->ready = NULL;
+    b->ready_cap = b->nready = b->ready_head = 0;
     for (k = 0; k < b->norigins; k++)
         if (b->origins[k].res) freeaddrinfo(b->origins[k].res);
     free(b->origins);
@@ -541,18 +637,44 @@ void h1batch_free(h1batch_t *b) {
     b->have_epfd = 0;
 }
 
+/* The next free entry of the ring of built requests. */
+static bready_t *ready_tail(h1batch_t *b) {
+    return &b->ready[(b->ready_head + b->nready) % b->ready_cap];
+}
+
+/* Gives every idle slot the next request: one built ahead, else built now. */
+static void refill(bctx_t *x, int reqs, int n, int *next) {
+    h1batch_t *b = x->b;
+    int k;
+    for (k = 0; k < b->nslots; k++) {
+        bready_t *r;
+        if (b->slots[k].state != B_IDLE) continue;
+        while (b->nready == 0 && *next <= n)
+            if (build(x, ready_tail(b), (*next)++, reqs)) b->nready++;
+        if (b->nready == 0) return; /* every request is started */
+        r = &b->ready[b->ready_head];
+        b->ready_head = (b->ready_head + 1) % b->ready_cap;
+        b->nready--;
+        start(x, &b->slots[k], r);
+    }
+}
+
 size_t h1batch_run(lua_State *L, h1batch_t *b, conn_tls_t *tls, const aliyun_http_opts_t *o, int reqs, int n,
                    int conc, int done, int results) {
     int next = 1, k;
     size_t peak;
     bctx_t x;
+    batch_end(b);
+    lua_newtable(L); /* the held outcomes */
     x.L = L;
     x.b = b;
     x.tls = tls;
     x.o = o;
     x.done = done;
     x.results = results;
-    batch_end(b);
+    x.held = lua_gettop(L);
+    x.nheld = 0;
+    x.held_bytes = 0;
     if (!b->have_epfd) {
         b->epfd = epoll_create1(EPOLL_CLOEXEC);
         if (b->epfd < 0) luaL_error(L, "epoll_create1: %s", strerror(errno));
@@ -572,16 +694,25 @@ size_t h1batch_run(lua_State *L, h1batch_t *b, conn_tls_t *tls, const aliyun_htt
     b->slots = (bslot_t *)calloc((size_t)conc, sizeof(bslot_t));
     if (b->slots == NULL) luaL_error(L, "out of memory");
     b->nslots = conc;
+    b->ready_cap = conc < READY_MAX ? conc : READY_MAX;
+    b->ready = (bready_t *)calloc((size_t)b->ready_cap, sizeof(bready_t));
+    if (b->ready == NULL) {
+        b->ready_cap = 0;
+        luaL_error(L, "out of memory");
+    }
+    b->nready = b->ready_head = 0;
+    b->any_paused = 0;
     b->buffered = b->peak = 0;
     b->budget = o->batch_memory;
     b->seq = 0;
 
     for (;;) {
         struct epoll_event evs[64];
-        int running = 0, kicked = 0, nev, i;
+        int running = 0, kicked = 0, nev = 0, i;
         long long wait = 1000, now;
-        for (k = 0; k < conc && next <= n; k++)
-            if (b->slots[k].state == B_IDLE) start(&x, &b->slots[k], next++, reqs);
+        /* the finished slots take their next requests before on_done sees the answers */
+        refill(&x, reqs, n, &next);
+        deliver_held(&x);
         now = conn_now_ms();
         for (k = 0; k < conc; k++) {
             bslot_t *s = &b->slots[k];
@@ -593,11 +724,21 @@ size_t h1batch_run(lua_State *L, h1batch_t *b, conn_tls_t *tls, const aliyun_htt
             if (until - now < wait) wait = until - now;
         }
         if (running == 0) {
-            if (next > n) break;
+            if (next > n && b->nready == 0) break;
             continue;
         }
         if (wait < 0 || kicked) wait = 0;
-        nev = epoll_wait(b->epfd, evs, 64, (int)wait);
+        if (wait > 0) {
+            /* nothing to do but wait: the next requests are signed now, one at a time
+             * while no event is in */
+            while (b->nready < b->ready_cap && next <= n && x.nheld == 0 &&
+                   (nev = epoll_wait(b->epfd, evs, 64, 0)) == 0) {
+                if (build(&x, ready_tail(b), next++, reqs)) b->nready++;
+            }
+            wait -= conn_now_ms() - now;
+            if (wait < 0 || x.nheld) wait = 0; /* a request that failed to build goes to on_done */
+        }
+        if (nev == 0) nev = epoll_wait(b->epfd, evs, 64, (int)wait);
         if (nev < 0 && errno != EINTR) luaL_error(L, "epoll_wait: %s", strerror(errno));
         for (i = 0; i < nev; i++) {
             bconn_t *c = (bconn_t *)evs[i].data.ptr;
@@ -617,6 +758,8 @@ size_t h1batch_run(lua_State *L, h1batch_t *b, conn_tls_t *tls, const aliyun_htt
         sweep(&x);
         if (aliyun_interrupt_pending()) interrupt_all(&x);
     }
+    deliver_held(&x);
+    lua_pop(L, 1);
     peak = b->peak;
     batch_end(b);
     return peak;

@@ -18,7 +18,7 @@ typedef struct {
     size_t batch_memory; /* bytes of answers a batch holds while they arrive (curl.c) */
     int verify_tls;
     int curl_http;   /* every request through libcurl's HTTP engine (no direct path) */
-    int raw_headers; /* responses of request() carry raw_headers (a string), not headers */
+    int raw_headers; /* responses of request() and batch() carry raw_headers (a string), not headers */
     char *ca_file, *proxy, *no_proxy, *user_agent;
 } aliyun_http_opts_t;
 

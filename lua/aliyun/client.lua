@@ -518,7 +518,10 @@ end
 -- response or wire table in Lua. Returns the result, or nil, err, headers, meta for the
 -- error handling of call(), or false when this call is not one it takes (then
 -- attempt_once makes it the ordinary way: the same C writer and parser behind send).
-local function fast_attempt(self, plan, action, params, timeout, connect_timeout, idempotent)
+-- What the C core needs to sign a call the fused call takes (see plan.fast): the query as
+-- given, the base URL, the client's own credentials and the timestamp (nil: now). Returns
+-- them; nil and the error; or false when the parameters need the ordinary way.
+local function fused_inputs(self, plan, action, params)
   local query = lazy.params.query_only(plan.entry, params or EMPTY)
   if not query then return false end
   local base_url, authority = Client._endpoint_for(self, query, nil)
@@ -531,7 +534,12 @@ local function fast_attempt(self, plan, action, params, timeout, connect_timeout
     cerr.action = action
     return nil, cerr
   end
-  local timestamp = self._clock_offset and math.floor(core.time() + self._clock_offset) or nil
+  return query, base_url, creds, self._clock_offset and math.floor(core.time() + self._clock_offset) or nil
+end
+
+local function fast_attempt(self, plan, action, params, timeout, connect_timeout, idempotent)
+  local query, base_url, creds, timestamp = fused_inputs(self, plan, action, params)
+  if not query then return query, base_url end
   local session = self._session()
   local result, a, b, c, d, e = session:v1_call(base_url, plan.fast_method, query, creds.access_key_secret,
     action, plan.version, creds.access_key_id, creds.security_token, nil, timestamp, timeout,
@@ -708,6 +716,30 @@ function Client:call(action, params, call_opts)
   end
 end
 
+-- A batch's request for a call the fused call would take (plan.fast, the client's own
+-- credentials): the query as given, signed by the C core straight into the URL, with none
+-- of _build's tables (the headers are one table per method, read by the transports).
+-- Returns request, url, access_key_id (the URL gives the string to sign when an error needs
+-- it); nil and the error; or false when the call is not one it takes (_build makes it).
+local LEAN_HEADERS = {
+  GET = { Accept = "application/json", ["User-Agent"] = USER_AGENT },
+  POST = { Accept = "application/json", ["User-Agent"] = USER_AGENT,
+    ["Content-Type"] = "application/x-www-form-urlencoded" },
+}
+
+local function lean_request(self, plan, action, params, idempotent)
+  local method = plan.fast_method
+  local headers = LEAN_HEADERS[method]
+  if not headers then return false end
+  local query, base_url, creds, timestamp = fused_inputs(self, plan, action, params)
+  if not query then return query, base_url end
+  local url = core.v1_sign_url(method, base_url, query, creds.access_key_secret, action, plan.version,
+    creds.access_key_id, creds.security_token, nil, timestamp, false)
+  return { method = method, url = url, headers = headers, body = method == "POST" and "" or nil,
+    timeout = plan.timeout, connect_timeout = plan.connect_timeout, idempotent = idempotent },
+    url, creds.access_key_id
+end
+
 -- client:batch(calls, {concurrency = 16, ...call options}) -> results
 -- calls: a list of {action, params[, call_opts]} (or {action = , params = , opts = }).
 -- results[i] is the result table of calls[i] or its error object (errors.is_error), so one
@@ -723,6 +755,11 @@ function Client:batch(calls, opts)
   end
   local tables = api_tables(self.product)
   local jobs = {}
+  -- the batch's options for every call that brings none of its own (most): made once
+  local shared = {}
+  for k, v in pairs(opts) do if k ~= "concurrency" then shared[k] = v end end
+  if next(shared) == nil then shared = EMPTY end
+  local shared_plans = {} -- action -> its plan under the shared options
   for i, c in ipairs(calls) do
     if type(c) ~= "table" then error("aliyun: batch: call " .. i .. " is not a table", 2) end
     local action, params, copts = c[1] or c.action, c[2] or c.params, c[3] or c.opts
@@ -735,13 +772,17 @@ function Client:batch(calls, opts)
     if copts ~= nil and type(copts) ~= "table" then
       error("aliyun: batch: call " .. i .. " (" .. action .. "): call options must be a table", 2)
     end
-    local merged = {}
-    for k, v in pairs(opts) do if k ~= "concurrency" then merged[k] = v end end
-    for k, v in pairs(copts or {}) do merged[k] = v end
-    local refused = refuse(action, params, next(merged) == nil and EMPTY or merged, BATCH_OPTIONS)
+    local merged = shared
+    if copts ~= nil and next(copts) ~= nil then
+      merged = {}
+      for k, v in pairs(opts) do if k ~= "concurrency" then merged[k] = v end end
+      for k, v in pairs(copts) do merged[k] = v end
+    end
+    local refused = refuse(action, params, merged, BATCH_OPTIONS)
     local plan, p
     if not refused then
-      plan = plan_of(self, action, merged, tables)
+      plan = merged == shared and shared_plans[action] or plan_of(self, action, merged, tables)
+      if merged == shared then shared_plans[action] = plan end
       p, refused = with_region(self, plan, params)
       if refused then refused.action = action end
     end
@@ -750,7 +791,8 @@ function Client:batch(calls, opts)
     else
       params = with_client_token(plan, p)
       jobs[i] = { action = action, params = params, opts = merged, plan = plan,
-        safe = lazy.retry.safe_to_repeat(action, params) }
+        safe = lazy.retry.safe_to_repeat(action, params),
+        lean = plan.fast and merged.credentials == nil }
     end
   end
 
@@ -769,14 +811,26 @@ function Client:batch(calls, opts)
   local policy = #pending > 0 and Client._retry_policy(self, opts) or nil
   while #pending > 0 do
     attempt = attempt + 1
-    local metas, idx = {}, {}
+    local metas, idx, keys = {}, {}, {}
     -- the request of pending call k, signed, or false when there is nothing to send (it
     -- failed to build, or is only shown): its result is settled here
     local function build(k)
       local i = pending[k]
       local job = jobs[i]
+      local idempotent = job.safe and policy.max_retries > 0
+      if job.lean and self._lazy_batch then
+        local request, url, key = lean_request(self, job.plan, job.action, job.params, idempotent)
+        if request then
+          metas[k], keys[k], idx[k] = url, key, i
+          return request
+        elseif request == nil then
+          results[i] = url
+          return false
+        end
+        job.lean = false -- not one the lean request takes: the ordinary way from now on
+      end
       local request, meta = Client._build(self, job.action, job.params, job.opts, tables,
-        { idempotent = job.safe and policy.max_retries > 0 })
+        { idempotent = idempotent })
       if not request then
         results[i] = meta
         return false
@@ -803,10 +857,16 @@ function Client:batch(calls, opts)
       else
         result, err = decode_response(action, resp)
       end
+      local meta = metas[k]
+      metas[k] = nil
       if result then
         results[i] = result
       else
-        explain(err, metas[k], metas[k] and metas[k].access_key_id)
+        if type(meta) == "string" then -- a lean request's URL: its string to sign made now
+          meta = { string_to_sign = lazy.signer.v1_string_to_sign_of(jobs[i].plan.fast_method, meta),
+            access_key_id = keys[k] }
+        end
+        explain(err, meta, meta and meta.access_key_id)
         local wait = policy:delay(attempt, err, not errors.is_error(resp) and resp.headers or nil, jobs[i].safe)
         if not wait and not jobs[i].renewed and errors.is_expired_token(err)
           and Client._refresh_credentials(self, jobs[i].opts) then

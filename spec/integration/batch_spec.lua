@@ -45,4 +45,25 @@ describe("client:batch against the emulator over HTTP #integration", function()
       end
     end
   end)
+
+  it("explains a refused signature in a batch, for calls signed either way", function()
+    local ecs = aliyun.ecs { endpoint = emu.url, access_key_id = "testid", access_key_secret = "wrong-secret-value",
+      max_retries = 0 }
+    local results = ecs:batch({
+      { "DescribeZones", { RegionId = "cn-hangzhou" } }, -- the usual call: signed straight into the URL
+      { "DescribeZones", { RegionId = "cn-hangzhou" }, { credentials = { access_key_id = "testid",
+        access_key_secret = "wrong-secret-value" } } }, -- its own credentials: the ordinary way
+      { "DescribeZones", { RegionId = "cn-hangzhou" }, { credentials = { access_key_id = "testid",
+        access_key_secret = "testsecret" } } },
+    }, { concurrency = 3 })
+    for i = 1, 2 do
+      assert.is_true(aliyun.errors.is_error(results[i]))
+      assert.equal("SignatureDoesNotMatch", results[i].code)
+      assert.equal(400, results[i].status)
+      assert.is_string(results[i].request_id)
+      assert.matches("AccessKeySecret is wrong", results[i].message)
+      assert.is_nil(tostring(results[i]):find("wrong-secret-value", 1, true))
+    end
+    assert.is_table(results[3].Zones, tostring(results[3]))
+  end)
 end)

@@ -277,6 +277,32 @@ describe("core.session #core #integration", function()
       s:close()
     end)
 
+    it("carries raw_headers instead of headers when the session says so, as request() does", function()
+      local s = session { timeout = 5, raw_headers = true }
+      local results = s:batch({ { url = url("/hello") }, { url = url("/status") } }, 2)
+      assert.is_nil(results[1].headers)
+      assert.matches("^HTTP/1%.1 200", results[1].raw_headers)
+      assert.is_string(core.parse_headers(results[1].raw_headers)["x-conn"])
+      assert.matches("^HTTP/1%.1 503", results[2].raw_headers)
+      s:close()
+    end)
+
+    if engine.name == "own connections" then
+      it("gives a finished slot its next request before on_done sees the answer", function()
+        local s = session { timeout = 5 }
+        local events = {}
+        s:batch(function(i)
+          events[#events + 1] = "make " .. i
+          return { url = url("/delay?i=" .. i .. "&ms=5") }
+        end, 1, function(i, r)
+          assert.equal(i .. ":", r.body)
+          events[#events + 1] = "done " .. i
+        end, 4)
+        assert.are.same({ "make 1", "make 2", "done 1", "make 3", "done 2", "make 4", "done 3", "done 4" }, events)
+        s:close()
+      end)
+    end
+
     it("hands each outcome to on_done as soon as it is in, and refills its slot at once", function()
       local s = session { timeout = 5 }
       local reqs, order = {}, {}

@@ -43,9 +43,10 @@ function curl.new(opts)
   -- function making request i (1..count) when its turn comes (false: nothing to send for
   -- i). The outcome of request i (its response or an error object) goes to on_done(i,
   -- outcome) as soon as it is in; without on_done, the list of outcomes is returned.
+  -- (the session's answers carry the raw header block: the headers table is made if read)
   local function outcome(r)
     if r.error then return errors.new { kind = r.kind, message = r.error, sent = r.sent } end
-    return r
+    return require("aliyun.transport.response").lazy(r)
   end
 
   function transport.batch(requests, concurrency, on_done, count)
