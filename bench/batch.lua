@@ -1,8 +1,10 @@
--- Batch throughput: ecs:batch (libcurl's multi engine) at concurrency 32 and 256 against an
--- nginx location that answers after 20 ms, beside wrk with as many connections on the same
--- location (the ceiling: a connection can carry at most 50 answers a second), and beside
--- the same calls made one after another. Rounds alternate between batch and wrk; each side
--- keeps its best round.
+-- Batch throughput: ecs:batch (on the core's own connections) at concurrency 32 and 256
+-- against an nginx location that answers after 20 ms, beside wrk with as many connections
+-- on the same location (the ceiling: a connection can carry at most 50 answers a second),
+-- and beside the same calls made one after another. Rounds alternate between batch and
+-- wrk; each side keeps its best round. A batch (30 calls a slot, about 0.7 s at 256) is
+-- shorter than wrk's 2 s run; batches of 100 calls a slot, as long as wrk's run, gave the
+-- same ratios within the host's spread (BENCHMARKS.md, issue 17), so the figure stays this.
 package.path = (arg and arg[0] and arg[0]:match("^(.*)/[^/]+$") or "bench") .. "/?.lua;" .. package.path
 local lib = require "lib"
 
