@@ -48,15 +48,14 @@ LUALIB_API int luaopen_aliyun_core(lua_State *L) {
         /* http.c */
         {"session", aliyun_l_session},
         {"parse_headers", aliyun_l_parse_headers},
-        /* wire.c */
-        {"http_request", aliyun_l_http_request},
-        {"v1_request", aliyun_l_v1_request},
+        /* wire.c (and http_request, v1_request: aliyun_wire_builders below) */
         {"parse_origin", aliyun_l_parse_origin},
         {"response_reader", aliyun_l_response_reader},
         {NULL, NULL}};
     aliyun_http_register(L);
     aliyun_wire_register(L);
     luaL_newlib(L, funcs);
+    aliyun_wire_builders(L);
     /* The JSON null: a NULL light userdata, the same value as cjson.null and ngx.null. */
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");

@@ -165,7 +165,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 /* ------------------------------------------------------------ session */
 
 static session_t *check_session(lua_State *L) {
-    session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
+    session_t *s = (session_t *)aliyun_check_self(L, SESSION_MT);
     if (s->t.curl == NULL) luaL_error(L, "session is closed");
     return s;
 }
@@ -192,19 +192,19 @@ static void session_free(session_t *s) {
 }
 
 static int l_session_gc(lua_State *L) {
-    session_free((session_t *)luaL_checkudata(L, 1, SESSION_MT));
+    session_free((session_t *)aliyun_check_self(L, SESSION_MT));
     return 0;
 }
 
 static int l_session_close(lua_State *L) {
-    session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
+    session_t *s = (session_t *)aliyun_check_self(L, SESSION_MT);
     if (s->in_batch) return luaL_error(L, "session is busy (closed from a batch's on_done)");
     session_free(s);
     return 0;
 }
 
 static int l_session_tostring(lua_State *L) {
-    session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
+    session_t *s = (session_t *)aliyun_check_self(L, SESSION_MT);
     lua_pushfstring(L, "aliyun.curl.session (%s)", s->t.curl ? "open" : "closed");
     return 1;
 }

@@ -43,7 +43,7 @@ typedef struct {
 /* ------------------------------------------------------------ session */
 
 static session_t *check_session(lua_State *L) {
-    session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
+    session_t *s = (session_t *)aliyun_check_self(L, SESSION_MT);
     if (!s->open) luaL_error(L, "session is closed");
     /* a finalizer run while a fused call decodes must not reuse the buffers it reads */
     if (s->busy) luaL_error(L, "session is busy (used from a finalizer during a call)");
@@ -64,12 +64,12 @@ static void session_free(session_t *s) {
 
 /* The libcurl session, a userdata of its own, is freed by its own __gc. */
 static int l_session_gc(lua_State *L) {
-    session_free((session_t *)luaL_checkudata(L, 1, SESSION_MT));
+    session_free((session_t *)aliyun_check_self(L, SESSION_MT));
     return 0;
 }
 
 static int l_session_close(lua_State *L) {
-    session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
+    session_t *s = (session_t *)aliyun_check_self(L, SESSION_MT);
     if (s->busy) return luaL_error(L, "session is busy (closed from a finalizer during a call)");
     if (s->batch.in_callback) return luaL_error(L, "session is busy (closed from a batch's on_done)");
     session_free(s);
@@ -89,7 +89,7 @@ static int l_session_close(lua_State *L) {
 }
 
 static int l_session_tostring(lua_State *L) {
-    session_t *s = (session_t *)luaL_checkudata(L, 1, SESSION_MT);
+    session_t *s = (session_t *)aliyun_check_self(L, SESSION_MT);
     lua_pushfstring(L, "aliyun.core.session (%s)", s->open ? "open" : "closed");
     return 1;
 }

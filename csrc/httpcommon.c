@@ -193,15 +193,29 @@ void aliyun_push_headers(lua_State *L, const membuf_t *m) {
 void aliyun_session_metatable(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc,
                               lua_CFunction tostring) {
     if (luaL_newmetatable(L, name)) {
+        /* every function gets the metatable as its upvalue 1, for aliyun_check_self */
         lua_newtable(L);
-        luaL_setfuncs(L, methods, 0);
+        lua_pushvalue(L, -2);
+        luaL_setfuncs(L, methods, 1);
         lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, gc);
+        lua_pushvalue(L, -1);
+        lua_pushcclosure(L, gc, 1);
         lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, tostring);
+        lua_pushvalue(L, -1);
+        lua_pushcclosure(L, tostring, 1);
         lua_setfield(L, -2, "__tostring");
     }
     lua_pop(L, 1);
+}
+
+void *aliyun_check_self(lua_State *L, const char *name) {
+    void *p = lua_touserdata(L, 1);
+    if (p != NULL && lua_getmetatable(L, 1)) {
+        int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+        lua_pop(L, 1);
+        if (same) return p;
+    }
+    return luaL_checkudata(L, 1, name); /* not one: its usual error */
 }
 
 int aliyun_batch_count(lua_State *L, int reqs, int count) {

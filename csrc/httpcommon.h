@@ -44,6 +44,12 @@ ALIYUN_HIDDEN void aliyun_push_result(lua_State *L, long status, const membuf_t 
 ALIYUN_HIDDEN void aliyun_session_metatable(lua_State *L, const char *name, const luaL_Reg *methods,
                                             lua_CFunction gc, lua_CFunction tostring);
 
+/* Argument 1 of a function aliyun_session_metatable registered for `name`, checked to be
+ * such a userdata (else the usual argument error). The check compares the metatable with
+ * the function's upvalue, where luaL_checkudata looks it up by name: under LuaJIT that
+ * makes the name a string again on every call, a cost a gateway pays per request. */
+ALIYUN_HIDDEN void *aliyun_check_self(lua_State *L, const char *name);
+
 /* The requests of session:batch: a list, or a function that makes request i when its
  * turn comes (count of them at stack index count), so that a large batch does not sign
  * every request before the first is sent. aliyun_batch_request pushes request i and

@@ -245,22 +245,23 @@ static int scratch_gc(lua_State *L) {
 }
 
 #define SCRATCH_MT "aliyun.core.wire_scratch"
-#define SCRATCH_KEY "aliyun.core.wire_scratch_buffers" /* the state's one scratch_t */
 
-/* This state's scratch buffers (made on first use), pushed. Buffers a large request
- * grew are given back once it is written (see trim_scratch). */
-static scratch_t *push_scratch(lua_State *L) {
-    scratch_t *s;
-    lua_getfield(L, LUA_REGISTRYINDEX, SCRATCH_KEY);
-    s = (scratch_t *)lua_touserdata(L, -1);
-    if (s != NULL) return s;
-    lua_pop(L, 1);
-    s = (scratch_t *)lua_newuserdata(L, sizeof(scratch_t));
+/* The state's scratch buffers: the builders' upvalue 1 (see aliyun_wire_builders), where a
+ * registry lookup by name would make the name a string again on every call under LuaJIT.
+ * Buffers a large request grew are given back once it is written (see trim_scratch). */
+static scratch_t *builder_scratch(lua_State *L) {
+    return (scratch_t *)lua_touserdata(L, lua_upvalueindex(1));
+}
+
+void aliyun_wire_builders(lua_State *L) {
+    scratch_t *s = (scratch_t *)lua_newuserdata(L, sizeof(scratch_t));
     memset(s, 0, sizeof *s);
     luaL_setmetatable(L, SCRATCH_MT);
     lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, SCRATCH_KEY);
-    return s;
+    lua_pushcclosure(L, aliyun_l_http_request, 1);
+    lua_setfield(L, -3, "http_request");
+    lua_pushcclosure(L, aliyun_l_v1_request, 1);
+    lua_setfield(L, -2, "v1_request");
 }
 
 /* A big request once must not pin its copy. */
@@ -278,7 +279,7 @@ int aliyun_l_http_request(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     ua = luaL_optstring(L, 2, NULL);
     lua_settop(L, 2);
-    s = push_scratch(L);
+    s = builder_scratch(L);
     rc = aliyun_wire_request(L, 1, ua, &s->out, &s->extra, &s->key, &bad, &head, &idempotent, &line);
     if (rc != WIRE_OK) {
         lua_pushnil(L);
@@ -306,7 +307,7 @@ int aliyun_l_v1_request(lua_State *L) {
     size_t line = 0;
     lua_settop(L, 11);
     ua = luaL_optstring(L, 11, NULL);
-    s = push_scratch(L);
+    s = builder_scratch(L);
     if (aliyun_wire_v1_request(L, origin, ol, method, ml, 3, ua, &s->out, &s->sts, &s->key, &line) != WIRE_OK) {
         lua_pushboolean(L, 0);
         return 1;
@@ -357,7 +358,7 @@ typedef struct {
 } reader_t;
 
 static reader_t *check_reader(lua_State *L) {
-    return (reader_t *)luaL_checkudata(L, 1, READER_MT);
+    return (reader_t *)aliyun_check_self(L, READER_MT);
 }
 
 static int reader_gc(lua_State *L) {

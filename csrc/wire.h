@@ -50,5 +50,8 @@ int aliyun_l_response_reader(lua_State *L);
 
 /* Creates the response reader's metatable. */
 void aliyun_wire_register(lua_State *L);
+/* Sets core.http_request and core.v1_request on the table at the top of the stack, as
+ * closures over one set of scratch buffers (freed with the state). */
+void aliyun_wire_builders(lua_State *L);
 
 #endif

@@ -129,6 +129,23 @@ describe("core.response_reader #core", function()
     assert.has_error(function() r:feed("x") end, "response reader: the answer is already complete")
     assert.has_error(function() core.response_reader():response() end, "response reader: the answer is not complete")
   end)
+
+  it("takes only a reader as self, and the C core's other objects only as themselves", function()
+    local r = core.response_reader()
+    local feed, call = r.feed, core.session {}
+    for _, bad in ipairs { {}, "x", io.stdout, call, newproxy and newproxy(true) or setmetatable({}, {}) } do
+      assert.has_error(function() feed(bad, "x") end)
+      local ok, err = pcall(feed, bad, "x")
+      assert.is_false(ok)
+      assert.matches("response_reader expected", err)
+    end
+    -- a session's method refuses a reader, and a reader's a session: each checks its own kind
+    local ok, err = pcall(call.close, r)
+    assert.is_false(ok)
+    assert.matches("session expected", err)
+    call:close()
+    assert.are.equal(r, r:reset()) -- and its own kind passes
+  end)
 end)
 
 describe("core.parse_headers #core", function()
