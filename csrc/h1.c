@@ -58,6 +58,10 @@ static int name_is(const char *n, size_t nl, const char *want) {
     return want[nl] == '\0';
 }
 
+/* The same for a literal want, its length compared first: most names are none of the few
+ * asked for, and most differ from them in length. */
+#define NAME_IS(n, nl, lit) ((nl) == sizeof(lit) - 1 && name_is(n, nl, lit))
+
 /* Whether the comma-separated list v[0..vl) holds the token want (lower case). */
 static int has_token(const char *v, size_t vl, const char *want) {
     size_t i = 0, wl = strlen(want);
@@ -133,7 +137,7 @@ static int parse_head(h1_response_t *r, const char *in, size_t n) {
         ve = le;
         while (v < ve && (*v == ' ' || *v == '\t')) v++;
         while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-        if (name_is(p, nl, "content-length")) {
+        if (NAME_IS(p, nl, "content-length")) {
             unsigned long long x = 0;
             const char *d = v;
             if (d == ve) return fail(r, "empty Content-Length");
@@ -145,10 +149,10 @@ static int parse_head(h1_response_t *r, const char *in, size_t n) {
             if (have_length && x != length) return fail(r, "conflicting Content-Length headers");
             have_length = 1;
             length = x;
-        } else if (name_is(p, nl, "transfer-encoding")) {
+        } else if (NAME_IS(p, nl, "transfer-encoding")) {
             te = 1;
             chunked = last_is_chunked(v, (size_t)(ve - v));
-        } else if (name_is(p, nl, "connection")) {
+        } else if (NAME_IS(p, nl, "connection")) {
             if (has_token(v, (size_t)(ve - v), "close")) conn_close = 1;
             if (has_token(v, (size_t)(ve - v), "keep-alive")) conn_keep = 1;
         }

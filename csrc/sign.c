@@ -1035,7 +1035,7 @@ typedef struct {
  * string to sign: METHOD & percent("/") & percent(canonical query), as section 4.4
  * defines. Both come out of one pass over the names and values. */
 static void emit_v1(lua_State *L, sign_state_t *st, size_t n, size_t bytes, const char *method, size_t ml,
-                    const char *prefix, size_t pl, size_t tail, v1_out_t *o);
+                    const char *prefix, size_t pl, size_t tail, const char *late, v1_out_t *o);
 
 static void build_v1(lua_State *L, sign_state_t *st, int idx, const char *what, const char *method, size_t ml,
                      v1_out_t *o) {
@@ -1043,15 +1043,16 @@ static void build_v1(lua_State *L, sign_state_t *st, int idx, const char *what, 
     if (method != NULL) bytes = add_len(L, bytes, ml, what);
     reset_pairs(st);
     n = collect_pairs(L, st, idx, what, 0, &bytes);
-    emit_v1(L, st, n, bytes, method, ml, NULL, 0, 0, o);
+    emit_v1(L, st, n, bytes, method, ml, NULL, 0, 0, NULL, o);
 }
 
 /* The writing half of build_v1, over st->pairs[0..n) (bytes: their lengths and the
  * method's). The canonical query comes after `prefix` (pl bytes) in o->cq, with `tail`
  * bytes of room after it for the caller to append to. A NULL prefix leaves its pl bytes
- * for the caller to write. */
+ * for the caller to write. The pair whose name is the pointer `late` (if any) is in the
+ * string to sign at its sorted place but left out of o->cq, for the caller to append. */
 static void emit_v1(lua_State *L, sign_state_t *st, size_t n, size_t bytes, const char *method, size_t ml,
-                    const char *prefix, size_t pl, size_t tail, v1_out_t *o) {
+                    const char *prefix, size_t pl, size_t tail, const char *late, v1_out_t *o) {
     size_t i, cqmax;
     const sorted_t *p;
     char *a, *b;
@@ -1080,16 +1081,20 @@ static void emit_v1(lua_State *L, sign_state_t *st, size_t n, size_t bytes, cons
     memcpy(b + ml, "&%2F&", 5);
     b += ml + 5;
     for (i = 0; i < n; i++) {
+        /* the late pair is written at a as well, over bytes the next pair (or the caller)
+         * writes again: a has room for every pair */
+        char *w = a;
         if (i) {
-            *a++ = '&';
+            if (a != o->cq + pl) *w++ = '&';
             memcpy(b, "%26", 3);
             b += 3;
         }
-        encode_twice(&a, &b, p[i].p->k, p[i].p->kl);
-        *a++ = '=';
+        encode_twice(&w, &b, p[i].p->k, p[i].p->kl);
+        *w++ = '=';
         memcpy(b, "%3D", 3);
         b += 3;
-        encode_twice(&a, &b, p[i].p->v, p[i].p->vl);
+        encode_twice(&w, &b, p[i].p->v, p[i].p->vl);
+        if (p[i].p->k != late) a = w;
     }
     o->cql = (size_t)(a - o->cq);
     o->stsl = (size_t)(b - o->sts);
@@ -1170,65 +1175,50 @@ int aliyun_l_v1_sign(lua_State *L) {
 /* The common parameters of a V1 request, which v1_sign_url adds itself: the same names in
  * the caller's query are left out (the common value wins). */
 static int is_v1_common(const char *k, size_t n) {
-    static const char *const names[] = {"AccessKeyId", "Action", "Format", "SecurityToken", "SignatureMethod",
-                                        "SignatureNonce", "SignatureVersion", "Timestamp", "Version"};
+#define NAME(s) {s, sizeof s - 1}
+    static const struct {
+        const char *s;
+        size_t n;
+    } names[] = {NAME("AccessKeyId"), NAME("Action"), NAME("Format"), NAME("SecurityToken"),
+                 NAME("SignatureMethod"), NAME("SignatureNonce"), NAME("SignatureVersion"), NAME("Timestamp"),
+                 NAME("Version")};
+#undef NAME
     size_t i;
     if (n < 6 || n > 16) return 0;
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i]) == n && memcmp(names[i], k, n) == 0) return 1;
+        if (names[i].n == n && memcmp(names[i].s, k, n) == 0) return 1;
     return 0;
 }
 
-static void add_pair(lua_State *L, sign_state_t *st, size_t *n, size_t *bytes, const char *k, const char *v,
-                     size_t vl) {
+static void add_pair(lua_State *L, sign_state_t *st, size_t *n, size_t *bytes, const char *k, size_t kl,
+                     const char *v, size_t vl) {
     pair_t *p = (*n < st->npairs ? st->pairs : grow_pairs(L, st, *n + 1)) + *n;
     p->k = k;
-    p->kl = strlen(k);
+    p->kl = kl;
     p->v = v;
     p->vl = vl;
     *bytes = add_len(L, add_len(L, *bytes, p->kl, "v1_sign_url"), vl, "v1_sign_url");
     (*n)++;
 }
 
-/* Ends the URL's query q..end (canonical, with room behind it) with "&Signature=" and the
- * encoded signature, then the SignatureNonce pair, moved from its sorted place to the very
- * end; returns the new end. The service takes the parameters in any order; the order
- * matters to LuaJIT, whose string hash samples a few bytes (the first, the last, the
- * middle and a quarter of the way): URLs that all ended alike ("...%3D") fell into a few
- * hash chains, and a batch of 20,000 calls spent most of its time walking them. A nonce's
- * last bytes differ from call to call. */
-static char *nonce_last(char *q, char *end, const char *sig, size_t sigl) {
-    char *pair = NULL, *pe, *e;
-    size_t pl;
-    if ((size_t)(end - q) >= 15 && memcmp(q, "SignatureNonce=", 15) == 0) {
-        pair = q;
-    } else {
-        char *p;
-        for (p = q; p + 16 <= end; p++) {
-            if (*p == '&' && memcmp(p + 1, "SignatureNonce=", 15) == 0) {
-                pair = p + 1;
-                break;
-            }
-        }
-    }
-    e = end;
+/* The name of the SignatureNonce pair: emit_v1 knows the pair by this pointer. */
+static const char NONCE_NAME[] = "SignatureNonce";
+
+/* Ends the URL at e (the canonical query without the nonce pair, with room behind it) with
+ * "&Signature=" and the encoded signature, then the SignatureNonce pair; returns the new
+ * end. The service takes the parameters in any order; the order matters to LuaJIT, whose
+ * string hash samples a few bytes (the first, the last, the middle and a quarter of the
+ * way): URLs that all ended alike ("...%3D") fell into a few hash chains, and a batch of
+ * 20,000 calls spent most of its time walking them. A nonce's last bytes differ from call
+ * to call. */
+static char *nonce_after(char *e, const char *sig, size_t sigl, const char *nonce, size_t nl) {
     memcpy(e, "&Signature=", 11);
     e = encode_to(e + 11, sig, sigl);
-    if (pair == NULL) return e; /* cannot happen: sign_v1_url always adds it */
-    for (pe = pair; pe < end && *pe != '&'; pe++) {}
-    pl = (size_t)(pe - pair);
-    /* the pair goes behind the signature, then the gap it leaves is closed */
-    *e = '&';
-    memcpy(e + 1, pair, pl);
-    e += 1 + pl;
-    if (pe < end) {
-        memmove(pair, pe + 1, (size_t)(e - (pe + 1)));
-        e -= pl + 1;
-    } else { /* it was the last pair: drop it and the '&' before it */
-        memmove(pair - 1, pe, (size_t)(e - pe));
-        e -= pl + 1;
-    }
-    return e;
+    *e++ = '&';
+    memcpy(e, NONCE_NAME, sizeof NONCE_NAME - 1);
+    e += sizeof NONCE_NAME - 1;
+    *e++ = '=';
+    return encode_to(e, nonce, nl);
 }
 
 /* The whole V1 URL of the request with method m and base URL base whose other parts are
@@ -1282,24 +1272,26 @@ static sign_state_t *sign_v1_url(lua_State *L, const char *m, size_t ml, const c
             st->pairs[n++] = *p;
         }
     }
-    add_pair(L, st, &n, &bytes, "AccessKeyId", akid, kl);
-    add_pair(L, st, &n, &bytes, "Action", action, al);
-    add_pair(L, st, &n, &bytes, "Format", "JSON", 4);
-    if (token != NULL) add_pair(L, st, &n, &bytes, "SecurityToken", token, tl);
-    add_pair(L, st, &n, &bytes, "SignatureMethod", "HMAC-SHA1", 9);
-    add_pair(L, st, &n, &bytes, "SignatureNonce", nonce, nl);
-    add_pair(L, st, &n, &bytes, "SignatureVersion", "1.0", 3);
-    add_pair(L, st, &n, &bytes, "Timestamp", st->ts_text, 20);
-    add_pair(L, st, &n, &bytes, "Version", version, vl);
+#define ADD(name, v, vl) add_pair(L, st, &n, &bytes, name, sizeof name - 1, v, vl)
+    ADD("AccessKeyId", akid, kl);
+    ADD("Action", action, al);
+    ADD("Format", "JSON", 4);
+    if (token != NULL) ADD("SecurityToken", token, tl);
+    ADD("SignatureMethod", "HMAC-SHA1", 9);
+    ADD(NONCE_NAME, nonce, nl);
+    ADD("SignatureVersion", "1.0", 3);
+    ADD("Timestamp", st->ts_text, 20);
+    ADD("Version", version, vl);
+#undef ADD
     /* room after the query for "&Signature=", the encoded base64 signature and the nonce
      * pair moved behind it */
     keep = 11 + 3 * sizeof sig + ENC_SLACK + 16 + 3 * nl + ENC_SLACK;
-    emit_v1(L, st, n, bytes, m, ml, NULL, bl + 2, keep, &o);
+    emit_v1(L, st, n, bytes, m, ml, NULL, bl + 2, keep, NONCE_NAME, &o);
     memcpy((char *)o.cq, base, bl);
     memcpy((char *)o.cq + bl, "/?", 2);
     maclen = hmac(L, st, ALG_SHA1, secret, sl, "&", 1, o.sts, o.stsl, 0, mac);
     sig_end = base64_to(sig, mac, maclen);
-    e = nonce_last((char *)o.cq + bl + 2, (char *)o.cq + o.cql, sig, (size_t)(sig_end - sig));
+    e = nonce_after((char *)o.cq + o.cql, sig, (size_t)(sig_end - sig), nonce, nl);
     *url = o.cq;
     *url_len = (size_t)(e - o.cq);
     *sts = o.sts;
