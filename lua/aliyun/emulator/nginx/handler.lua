@@ -90,7 +90,17 @@ function handler.serve()
   ngx.status = resp.status
   -- the emulator's Date (its clock may be advanced) lets clients correct their skew
   for k, v in pairs(resp.headers or {}) do ngx.header[k] = v end
-  ngx.print(resp.body or "")
+  local body = resp.body or ""
+  -- the length, as the service sends it: without one nginx frames the answer in chunks and
+  -- ends it with a chunk of its own, sent apart (a second write and TCP segment per answer)
+  local length = 0
+  if type(body) == "table" then
+    for i = 1, #body do length = length + #body[i] end
+  else
+    length = #body
+  end
+  ngx.header["Content-Length"] = length
+  ngx.print(body)
 end
 
 return handler
