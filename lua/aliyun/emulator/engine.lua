@@ -215,9 +215,9 @@ function engine.remove(emu, ctx, rec)
   engine.coll(ctx.world, kind.name):remove(rec[kind.id])
 end
 
--- The records of a kind in the call's world, optionally filtered.
-function engine.list(ctx, kind_name, keep)
-  return engine.coll(ctx.world, kind_name):list(keep)
+-- The records of a kind in the call's world, optionally filtered (keep(rec, arg)).
+function engine.list(ctx, kind_name, keep, arg)
+  return engine.coll(ctx.world, kind_name):list(keep, arg)
 end
 
 function engine.get(ctx, kind_name, id)
@@ -663,21 +663,42 @@ local function maybe(present, param)
   return present[param] or find(param, ".", 1, true) ~= nil
 end
 
+-- A Describe's tests of a record, as data (no closure per call: see Collection:list): each
+-- is {fn, value, field}: fn(rec[field], value) when it names a field, else fn(rec, value, ctx, emu).
+local function in_set(rv, set) return set[rv] == true end
+local function tagged(rec, wanted) return engine.has_tags(rec, wanted) end
+
+local function listed(rec, d)
+  if not in_scope(d.kind, rec, d.region) then return false end
+  local keep, ctx = d.keep, d.ctx
+  if keep and not keep(rec, ctx) then return false end
+  local tests = d.tests
+  for i = 1, #tests do
+    local t = tests[i]
+    local field = t[3]
+    if field then
+      if not t[1](rec[field], t[2]) then return false end
+    elseif not t[1](rec, t[2], ctx, d.emu) then
+      return false
+    end
+  end
+  return true
+end
+
 function ops.describe(emu, a, ctx, kind, decl)
   local region = scope_of(emu, a, ctx, kind, decl)
   if decl.prepare then decl.prepare(emu, a, ctx) end
   local tests = {}
-  local function add(test) tests[#tests + 1] = test end
   local present = given(a)
   for param, field in pairs(decl.ids or {}) do
     local set = maybe(present, param) and id_set(a, param)
-    if set then add(function(rec) return set[rec[field]] == true end) end
+    if set then tests[#tests + 1] = { in_set, set, field } end
   end
   for param, f in pairs(decl.filters or {}) do
-    if type(f) == "string" then f = { field = f } end
     local value = nil
     if maybe(present, param) then value = engine.read(a, ctx, param) end
     if value ~= nil then
+      if type(f) == "string" then f = { field = f } end
       if f.enum then
         local ok = false
         for _, e in ipairs(f.enum) do if e == value then ok = true end end
@@ -685,43 +706,35 @@ function ops.describe(emu, a, ctx, kind, decl)
       end
       local m = f.match or (type(value) == "boolean" and "bool") or "eq"
       if type(m) == "function" then
-        add(function(rec) return m(rec, value, ctx, emu) end)
+        tests[#tests + 1] = { m, value }
       else
-        local cmp = MATCH[m]
         if m == "in" then
           local set = {}
           for _, v in ipairs(type(value) == "table" and value or { value }) do set[v] = true end
           value = set
         end
-        local field = f.field
-        add(function(rec) return cmp(rec[field], value) end)
+        tests[#tests + 1] = { MATCH[m], value, f.field }
       end
     end
   end
   if ctx.meta.Tag then
     local wanted = engine.tags(a)
-    if #wanted > 0 then add(function(rec) return engine.has_tags(rec, wanted) end) end
+    if #wanted > 0 then tests[#tests + 1] = { tagged, wanted } end
   end
   if ctx.meta.ResourceGroupId and not (decl.filters and decl.filters.ResourceGroupId) then
     local group = a:str("ResourceGroupId")
-    if group then add(function(rec) return rec.ResourceGroupId == group end) end
+    if group then tests[#tests + 1] = { MATCH.eq, group, "ResourceGroupId" } end
   end
   if kind.scope == "zone" and ctx.meta.ZoneId and not (decl.filters and decl.filters.ZoneId) then
     local zone = a:str("ZoneId")
-    if zone then add(function(rec) return rec.ZoneId == zone end) end
+    if zone then tests[#tests + 1] = { MATCH.eq, zone, "ZoneId" } end
   end
-  local keep = decl.keep
-  local items = engine.list(ctx, kind.name, function(rec)
-    if not in_scope(kind, rec, region) then return false end
-    if keep and not keep(rec, ctx) then return false end
-    for i = 1, #tests do
-      if not tests[i](rec) then return false end
-    end
-    return true
-  end)
+  local items = engine.list(ctx, kind.name, listed,
+    { kind = kind, region = region, keep = decl.keep, ctx = ctx, emu = emu, tests = tests })
   if decl.sort then table.sort(items, decl.sort) end
   local page, body = engine.page(emu, a, ctx, items, decl)
   local shown = arr {}
+  ctx.page = page -- the records about to be shown (a view may gather what they need at once)
   for i, rec in ipairs(page) do
     if decl.show then
       shown[i] = decl.show(emu, ctx, engine.show(emu, ctx, rec))
@@ -729,6 +742,7 @@ function ops.describe(emu, a, ctx, kind, decl)
       shown[i] = engine.overlay(emu, ctx, rec)
     end
   end
+  ctx.page = nil
   local path = decl.list or ctx.list_path
   if not path then error("emulator: no list in the model of " .. ctx.action) end
   put(body, path, shown)

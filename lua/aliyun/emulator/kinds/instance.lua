@@ -125,6 +125,11 @@ function instance.public_ip(emu)
   return string.format("47.%d.%d.%d", emu.ids:number(90, 120), emu.ids:number(0, 255), emu.ids:number(1, 254))
 end
 
+-- An interface of one of the instances of a map (their ids, see the view).
+local function of_page(e, by_instance)
+  return by_instance[e.InstanceId] ~= nil
+end
+
 local function primary_first(x, y)
   return (x.Type == "Primary" and 0 or 1) < (y.Type == "Primary" and 0 or 1)
 end
@@ -584,6 +589,13 @@ local BILLING = {
 local INSTANCE_STATUSES = { "Pending", "Running", "Starting", "Stopping", "Stopped" }
 
 -- The instances of a call's InstanceId.N list (Start/Stop/RebootInstances, DeleteInstances).
+-- A list parameter's strings as a set.
+local function string_set(a, name)
+  local s = {}
+  for _, v in ipairs(a:strings(name)) do s[v] = true end
+  return s
+end
+
 local function listed(emu, a, ctx)
   local region = engine.region(emu, a)
   local ids = a:list("InstanceId")
@@ -717,11 +729,23 @@ local kind = {
     UserData = { check = function(v) return pcall(check_user_data, v) end, code = "InvalidUserData.Base64FormatInvalid" },
   },
   view = function(_, rec, ctx)
-    -- the interfaces of every instance, gathered once per call (a Describe shows many instances)
+    -- the interfaces of every instance, gathered once per call (a Describe shows many
+    -- instances); for a Describe's page (ctx.page, see engine), those of its instances only
     local by_instance = ctx.enis_by_instance
+    -- (a page's map does not hold the other instances)
+    if by_instance and ctx.enis_of_page and by_instance[rec.InstanceId] == nil then by_instance = nil end
     if not by_instance then
       by_instance = {}
-      for _, e in ipairs(engine.list(ctx, "eni")) do
+      local keep
+      ctx.enis_of_page = nil
+      for _, r in ipairs(ctx.page or {}) do by_instance[r.InstanceId] = false end
+      if by_instance[rec.InstanceId] == false then
+        ctx.enis_of_page = true
+        keep = of_page
+      else
+        by_instance = {}
+      end
+      for _, e in ipairs(engine.list(ctx, "eni", keep, by_instance)) do
         if e.InstanceId then
           local l = by_instance[e.InstanceId] or {}
           l[#l + 1] = e
@@ -806,12 +830,7 @@ local kind = {
           return ctx.set_public[rec.PublicIpAddress or ""] == true end },
       },
       prepare = function(_, a, ctx)
-        local function set(name)
-          local s = {}
-          for _, v in ipairs(a:strings(name)) do s[v] = true end
-          return s
-        end
-        ctx.set_private, ctx.set_public = set("PrivateIpAddresses"), set("PublicIpAddresses")
+        ctx.set_private, ctx.set_public = string_set(a, "PrivateIpAddresses"), string_set(a, "PublicIpAddresses")
         local ids = a:strings("InstanceIds", "InvalidInstanceIds.Malformed")
         if #ids > 100 then raise("InvalidInstanceIds.Malformed", "At most 100 instance ids.") end
         -- the DescribeInstances table: unknown filter values are 404s
