@@ -151,4 +151,21 @@ describe("emulator control endpoint over HTTP #integration", function()
     end
     unchanged(vpc, before)
   end)
+
+  -- nginx keeps DescribeInstances' answer while the world is unchanged (this server is not
+  -- strict: kept answers are given as they are); a change, the clock and a reset end it
+  it("answers a Describe of a changed world afresh, after a request, a move of the clock or a reset", function()
+    assert.are.equal(200, (ctl("POST", "/_emulator/reset", { Seed = 1 })))
+    local function first() return assert(ecs:DescribeInstances { RegionId = "cn-hangzhou" }).Instances.Instance[1] end
+    local a, b = first(), first()
+    assert.are.same({ a.InstanceId, "Running" }, { b.InstanceId, b.Status })
+    assert(ecs:StopInstance { InstanceId = a.InstanceId })
+    assert.are.equal("Stopping", first().Status)
+    assert.are.equal(200, (ctl("POST", "/_emulator/clock", { Advance = 60 })))
+    assert.are.equal("Stopped", first().Status)
+    assert(ecs:ModifyInstanceAttribute { InstanceId = a.InstanceId, InstanceName = "renamed" })
+    assert.are.equal("renamed", first().InstanceName)
+    assert.are.equal(200, (ctl("POST", "/_emulator/reset", { Seed = 1 })))
+    assert.are.same({ "Running", a.InstanceName }, { first().Status, first().InstanceName })
+  end)
 end)

@@ -170,6 +170,7 @@ function engine.tick(emu)
   local h, now = emu.timers, emu:now()
   while h[1] and h[1].at <= now do
     local e = heap_pop(h)
+    emu.version = (emu.version or 0) + 1 -- (kept answers no longer hold)
     local world = emu.worlds[e.account]
     local rec = world and engine.coll(world, e.kind):get(e.id)
     local gen = rec and (e.slot and (rec._slots or {})[e.slot] or not e.slot and rec._gen)

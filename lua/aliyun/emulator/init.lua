@@ -27,6 +27,10 @@
 --           (the service's flow control; default: no limit)
 --   sleep   function(seconds) used by the in-process transport for latency faults
 --           (default: the C core's sleep)
+--   answer_cache  keep the answers of the Describes that allow it and give them again while
+--           the world has not changed (see router.lua); only for an emulator whose world
+--           changes by its requests alone, as in nginx (the handler sets it), not one that
+--           code in the same process edits directly
 -- emu:handle(request) -> response takes and gives the transport interface's shapes; a
 -- response may also carry delay (seconds to wait before answering) and close (answer
 -- nothing, drop the connection), which the in-process transport and the nginx handler honour.
@@ -118,6 +122,9 @@ function emulator.new(opts)
   for _, r in ipairs(fixtures.RAM_ROLES) do self.ram_roles[r] = true end
   for _, r in ipairs(opts.ram_roles or {}) do self.ram_roles[r] = true end
   self.default_resource_group = fixtures.DEFAULT_RESOURCE_GROUP
+  -- see the router: the nginx handler turns it on, where the world changes only by requests
+  self.answer_cache = opts.answer_cache == true
+  self.version = 0
   self:reset()
   if opts.state then
     local ok, err = self:load(opts.state)
@@ -133,6 +140,7 @@ function Emulator:save(path)
 end
 
 function Emulator:load(path)
+  self.version = self.version + 1
   return require("aliyun.emulator.persist").load(self, path or self.opts.state)
 end
 
@@ -153,6 +161,8 @@ function Emulator:reset(o)
   o = o or {}
   local opts = self.opts
   self.offset = 0
+  self.version = (self.version or 0) + 1
+  self.answers, self.answers_count = {}, 0
   -- a fresh verifier: the nonces seen so far belong to the old world
   -- signatures are checked against the emulator's clock, or against opts.signature_clock
   -- (aliyun.testing: the clients sign with real time while the emulator's clock is virtual)
@@ -209,6 +219,7 @@ end
 
 -- Moves the emulator's clock (not the caller's); asynchronous transitions follow it.
 function Emulator:advance(seconds)
+  self.version = self.version + 1
   self.offset = self.offset + seconds
 end
 

@@ -229,6 +229,34 @@ local function same_text(ctx, text, body)
     .. want:sub(at, at + 40), 500)
 end
 
+-- The answer cache (the emulator's answer_cache option, which the nginx handler sets): the
+-- JSON text of a Describe that declares `answer_cache`, kept with the world's version
+-- (emu.version: every other action, every timer that fires, the control endpoint, a reset or
+-- a move of the clock bump it) and served again, under a new RequestId, while the version
+-- is the same and the call's parameters are too. Such a Describe reads only the world and
+-- its parameters (not the clock) and changes nothing; one that draws from the id generator
+-- (a NextToken) is not kept. In strict mode the answer is always made afresh, and a kept
+-- one that differs from it is an error (the specs check the rules above that way).
+local CACHED_MAX = 32
+
+-- The call's parameters as one string, unambiguously (each name and value with its length).
+local function cache_key(ctx, params)
+  local keys = {}
+  for k in pairs(params) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local parts = { ctx.product, ctx.action, ctx.world.account }
+  for _, k in ipairs(keys) do
+    local v = params[k]
+    parts[#parts + 1] = #k .. ":" .. k .. #v .. ":" .. v
+  end
+  return table.concat(parts, "\0")
+end
+
+local function cacheable(emu, ctx, handler, key)
+  return emu.answer_cache and not key and not ctx.xml and not emu.opts.observe
+    and handler.decl and handler.decl.answer_cache and shape.of(ctx.product, ctx.action) ~= nil
+end
+
 local function run_action(emu, ctx, handler, entry)
   local params = ctx.params
   if entry then check_params(entry, params) end
@@ -248,6 +276,20 @@ local function run_action(emu, ctx, handler, entry)
     end
   end
   engine.tick(emu)
+  local cache_as, kept
+  if cacheable(emu, ctx, handler, key) then
+    cache_as = cache_key(ctx, params)
+    kept = emu.answers[cache_as]
+    if kept and kept.version ~= emu.version then kept = nil end
+    if kept and not emu.strict then
+      local rid = emu.ids:request_id()
+      if ctx.pieces then return nil, { kept.head, rid, kept.rest }, rid end
+      return nil, kept.head .. rid .. kept.rest, rid
+    end
+  else
+    emu.version = emu.version + 1 -- this action may change the world
+  end
+  local drawn = emu.ids:position()
   local read = emu.strict and {} or nil
   if read then read.ClientToken, read.RegionId = true, true end
   ctx.meta = handler.meta
@@ -265,11 +307,27 @@ local function run_action(emu, ctx, handler, entry)
     if key then emu.idempotency[key] = { fingerprint = fingerprint(params), result = copy(body) } end
   end
   if ctx.xml or not s then return body end
+  local fresh = cache_as and emu.ids:position() == drawn -- (nothing drawn: no NextToken made)
   local rid = emu.ids:request_id()
   local text = fit(shape.encode, ctx.product, ctx.action, result, emu.strict, rid, ctx.pieces)
   if body then
     body.RequestId = rid
     if emu.strict then same_text(ctx, text, body) end
+  end
+  if fresh then
+    local head, rest
+    if type(text) == "table" then
+      head, rest = text[1], text[3]
+    else -- '{"RequestId":"' .. rid .. the rest
+      head, rest = text:sub(1, 14), text:sub(15 + #rid)
+    end
+    if kept and (kept.head ~= head or kept.rest ~= rest) then
+      errors.raise("InternalError", "emulator (strict): the kept answer of " .. ctx.action .. " differs from a fresh "
+        .. "one: something changed the world without bumping its version", 500)
+    end
+    if emu.answers_count >= CACHED_MAX then emu.answers, emu.answers_count = {}, 0 end
+    if not emu.answers[cache_as] then emu.answers_count = emu.answers_count + 1 end
+    emu.answers[cache_as] = { version = emu.version, head = head, rest = rest }
   end
   return body, text, rid
 end
@@ -282,6 +340,7 @@ local function dispatch(emu, request)
   -- pieces: the caller writes a JSON answer out as a list of strings (the nginx handler)
   local ctx = { host = host, pieces = request.pieces }
   if path:sub(1, 11) == "/_emulator/" then
+    emu.version = emu.version + 1 -- (the answer cache: a reset, a move of the clock, a state load)
     return require("aliyun.emulator.control").handle(emu, request)
   end
   -- V1 answers in XML unless the request asks for JSON (the V3 protocol answers JSON)

@@ -809,6 +809,9 @@ local kind = {
     },
     DescribeInstances = {
       op = "describe", page_max = 100,
+      -- its answer is the world's instances and their interfaces, as the parameters pick
+      -- them: nothing of the clock's, and nothing changed (see the router's answer cache)
+      answer_cache = true,
       ids = { InstanceIds = "InstanceId" },
       filters = {
         Status = "Status",

@@ -33,6 +33,8 @@ function handler.init(options_path)
     end
   end
   opts.now = ngx.now
+  -- here the world changes only by requests: a Describe's answer can be kept (see the router)
+  opts.answer_cache = true
   emu = emulator.new(opts)
 end
 
