@@ -113,7 +113,8 @@ function server.config(o)
 end
 
 -- Writes a prefix with config, options and certificate. opts: port (required), tls_port,
--- keys, delays, seed, rate_limit, daemon (default true), root, lua_path, lua_cpath.
+-- keys, delays, seed, rate_limit, daemon (default true), root, lua_path, lua_cpath,
+-- answer_cache (false: every answer made afresh; see the router).
 -- Returns {prefix, conf, port, tls_port, cert} or nil, message.
 function server.prepare(opts)
   if not opts.lua_cpath then
@@ -137,7 +138,7 @@ function server.prepare(opts)
     end
   end
   local options = { keys = opts.keys, delays = opts.delays, seed = opts.seed, rate_limit = opts.rate_limit,
-    strict = opts.strict, ram_roles = opts.ram_roles, state = opts.state }
+    strict = opts.strict, ram_roles = opts.ram_roles, state = opts.state, answer_cache = opts.answer_cache }
   write(prefix .. "/emulator.json", assert(json.encode(options)), "600")
   local conf = prefix .. "/nginx.conf"
   write(conf, server.config {

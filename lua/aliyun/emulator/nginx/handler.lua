@@ -17,7 +17,7 @@ local function read(path)
   return s
 end
 
--- options file: {"keys": {...}, "delays": {...}, "seed": n, "rate_limit": n}
+-- options file: {"keys": {...}, "delays": {...}, "seed": n, "rate_limit": n, "answer_cache": false, ...}
 function handler.init(options_path)
   local opts = {}
   local text = options_path and read(options_path)
@@ -25,6 +25,7 @@ function handler.init(options_path)
     local o = assert(json.decode(text))
     opts.keys, opts.delays, opts.seed, opts.rate_limit = o.keys, o.delays, o.seed, o.rate_limit
     opts.strict, opts.ram_roles = o.strict == true, o.ram_roles
+    opts.answer_cache = o.answer_cache ~= false
     if type(o.state) == "string" then opts.state = o.state end
     if opts.keys then
       for _, k in pairs(opts.keys) do
@@ -33,8 +34,9 @@ function handler.init(options_path)
     end
   end
   opts.now = ngx.now
-  -- here the world changes only by requests: a Describe's answer can be kept (see the router)
-  opts.answer_cache = true
+  -- here the world changes only by requests: a Describe's answer can be kept (see the
+  -- router), unless the options say not to (the bench measures answers made afresh that way)
+  if opts.answer_cache == nil then opts.answer_cache = true end
   emu = emulator.new(opts)
 end
 
