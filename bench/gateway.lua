@@ -11,6 +11,9 @@
 -- with the same upstream (pooled connect, send of one SDK request's bytes, one receive, keep-alive;
 -- no signing, no parsing, no decoding). What the SDK costs above that floor is the SDK's
 -- own; what the floor costs above the proxy is the content handler and the cosocket API.
+-- The SDK's own cost is also taken inside the worker, where the proxy's cost (which moves
+-- with the host as much as the SDK's does) does not divide it: /inworker times rounds of
+-- SDK calls and of the floor's exchange alternately with os.clock (the worker's CPU).
 package.path = (arg and arg[0] and arg[0]:match("^(.*)/[^/]+$") or "bench") .. "/?.lua;" .. package.path
 local lib = require "lib"
 local nginx = require "support.nginx"
@@ -21,6 +24,7 @@ local SECONDS = tonumber(os.getenv("BENCH_GATEWAY_SECONDS")) or 3
 -- needs more than a few of them
 local ROUNDS = tonumber(os.getenv("BENCH_GATEWAY_ROUNDS")) or 9
 local CONNECTIONS = 32
+local INWORKER_ROUNDS, INWORKER_CALLS = 10, 1000
 
 -- wrk on the gateway's path; returns requests/s and the worker's CPU microseconds per
 -- request, or nil and why. Any non-2xx answer or socket error voids the figure.
@@ -42,6 +46,7 @@ local function run()
   local server = lib.server()
   local gw = start_gateway(server.url)
   local sdk, plain, floor, why = {}, {}, {}, nil
+  local in_sdk, in_floor = {}, {}
   local ok, err = pcall(function()
     local s = lib.core.session {}
     for _, path in ipairs { "/sdk", "/floor", "/proxy" } do
@@ -66,6 +71,15 @@ local function run()
       end
       sdk[#sdk + 1], plain[#plain + 1], floor[#floor + 1] = got["/sdk"], got["/proxy"], got["/floor"]
     end
+    s = lib.core.session {}
+    local r = assert(s:request { url = string.format("%s/inworker?rounds=%d&calls=%d", gw.url, INWORKER_ROUNDS,
+      INWORKER_CALLS), timeout = 120 })
+    s:close()
+    if r.status ~= 200 then error("gateway /inworker answered " .. r.status .. ": " .. r.body:sub(1, 200)) end
+    for a, b in r.body:gmatch("([%d.]+) ([%d.]+)") do
+      in_sdk[#in_sdk + 1], in_floor[#in_floor + 1] = tonumber(a), tonumber(b)
+    end
+    if #in_sdk ~= INWORKER_ROUNDS then error("gateway /inworker: unexpected answer: " .. r.body:sub(1, 200)) end
   end)
   gw.stop()
   server.stop()
@@ -97,6 +111,15 @@ local function run()
   lib.row("OpenResty gateway: a hand-written cosocket exchange (no SDK) vs the same proxy_pass: the floor of "
     .. "any Lua client", string.format("%.1f us floor", lib.median(field(floor, "cpu_us"))),
     string.format("%.1f us proxy", p_cpu), lib.fmt_ratio(lib.median(floor_ratios)), "(info)", "n/a")
+  local in_s, in_f = lib.median(in_sdk), lib.median(in_floor)
+  lib.row(string.format("OpenResty gateway: the SDK's call vs the floor's exchange, timed inside the worker "
+    .. "(os.clock, %d alternating rounds of %d calls each; no proxy to divide by)", INWORKER_ROUNDS, INWORKER_CALLS),
+    string.format("%.1f us SDK", in_s), string.format("%.1f us floor", in_f),
+    lib.fmt_ratio(in_s / in_f), "(info)", "n/a")
+  local rounds_in = {}
+  for i = 1, INWORKER_ROUNDS do rounds_in[i] = string.format("%.1f/%.1f", in_sdk[i], in_floor[i]) end
+  lib.note(string.format("the SDK's own cost inside the worker: %.1f us a call above the floor's "
+    .. "exchange (medians); SDK/floor us per call, each round: %s", in_s - in_f, table.concat(rounds_in, " ")))
   local parts = {}
   for i = 1, ROUNDS do
     parts[i] = string.format("%.1f/%.1f/%.1f us = %.2fx (floor %.2fx)", sdk[i].cpu_us, floor[i].cpu_us,

@@ -4,6 +4,9 @@
 --   /sdk    ecs:DescribeRegions through the SDK (checked, signed, sent, parsed, decoded)
 --   /floor  a hand-written cosocket exchange sending one SDK request's bytes (no SDK work)
 --   /proxy  nginx's own keep-alive proxy_pass
+--   /inworker  the SDK's call and the floor's exchange timed inside the worker (os.clock,
+--           its own CPU): ?rounds=R&calls=N alternating rounds; answers "sdk floor" lines of
+--           microseconds per call, one line a round
 -- ${PORT} is the gateway's port, as support.nginx fills it in.
 return function(upstream, static_path)
   local port = upstream:match(":(%d+)$")
@@ -25,6 +28,17 @@ return function(upstream, static_path)
             ResourceType = "instance" }, "testsecret", "DescribeRegions", "2014-05-26", "testid")
         FLOOR_REQUEST = line .. rest
         PARAMS = { AcceptLanguage = "en-US", InstanceChargeType = "PostPaid", ResourceType = "instance" }
+        -- the floor's exchange: pooled connect, send one SDK request's bytes, one receive, keep-alive
+        FLOOR = function()
+          local sock = ngx.socket.tcp()
+          local ok, err = sock:connect("127.0.0.1", ]] .. port .. [[, FLOOR_POOL)
+          if ok then ok, err = sock:send(FLOOR_REQUEST) end
+          local data
+          if ok then data, err = sock:receiveany(65536) end
+          if not data then return nil, err end
+          sock:setkeepalive(60000, 64)
+          return data
+        end
       }
       server {
         listen 127.0.0.1:${PORT};
@@ -41,18 +55,32 @@ return function(upstream, static_path)
         }
         location = /floor {
           content_by_lua_block {
-            local sock = ngx.socket.tcp()
-            local ok, err = sock:connect("127.0.0.1", ]] .. port .. [[, FLOOR_POOL)
-            if ok then ok, err = sock:send(FLOOR_REQUEST) end
-            local data
-            if ok then data, err = sock:receiveany(65536) end
+            local data, err = FLOOR()
             if not data then
               ngx.status = 502
               ngx.print(tostring(err))
               return
             end
-            sock:setkeepalive(60000, 64)
             ngx.print(#data)
+          }
+        }
+        location = /inworker {
+          content_by_lua_block {
+            local rounds = math.min(tonumber(ngx.var.arg_rounds) or 10, 50)
+            local calls = math.min(tonumber(ngx.var.arg_calls) or 1000, 10000)
+            local function sdk() return CLIENT:DescribeRegions(PARAMS) end
+            local function timed(f)
+              local t0 = os.clock()
+              for _ = 1, calls do
+                local r, err = f()
+                if not r then error(tostring(err)) end
+              end
+              return (os.clock() - t0) / calls * 1e6
+            end
+            timed(sdk) timed(FLOOR) -- warm
+            for _ = 1, rounds do
+              ngx.say(string.format("%.3f %.3f", timed(sdk), timed(FLOOR)))
+            end
           }
         }
         location = /proxy {
